@@ -1,0 +1,69 @@
+// Preflight activities: one per observation, so the Temporal UI shows each step of the inspection
+// and a step that fails (a token without read on sys/mounts, say) does not hide the others.
+import type {
+  HealthObservation,
+  LeaderObservation,
+  MountSummary,
+  NamespaceObservation,
+  SealObservation,
+} from '../common/preflight.js';
+import type { VaultClient } from './vault/client.js';
+import { isVaultFailure, VaultErrorType } from './vault/errors.js';
+import {
+  listAuthMethods,
+  listSecretsEngines,
+  probeNamespaces,
+  readHealth,
+  readLeader,
+  readSealStatus,
+} from './vault/sys.js';
+
+export interface PreflightTarget {
+  /** Namespace to inspect in; undefined means the client's configured namespace. */
+  namespace?: string | undefined;
+}
+
+export interface PreflightDeps {
+  vault: VaultClient;
+}
+
+/** A permission-denied answer becomes null: the report says what could not be seen, and why. */
+async function orNullIfDenied<T>(call: Promise<T>): Promise<T | null> {
+  try {
+    return await call;
+  } catch (err) {
+    if (isVaultFailure(err, VaultErrorType.PermissionDenied)) return null;
+    throw err;
+  }
+}
+
+export function createPreflightActivities({ vault }: PreflightDeps) {
+  const at = (target: PreflightTarget) =>
+    target.namespace === undefined ? vault : vault.withNamespace(target.namespace || undefined);
+
+  return {
+    async describeTarget(target: PreflightTarget): Promise<{ address: string; namespace: string | null }> {
+      return { address: vault.address, namespace: at(target).namespace ?? null };
+    },
+    async readHealth(target: PreflightTarget): Promise<HealthObservation> {
+      return readHealth(at(target));
+    },
+    async readSealStatus(target: PreflightTarget): Promise<SealObservation> {
+      return readSealStatus(at(target));
+    },
+    async readLeader(target: PreflightTarget): Promise<LeaderObservation | null> {
+      return orNullIfDenied(readLeader(at(target)));
+    },
+    async listSecretsEngines(target: PreflightTarget): Promise<MountSummary[] | null> {
+      return orNullIfDenied(listSecretsEngines(at(target)));
+    },
+    async listAuthMethods(target: PreflightTarget): Promise<MountSummary[] | null> {
+      return orNullIfDenied(listAuthMethods(at(target)));
+    },
+    async probeNamespaces(target: PreflightTarget): Promise<NamespaceObservation | null> {
+      return orNullIfDenied(probeNamespaces(at(target)));
+    },
+  };
+}
+
+export type PreflightActivities = ReturnType<typeof createPreflightActivities>;

@@ -1,0 +1,158 @@
+// sys/ endpoints: health, seal status, leader, mounts, auth methods, namespaces.
+// Each call checks the response shape with zod and returns the domain type from common/.
+import { z } from 'zod';
+import type {
+  HealthObservation,
+  LeaderObservation,
+  MountSummary,
+  NamespaceObservation,
+  SealObservation,
+} from '../../common/preflight.js';
+import { parseResponse, type VaultClient } from './client.js';
+import { isVaultFailure, VaultErrorType } from './errors.js';
+
+const nullableString = z
+  .string()
+  .nullish()
+  .transform((v) => (v === '' || v === undefined ? null : v));
+
+const healthSchema = z.object({
+  initialized: z.boolean(),
+  sealed: z.boolean(),
+  standby: z.boolean(),
+  performance_standby: z.boolean().optional(),
+  version: z.string(),
+  cluster_name: nullableString,
+  cluster_id: nullableString,
+  replication_dr_mode: nullableString,
+  replication_performance_mode: nullableString,
+  server_time_utc: z.number().nullish(),
+  enterprise: z.boolean().optional(),
+});
+
+/**
+ * sys/health with every status mapped to 200, so a standby, sealed or uninitialized node reports
+ * its state instead of failing the call.
+ */
+export async function readHealth(vault: VaultClient): Promise<HealthObservation> {
+  const body = await vault.read(
+    'sys/health?standbyok=true&perfstandbyok=true&sealedcode=200&uninitcode=200&drsecondarycode=200&performancestandbycode=200',
+  );
+  const h = parseResponse(healthSchema, body, 'sys/health');
+  return {
+    initialized: h.initialized,
+    sealed: h.sealed,
+    standby: h.standby,
+    performanceStandby: h.performance_standby ?? false,
+    version: h.version,
+    clusterName: h.cluster_name,
+    clusterId: h.cluster_id,
+    replicationDrMode: h.replication_dr_mode,
+    replicationPerformanceMode: h.replication_performance_mode,
+    serverTimeUtc: h.server_time_utc ?? null,
+    enterpriseField: h.enterprise ?? null,
+  };
+}
+
+const sealStatusSchema = z.object({
+  type: z.string(),
+  sealed: z.boolean(),
+  t: z.number().int(),
+  n: z.number().int(),
+  progress: z.number().int(),
+  storage_type: nullableString,
+  build_date: nullableString,
+  commit_date: nullableString,
+});
+
+export async function readSealStatus(vault: VaultClient): Promise<SealObservation> {
+  const s = parseResponse(sealStatusSchema, await vault.read('sys/seal-status'), 'sys/seal-status');
+  return {
+    type: s.type,
+    sealed: s.sealed,
+    threshold: s.t,
+    shares: s.n,
+    progress: s.progress,
+    storageType: s.storage_type,
+    buildDate: s.build_date,
+    commitDate: s.commit_date,
+  };
+}
+
+const leaderSchema = z.object({
+  ha_enabled: z.boolean(),
+  is_self: z.boolean().optional(),
+  leader_address: nullableString,
+  leader_cluster_address: nullableString,
+  raft_committed_index: z.number().optional(),
+});
+
+export async function readLeader(vault: VaultClient): Promise<LeaderObservation> {
+  const l = parseResponse(leaderSchema, await vault.read('sys/leader'), 'sys/leader');
+  return {
+    haEnabled: l.ha_enabled,
+    isSelf: l.is_self ?? null,
+    leaderAddress: l.leader_address,
+    leaderClusterAddress: l.leader_cluster_address,
+    raftCommittedIndex: l.raft_committed_index ?? null,
+  };
+}
+
+const mountSchema = z.object({
+  type: z.string(),
+  description: z.string().default(''),
+  local: z.boolean().default(false),
+  seal_wrap: z.boolean().default(false),
+  options: z.record(z.string(), z.string()).nullish(),
+  running_plugin_version: z.string().nullish(),
+});
+
+// Current servers wrap the table in `data`; older ones also repeat it at the top level.
+const mountTableSchema = z.object({ data: z.record(z.string(), mountSchema) }).transform((b) => b.data);
+
+function summarizeMounts(table: Record<string, z.output<typeof mountSchema>>): MountSummary[] {
+  return Object.entries(table)
+    .map(([path, m]) => ({
+      path,
+      type: m.type,
+      description: m.description,
+      kvVersion: m.type === 'kv' ? (m.options?.version ?? '1') : null,
+      local: m.local,
+      sealWrap: m.seal_wrap,
+      runningPluginVersion: m.running_plugin_version || null,
+    }))
+    .sort((a, b) => a.path.localeCompare(b.path));
+}
+
+export async function listSecretsEngines(vault: VaultClient): Promise<MountSummary[]> {
+  return summarizeMounts(parseResponse(mountTableSchema, await vault.read('sys/mounts'), 'sys/mounts'));
+}
+
+export async function listAuthMethods(vault: VaultClient): Promise<MountSummary[]> {
+  return summarizeMounts(parseResponse(mountTableSchema, await vault.read('sys/auth'), 'sys/auth'));
+}
+
+const namespaceListSchema = z.object({ data: z.object({ keys: z.array(z.string()) }) });
+
+/**
+ * Namespaces exist on Vault Enterprise/HCP and OpenBao. Where they exist, LIST sys/namespaces
+ * answers 200 with keys, or 404 with an empty error list when there are none; Vault Community
+ * answers 404 "unsupported path" (or 405), which tells the two apart.
+ */
+export async function probeNamespaces(vault: VaultClient): Promise<NamespaceObservation> {
+  try {
+    const body = parseResponse(namespaceListSchema, await vault.list('sys/namespaces'), 'sys/namespaces');
+    return { supported: true, children: body.data.keys, evidence: 'LIST sys/namespaces answered with keys' };
+  } catch (err) {
+    if (isVaultFailure(err, VaultErrorType.NotFound)) {
+      const unsupported = /unsupported path/i.test(err.message);
+      return unsupported
+        ? { supported: false, children: [], evidence: 'LIST sys/namespaces: unsupported path' }
+        : { supported: true, children: [], evidence: 'LIST sys/namespaces: none yet (404 with no error)' };
+    }
+    if (isVaultFailure(err, VaultErrorType.InvalidRequest)) {
+      return { supported: false, children: [], evidence: `LIST sys/namespaces: ${err.message}` };
+    }
+    throw err;
+  }
+}

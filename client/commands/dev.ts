@@ -1,0 +1,81 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import type { preflightWorkflow } from '../../workflows/preflight.js';
+import { startDevStack } from '../dev-stack.js';
+import { workflowHistoryUrl } from '../dev-state.js';
+import { formatPreflight } from '../format.js';
+import type { VaultFlavour } from '../stack/vault-dev.js';
+import { withClient } from '../temporal-client.js';
+
+export interface DevOptions {
+  stateDir: string;
+  temporalPort?: number;
+  uiPort?: number;
+  vaultPort?: number;
+  server: VaultFlavour;
+  preflight: boolean;
+}
+
+/** Brings the stack up, runs a first preflight to show it works, then waits for Ctrl-C. */
+export async function devCommand(opts: DevOptions, out: (s: string) => void): Promise<void> {
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  const stack = await startDevStack({
+    stateDir: opts.stateDir,
+    flavour: opts.server,
+    ...(opts.temporalPort ? { temporalPort: opts.temporalPort } : {}),
+    ...(opts.uiPort ? { uiPort: opts.uiPort } : {}),
+    ...(opts.vaultPort ? { vaultPort: opts.vaultPort } : {}),
+    say: (line) => out(`[dev] ${line}`),
+  });
+  try {
+    out('');
+    out(`Temporal UI:      ${stack.temporal.uiUrl}`);
+    out(
+      `Temporal address: ${stack.temporal.address} (namespace ${stack.temporal.namespace}, task queue ${stack.taskQueue})`,
+    );
+    out(`Vault API:        ${stack.vault.address}`);
+    if (opts.preflight) {
+      await withClient(
+        {
+          temporal: {
+            address: stack.temporal.address,
+            namespace: stack.temporal.namespace,
+            task_queue: stack.taskQueue,
+          },
+          uiUrl: stack.temporal.uiUrl,
+        },
+        async (client) => {
+          const workflowId = `preflight-dev-${Date.now()}`;
+          const handle = await client.workflow.start<typeof preflightWorkflow>('preflightWorkflow', {
+            taskQueue: stack.taskQueue,
+            workflowId,
+            args: [{}],
+          });
+          try {
+            const report = await handle.result();
+            out('');
+            out(formatPreflight(report));
+          } catch (err) {
+            out(`preflight failed: ${err instanceof WorkflowFailedError ? err.cause?.message : String(err)}`);
+          }
+          out('');
+          out(
+            `Preflight history: ${workflowHistoryUrl(stack.temporal.uiUrl, stack.temporal.namespace, workflowId, handle.firstExecutionRunId)}`,
+          );
+        },
+      );
+    }
+    out('');
+    out(
+      'The stack is up. In another terminal: `npm run vaultops -- preflight`, `... list`, `... status <id>`.',
+    );
+    out('Press Ctrl-C to stop.');
+    const reason = await Promise.race([stopRequested, stack.worker.then(() => 'worker stopped' as const)]);
+    out(`[dev] ${reason}: stopping worker, Vault and Temporal...`);
+  } finally {
+    await stack.stop();
+    out('[dev] stopped');
+  }
+}

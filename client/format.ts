@@ -1,0 +1,17 @@
+// Human-readable output for the CLI. Reports carry references and facts, never secrets.
+import type { PreflightReport } from '../common/preflight.js';
+
+export function formatPreflight(r: PreflightReport): string {
+  const lines = [
+    `Cluster     ${r.address}${r.namespace ? ` (namespace ${r.namespace})` : ''}`,
+    `Server      ${r.flavour === 'openbao' ? 'OpenBao' : 'HashiCorp Vault'} ${r.health.version} (${r.edition}; ${r.flavourEvidence})`,
+    `State       ${r.health.initialized ? 'initialized' : 'NOT initialized'}, ${r.seal.sealed ? `SEALED (${r.seal.progress}/${r.seal.threshold})` : 'unsealed'}, seal ${r.seal.type}, storage ${r.seal.storageType ?? 'unknown'}`,
+    `HA          ${r.leader === null ? 'unknown' : r.leader.haEnabled ? `enabled; leader ${r.leader.leaderAddress ?? 'unknown'}${r.leader.isSelf ? ' (this node)' : ''}` : 'disabled'}`,
+    `Namespaces  ${r.namespaces === null ? 'unknown' : r.namespaces.supported ? `supported${r.namespaces.children.length ? `: ${r.namespaces.children.join(', ')}` : ''}` : 'not supported'}`,
+    `Engines     ${r.secretsEngines === null ? 'unknown (no read on sys/mounts)' : r.secretsEngines.map((m) => `${m.path} ${m.type}${m.kvVersion ? ` v${m.kvVersion}` : ''}`).join(', ')}`,
+    `Auth        ${r.authMethods === null ? 'unknown (no read on sys/auth)' : r.authMethods.map((m) => `${m.path} ${m.type}`).join(', ')}`,
+    `Ready       ${r.ready ? 'yes' : 'no'}`,
+  ];
+  for (const w of r.warnings) lines.push(`Warning     ${w}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,101 @@
+// Starting a server process: log to a file, wait until a health probe passes, and on failure say
+// which server, why, and the tail of its log. Stopping: SIGTERM, then SIGKILL after a grace period.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface ManagedProcess {
+  name: string;
+  pid: number;
+  logFile: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  name: string;
+  command: string;
+  args: string[];
+  logFile: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Resolves true once the server answers. */
+  ready: () => Promise<boolean>;
+  timeoutMs?: number;
+}
+
+export function logTail(logFile: string, lines = 30): string {
+  try {
+    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log written)';
+  }
+}
+
+export class ServerStartError extends Error {
+  override name = 'ServerStartError';
+}
+
+export async function startProcess(options: StartOptions): Promise<ManagedProcess> {
+  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const child = spawn(options.command, options.args, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: false,
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  let exit: { code: number | null; signal: string | null } | undefined;
+  let spawnError: Error | undefined;
+  child.on('exit', (code, signal) => {
+    exit = { code, signal };
+  });
+  child.on('error', (err) => {
+    spawnError = err;
+  });
+
+  const managed: ManagedProcess = {
+    name: options.name,
+    pid: child.pid ?? -1,
+    logFile: options.logFile,
+    child,
+    stop: () => stopChild(child, () => exit !== undefined),
+  };
+
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    if (spawnError || exit) {
+      const why = spawnError ? spawnError.message : `exited with code ${exit?.code} (signal ${exit?.signal})`;
+      throw new ServerStartError(
+        `${options.name} failed to start: ${why}\n--- last lines of ${options.logFile} ---\n${logTail(options.logFile)}`,
+      );
+    }
+    if (await options.ready().catch(() => false)) return managed;
+    if (Date.now() > deadline) {
+      await managed.stop();
+      throw new ServerStartError(
+        `${options.name} did not become ready within ${(options.timeoutMs ?? 60_000) / 1000}s\n--- last lines of ${options.logFile} ---\n${logTail(options.logFile)}`,
+      );
+    }
+    await sleep(150);
+  }
+}
+
+async function stopChild(child: ChildProcess, exited: () => boolean, graceMs = 10_000): Promise<void> {
+  if (exited() || child.exitCode !== null) return;
+  const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await done;
+  clearTimeout(timer);
+}
+
+/** A readiness probe: any HTTP answer with one of the given statuses. */
+export function httpReady(url: string, okStatuses: number[] = [200]): () => Promise<boolean> {
+  return async () => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await res.arrayBuffer();
+    return okStatuses.includes(res.status);
+  };
+}

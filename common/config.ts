@@ -1,0 +1,236 @@
+// The vaultops configuration: a YAML file shaped like seed 003's "Vault Configuration" example,
+// overlaid by the environment variables Vault and Temporal users already set. Pure: callers read
+// the file; this module parses, expands ${VARS}, validates and explains what to fix.
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from './durations.js';
+
+const duration = (example: string) =>
+  z
+    .string()
+    .refine((s) => parseDuration(s) !== undefined, {
+      message: `must be a duration such as "${example}" (units: ms, s, m, h, d)`,
+    })
+    .transform((s) => parseDuration(s) as number);
+
+const nonEmpty = (what: string) =>
+  z.string({ error: `must be ${what}` }).min(1, `must be ${what}, not empty`);
+
+const url = z
+  .string({ error: 'must be a URL such as "https://vault.example.com:8200"' })
+  .refine((s) => /^https?:\/\/[^/\s]+/.test(s), {
+    message: 'must be an http:// or https:// URL such as "https://vault.example.com:8200"',
+  })
+  .transform((s) => s.replace(/\/+$/, ''));
+
+const tokenAuth = z.strictObject({
+  method: z.literal('token'),
+  token: nonEmpty('a Vault token (or "${VAULT_TOKEN}")'),
+});
+
+const appRoleAuth = z.strictObject({
+  method: z.literal('approle'),
+  role_id: nonEmpty('the AppRole role_id (or "${VAULT_ROLE_ID}")'),
+  secret_id: nonEmpty('the AppRole secret_id (or "${VAULT_SECRET_ID}")'),
+  mount_path: z.string().default('approle'),
+});
+
+const authentication = z.discriminatedUnion('method', [tokenAuth, appRoleAuth], {
+  error: 'method must be one of: token, approle',
+});
+
+const vaultTls = z.strictObject({
+  ca_cert: z.string().optional(),
+  client_cert: z.string().optional(),
+  client_key: z.string().optional(),
+  tls_server_name: z.string().optional(),
+  skip_verify: z.boolean().default(false),
+});
+
+const engines = z.strictObject({
+  pki: z
+    .strictObject({
+      mount_path: z.string().default('pki'),
+      roles: z.record(z.string(), z.string()).default({}),
+      ttl: z.string().optional(),
+    })
+    .optional(),
+  kv: z
+    .strictObject({
+      mount_path: z.string().default('secret'),
+      version: z.literal(2, { error: 'only KV version 2 is supported; set version: 2' }).default(2),
+    })
+    .optional(),
+  transit: z
+    .strictObject({
+      mount_path: z.string().default('transit'),
+      key_name: z.string().optional(),
+    })
+    .optional(),
+  database: z.strictObject({ mount_path: z.string().default('database') }).optional(),
+});
+
+const performance = z.strictObject({
+  max_retries: z.number().int().min(0).max(20).default(3),
+  retry_wait_min: duration('1s').default(1000),
+  retry_wait_max: duration('30s').default(30_000),
+  connection_timeout: duration('30s').default(30_000),
+  max_idle_connections: z.number().int().min(1).default(10),
+});
+
+const caching = z.strictObject({
+  enable: z.boolean().default(true),
+  ttl: duration('5m').default(300_000),
+  max_entries: z.number().int().min(1).default(10_000),
+});
+
+const vaultIntegration = z.strictObject({
+  address: url,
+  namespace: z.string().optional(),
+  authentication: authentication.optional(),
+  tls: vaultTls.default({ skip_verify: false }),
+  engines: engines.default({}),
+  performance: performance.default({
+    max_retries: 3,
+    retry_wait_min: 1000,
+    retry_wait_max: 30_000,
+    connection_timeout: 30_000,
+    max_idle_connections: 10,
+  }),
+  caching: caching.default({ enable: true, ttl: 300_000, max_entries: 10_000 }),
+});
+
+const temporalTls = z.strictObject({
+  ca_cert: z.string().optional(),
+  client_cert: z.string().optional(),
+  client_key: z.string().optional(),
+  server_name: z.string().optional(),
+});
+
+const temporal = z.strictObject({
+  address: z
+    .string()
+    .regex(/^[^\s:/]+:\d+$/, 'must be host:port, such as "127.0.0.1:7233"')
+    .default('127.0.0.1:7233'),
+  namespace: z.string().min(1).default('default'),
+  task_queue: z.string().min(1).default('vaultops'),
+  tls: temporalTls.optional(),
+});
+
+export const configFileSchema = z.strictObject({
+  vault_integration: vaultIntegration,
+  temporal: temporal.default({ address: '127.0.0.1:7233', namespace: 'default', task_queue: 'vaultops' }),
+});
+
+export type VaultopsConfig = z.output<typeof configFileSchema>;
+export type VaultAuthConfig = z.output<typeof authentication>;
+export type VaultIntegrationConfig = VaultopsConfig['vault_integration'];
+export type TemporalConfig = VaultopsConfig['temporal'];
+
+/** A configuration problem, already phrased for the person who has to fix it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`${source} is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Replaces ${VAR} in every string of the document; a missing variable is a problem at that field. */
+function expandEnv(value: unknown, env: Env, path: string, problems: string[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => {
+      const v = env[name];
+      if (v === undefined || v === '') {
+        problems.push(`${path}: refers to \${${name}}, which is not set; export ${name} or write the value`);
+        return whole;
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, `${path}[${i}]`, problems));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, expandEnv(v, env, path ? `${path}.${k}` : k, problems)]),
+    );
+  }
+  return value;
+}
+
+/** Environment overrides, as Vault Agent lets VAULT_ADDR override its file. */
+function overlayEnv(doc: Record<string, unknown>, env: Env): Record<string, unknown> {
+  const vault = { ...((doc.vault_integration as Record<string, unknown>) ?? {}) };
+  const tls = { ...((vault.tls as Record<string, unknown>) ?? {}) };
+  const temporalDoc = { ...((doc.temporal as Record<string, unknown>) ?? {}) };
+  const temporalTlsDoc = { ...((temporalDoc.tls as Record<string, unknown>) ?? {}) };
+
+  if (env.VAULT_ADDR) vault.address = env.VAULT_ADDR;
+  if (env.VAULT_NAMESPACE) vault.namespace = env.VAULT_NAMESPACE;
+  if (env.VAULT_TOKEN && vault.authentication === undefined) {
+    vault.authentication = { method: 'token', token: env.VAULT_TOKEN };
+  }
+  if (env.VAULT_CACERT) tls.ca_cert = env.VAULT_CACERT;
+  if (env.VAULT_CLIENT_CERT) tls.client_cert = env.VAULT_CLIENT_CERT;
+  if (env.VAULT_CLIENT_KEY) tls.client_key = env.VAULT_CLIENT_KEY;
+  if (env.VAULT_TLS_SERVER_NAME) tls.tls_server_name = env.VAULT_TLS_SERVER_NAME;
+  if (env.VAULT_SKIP_VERIFY) tls.skip_verify = !['', '0', 'false'].includes(env.VAULT_SKIP_VERIFY);
+  if (Object.keys(tls).length > 0) vault.tls = tls;
+
+  if (env.TEMPORAL_ADDRESS) temporalDoc.address = env.TEMPORAL_ADDRESS;
+  if (env.TEMPORAL_NAMESPACE) temporalDoc.namespace = env.TEMPORAL_NAMESPACE;
+  if (env.VAULTOPS_TASK_QUEUE) temporalDoc.task_queue = env.VAULTOPS_TASK_QUEUE;
+  if (env.TEMPORAL_TLS_CA) temporalTlsDoc.ca_cert = env.TEMPORAL_TLS_CA;
+  if (env.TEMPORAL_TLS_CERT) temporalTlsDoc.client_cert = env.TEMPORAL_TLS_CERT;
+  if (env.TEMPORAL_TLS_KEY) temporalTlsDoc.client_key = env.TEMPORAL_TLS_KEY;
+  if (env.TEMPORAL_TLS_SERVER_NAME) temporalTlsDoc.server_name = env.TEMPORAL_TLS_SERVER_NAME;
+  if (Object.keys(temporalTlsDoc).length > 0) temporalDoc.tls = temporalTlsDoc;
+
+  return { ...doc, vault_integration: vault, temporal: temporalDoc };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove or correct ${issue.keys.length > 1 ? 'them' : 'it'} (see README, "Configuration")`;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return `${where}: is required`;
+  }
+  return `${where}: ${issue.message}`;
+}
+
+/**
+ * Builds the configuration from an optional YAML text and the environment.
+ * Without a file, VAULT_ADDR (default http://127.0.0.1:8200) and friends describe the target.
+ */
+export function parseConfig(
+  yamlText: string | undefined,
+  env: Env,
+  source = 'configuration',
+): VaultopsConfig {
+  let doc: Record<string, unknown> = {};
+  if (yamlText !== undefined) {
+    let raw: unknown;
+    try {
+      raw = parseYaml(yamlText);
+    } catch (err) {
+      const detail = err instanceof YAMLParseError ? err.message.split('\n')[0] : String(err);
+      throw new ConfigError(source, [`not valid YAML: ${detail}`]);
+    }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new ConfigError(source, ['must be a YAML mapping with a "vault_integration:" section']);
+    }
+    const problems: string[] = [];
+    doc = expandEnv(raw, env, '', problems) as Record<string, unknown>;
+    if (problems.length > 0) throw new ConfigError(source, problems);
+  } else {
+    doc = { vault_integration: { address: env.VAULT_ADDR ?? 'http://127.0.0.1:8200' } };
+  }
+  const result = configFileSchema.safeParse(overlayEnv(doc, env));
+  if (!result.success) throw new ConfigError(source, result.error.issues.map(describeIssue));
+  return result.data;
+}

@@ -1,0 +1,44 @@
+// Configuration → live connections: a logged-in Vault client and a Temporal connection.
+import { readFileSync } from 'node:fs';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
+import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import { type LoginResult, login } from '../activities/vault/auth.js';
+import { VaultClient } from '../activities/vault/client.js';
+import type { TemporalConfig, VaultIntegrationConfig } from '../common/config.js';
+
+export async function connectVault(
+  config: VaultIntegrationConfig,
+): Promise<{ vault: VaultClient; login: LoginResult | null }> {
+  const vault = VaultClient.fromConfig(config);
+  if (!config.authentication) return { vault, login: null };
+  try {
+    return { vault, login: await login(vault, config.authentication) };
+  } catch (err) {
+    vault.close();
+    throw err;
+  }
+}
+
+function temporalTls(config: TemporalConfig): ConnectionOptions['tls'] {
+  const tls = config.tls;
+  if (!tls) return undefined;
+  return {
+    ...(tls.server_name ? { serverNameOverride: tls.server_name } : {}),
+    ...(tls.ca_cert ? { serverRootCACertificate: readFileSync(tls.ca_cert) } : {}),
+    ...(tls.client_cert && tls.client_key
+      ? { clientCertPair: { crt: readFileSync(tls.client_cert), key: readFileSync(tls.client_key) } }
+      : {}),
+  };
+}
+
+export async function connectTemporalWorker(config: TemporalConfig): Promise<NativeConnection> {
+  const options: NativeConnectionOptions = { address: config.address };
+  const tls = temporalTls(config);
+  if (tls) options.tls = tls;
+  return NativeConnection.connect(options);
+}
+
+export async function connectTemporalClient(config: TemporalConfig): Promise<Connection> {
+  const tls = temporalTls(config);
+  return Connection.connect({ address: config.address, connectTimeout: '5s', ...(tls ? { tls } : {}) });
+}

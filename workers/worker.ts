@@ -1,0 +1,43 @@
+// Builds a vaultops worker: the workflow bundle plus activities over injected clients.
+// Used by the worker entrypoint, the embedded dev stack and the tests, so all run the same thing.
+import { fileURLToPath } from 'node:url';
+import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { type Activities, type ActivityDeps, createActivities } from '../activities/index.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** Workflows import `./x.js` (ESM style); the bundler must find the `.ts` source behind it. */
+export const bundlerOptions: WorkerOptions['bundlerOptions'] = {
+  webpackConfigHook: (config) => ({
+    ...config,
+    resolve: {
+      ...config.resolve,
+      extensionAlias: { '.js': ['.ts', '.js'] },
+    },
+  }),
+};
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps?: ActivityDeps;
+  /** Replaces the real activities (unit tests). */
+  activities?: Partial<Activities>;
+  identity?: string;
+}
+
+export async function createVaultopsWorker(options: CreateWorkerOptions): Promise<Worker> {
+  const activities = options.activities ?? (options.deps ? createActivities(options.deps) : undefined);
+  if (!activities)
+    throw new Error('createVaultopsWorker needs deps (real activities) or activities (stand-ins)');
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    workflowsPath: WORKFLOWS_PATH,
+    bundlerOptions,
+    activities,
+    ...(options.identity ? { identity: options.identity } : {}),
+  });
+}

@@ -10,7 +10,9 @@ const servers = (process.env.VAULTOPS_TEST_SERVER ?? 'openbao,vault')
   .filter(Boolean);
 for (const s of servers) {
   if (s !== 'openbao' && s !== 'vault') {
-    throw new Error(`VAULTOPS_TEST_SERVER: "${s}" is not a server; use openbao, vault, or both comma-separated`);
+    throw new Error(
+      `VAULTOPS_TEST_SERVER: "${s}" is not a server; use openbao, vault, or both comma-separated`,
+    );
   }
 }
 

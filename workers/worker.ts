@@ -1,7 +1,13 @@
 // Builds a vaultops worker: the workflow bundle plus activities over injected clients.
 // Used by the worker entrypoint, the embedded dev stack and the tests, so all run the same thing.
 import { fileURLToPath } from 'node:url';
-import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  type NativeConnection,
+  Worker,
+  type WorkerOptions,
+  type WorkflowBundle,
+} from '@temporalio/worker';
 import { type Activities, type ActivityDeps, createActivities } from '../activities/index.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -25,6 +31,13 @@ export interface CreateWorkerOptions {
   /** Replaces the real activities (unit tests). */
   activities?: Partial<Activities>;
   identity?: string;
+  /** A bundle built once with bundleVaultopsWorkflows(), so several workers skip webpack. */
+  workflowBundle?: WorkflowBundle;
+}
+
+/** Bundles the workflows once (webpack takes seconds); pass the result to several workers. */
+export async function bundleVaultopsWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...bundlerOptions });
 }
 
 export async function createVaultopsWorker(options: CreateWorkerOptions): Promise<Worker> {
@@ -35,8 +48,9 @@ export async function createVaultopsWorker(options: CreateWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowsPath: WORKFLOWS_PATH,
-    bundlerOptions,
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions }),
     activities,
     ...(options.identity ? { identity: options.identity } : {}),
   });

@@ -36,6 +36,8 @@ export interface LoginResult {
 export async function login(vault: VaultClient, auth: VaultAuthConfig): Promise<LoginResult> {
   switch (auth.method) {
     case 'token': {
+      // Vault answers 403 alike for a bad token and for one that may not look itself up, so a
+      // token must be able to (the default policy grants it); that is how we know it is valid.
       vault.tokens.set(auth.token);
       const self = parseResponse(
         lookupSelfSchema,

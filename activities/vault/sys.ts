@@ -11,6 +11,9 @@ import type {
 import { parseResponse, type VaultClient } from './client.js';
 import { isVaultFailure, VaultErrorType } from './errors.js';
 
+/** Health, seal status and leader describe the cluster; they are answered in the root namespace only. */
+const CLUSTER_WIDE = { namespace: '' };
+
 const nullableString = z
   .string()
   .nullish()
@@ -37,6 +40,7 @@ const healthSchema = z.object({
 export async function readHealth(vault: VaultClient): Promise<HealthObservation> {
   const body = await vault.read(
     'sys/health?standbyok=true&perfstandbyok=true&sealedcode=200&uninitcode=200&drsecondarycode=200&performancestandbycode=200',
+    CLUSTER_WIDE,
   );
   const h = parseResponse(healthSchema, body, 'sys/health');
   return {
@@ -66,7 +70,11 @@ const sealStatusSchema = z.object({
 });
 
 export async function readSealStatus(vault: VaultClient): Promise<SealObservation> {
-  const s = parseResponse(sealStatusSchema, await vault.read('sys/seal-status'), 'sys/seal-status');
+  const s = parseResponse(
+    sealStatusSchema,
+    await vault.read('sys/seal-status', CLUSTER_WIDE),
+    'sys/seal-status',
+  );
   return {
     type: s.type,
     sealed: s.sealed,
@@ -88,7 +96,7 @@ const leaderSchema = z.object({
 });
 
 export async function readLeader(vault: VaultClient): Promise<LeaderObservation> {
-  const l = parseResponse(leaderSchema, await vault.read('sys/leader'), 'sys/leader');
+  const l = parseResponse(leaderSchema, await vault.read('sys/leader', CLUSTER_WIDE), 'sys/leader');
   return {
     haEnabled: l.ha_enabled,
     isSelf: l.is_self ?? null,

@@ -1,7 +1,7 @@
 // The time-skipping test environment, always from the installed binary (these machines have no
 // internet, and the SDK would otherwise try to download one).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 import './context.js';
 

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../common/config-file.js';
 import { ConfigError, parseConfig } from '../../common/config.js';
+import { loadConfig } from '../../common/config-file.js';
 
 // Seed 003's "Vault Configuration" example, as a user would paste it.
 const SEED_EXAMPLE = `
@@ -68,7 +68,11 @@ describe('parseConfig', () => {
     expect(config.vault_integration.performance.retry_wait_max).toBe(30_000);
     expect(config.vault_integration.caching.ttl).toBe(300_000);
     expect(config.vault_integration.tls.tls_server_name).toBe('vault.example.com');
-    expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', task_queue: 'vaultops' });
+    expect(config.temporal).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      task_queue: 'vaultops',
+    });
   });
 
   it('names the field and the missing variable when ${VAR} is not set', () => {
@@ -155,6 +159,8 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vaultops-config-'));
     const file = join(dir, 'vaultops.yaml');
     writeFileSync(file, 'vault_integration:\n  address: http://127.0.0.1:8200\n');
-    expect(loadConfig(undefined, { VAULTOPS_CONFIG: file }).vault_integration.address).toBe('http://127.0.0.1:8200');
+    expect(loadConfig(undefined, { VAULTOPS_CONFIG: file }).vault_integration.address).toBe(
+      'http://127.0.0.1:8200',
+    );
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { classifyResponse, cleanVaultMessages, VaultErrorType, vaultFailure } from '../../activities/vault/errors.js';
+import {
+  classifyResponse,
+  cleanVaultMessages,
+  VaultErrorType,
+  vaultFailure,
+} from '../../activities/vault/errors.js';
 import { formatDuration, parseDuration } from '../../common/durations.js';
 
 describe('classifyResponse', () => {
@@ -18,7 +23,9 @@ describe('classifyResponse', () => {
 
   it('marks only sealed, unavailable and rate-limited as retryable', () => {
     const details = { method: 'GET', path: 'x', status: 500, namespace: null };
-    const retryable = Object.values(VaultErrorType).filter((t) => !vaultFailure(t, 'm', details).nonRetryable);
+    const retryable = Object.values(VaultErrorType).filter(
+      (t) => !vaultFailure(t, 'm', details).nonRetryable,
+    );
     expect(retryable.sort()).toEqual(
       [VaultErrorType.RateLimited, VaultErrorType.Sealed, VaultErrorType.Unavailable].sort(),
     );

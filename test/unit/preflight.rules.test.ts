@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { assemblePreflightReport, detectFlavour, type PreflightObservations } from '../../common/preflight.js';
+import {
+  assemblePreflightReport,
+  detectFlavour,
+  type PreflightObservations,
+} from '../../common/preflight.js';
 import { health, leader, mount, namespaces, seal } from './fixtures.js';
 
 const observations = (over: Partial<PreflightObservations> = {}): PreflightObservations => ({
@@ -20,7 +24,10 @@ describe('detectFlavour', () => {
       secretsEngines: [mount('secret/', 'kv', 'v0.24.0+builtin')],
       authMethods: [mount('token/', 'token', 'v1.21.0+builtin.vault')],
     });
-    expect(detectFlavour(vault)).toEqual({ flavour: 'vault', evidence: 'plugin version v1.21.0+builtin.vault' });
+    expect(detectFlavour(vault)).toEqual({
+      flavour: 'vault',
+      evidence: 'plugin version v1.21.0+builtin.vault',
+    });
     expect(detectFlavour(observations()).flavour).toBe('openbao');
   });
 
@@ -32,7 +39,10 @@ describe('detectFlavour', () => {
       seal: seal({ commitDate: null, buildDate: '2025-10-01T00:00:00Z' }),
       health: health({ enterpriseField: false }),
     });
-    expect(detectFlavour(vaultSealed)).toEqual({ flavour: 'vault', evidence: 'health reports the "enterprise" field' });
+    expect(detectFlavour(vaultSealed)).toEqual({
+      flavour: 'vault',
+      evidence: 'health reports the "enterprise" field',
+    });
   });
 });
 

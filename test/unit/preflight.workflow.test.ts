@@ -1,19 +1,22 @@
 // The preflight workflow in Temporal's time-skipping environment, its activities replaced by
 // stand-ins that play back what a real server answers (real answers are the integration suite's).
-import { ApplicationFailure } from '@temporalio/common';
+
 import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreflightActivities } from '../../activities/preflight.js';
 import { VaultErrorType } from '../../activities/vault/errors.js';
-import { createVaultopsWorker } from '../../workers/worker.js';
+import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { preflightWorkflow } from '../../workflows/preflight.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
 import { health, leader, mount, namespaces, seal } from './fixtures.js';
 
 let env: TestWorkflowEnvironment;
+let workflowBundle: WorkflowBundle;
 beforeAll(async () => {
-  env = await createTimeSkippingEnv();
+  [env, workflowBundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
 });
 afterAll(async () => {
   await env?.teardown();
@@ -47,6 +50,7 @@ async function runPreflight(activities: Partial<PreflightActivities>) {
     namespace: env.namespace ?? 'default',
     taskQueue,
     activities,
+    workflowBundle,
   });
   return worker.runUntil(
     env.client.workflow.execute(preflightWorkflow, { taskQueue, workflowId: `wf-${taskQueue}`, args: [{}] }),

@@ -1,0 +1,121 @@
+// Preflight end to end below the CLI: the real workflow, the real activities, a real server.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundle } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../../activities/index.js';
+import { createPreflightActivities } from '../../../activities/preflight.js';
+import { VaultClient } from '../../../activities/vault/client.js';
+import { startVaultDevServer } from '../../../client/stack/vault-dev.js';
+import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../../workers/worker.js';
+import { preflightWorkflow } from '../../../workflows/preflight.js';
+import { createTimeSkippingEnv } from '../../harness/temporal.js';
+import { rootClient, server, tokenWithPolicy, unique } from '../../harness/vault.js';
+
+const root = rootClient();
+let env: TestWorkflowEnvironment;
+let workflowBundle: WorkflowBundle;
+
+beforeAll(async () => {
+  [env, workflowBundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
+});
+afterAll(async () => {
+  await env?.teardown();
+  root.close();
+});
+
+async function runPreflight(vault: VaultClient, namespace?: string) {
+  const taskQueue = unique('preflight');
+  const worker = await createVaultopsWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    activities: createActivities({ vault }),
+    workflowBundle,
+  });
+  return worker.runUntil(
+    env.client.workflow.execute(preflightWorkflow, {
+      taskQueue,
+      workflowId: taskQueue,
+      args: [namespace === undefined ? {} : { namespace }],
+    }),
+  );
+}
+
+describe(`preflight on ${server().flavour}`, () => {
+  it('reports the flavour, version and mounts of the real server', async () => {
+    const report = await runPreflight(root);
+    expect(report.flavour).toBe(server().flavour);
+    expect(report.edition).toBe('community');
+    expect(report.ready).toBe(true);
+    expect(report.address).toBe(server().address);
+    expect(report.health.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(report.leader?.haEnabled).toBe(false);
+    expect(report.secretsEngines?.map((m) => m.path)).toContain('secret/');
+    expect(report.authMethods?.map((m) => m.path)).toContain('token/');
+    expect(report.namespaces?.supported).toBe(server().flavour === 'openbao');
+    expect(report.warnings).toContain(
+      'storage is in-memory (a -dev server): data is lost on restart; no raft snapshots or DR',
+    );
+  });
+
+  it('carries no token in the report it puts into Temporal history', async () => {
+    const report = await runPreflight(root);
+    expect(JSON.stringify(report)).not.toContain(server().rootToken);
+  });
+
+  it('says what a token without sys/mounts read could not see, instead of failing', async () => {
+    const limited = new VaultClient({ address: server().address });
+    limited.tokens.set((await tokenWithPolicy(root, 'path "sys/leader" { capabilities = ["read"] }')).token);
+    try {
+      const report = await runPreflight(limited);
+      expect(report.ready).toBe(true);
+      expect(report.secretsEngines).toBeNull();
+      expect(report.authMethods).toBeNull();
+      expect(report.warnings).toContain('could not list secrets engines: the token lacks read on sys/mounts');
+      // Without mounts, flavour detection falls back to seal-status and health fields.
+      expect(report.flavour).toBe(server().flavour);
+    } finally {
+      limited.close();
+    }
+  });
+
+  it('inspects inside a namespace where the server has them', async () => {
+    if (server().flavour !== 'openbao') {
+      // Vault Community has no namespaces: asking for one must fail clearly, not pretend.
+      const activities = createPreflightActivities({ vault: root });
+      await expect(activities.listSecretsEngines({ namespace: 'tenant' })).rejects.toThrow();
+      return;
+    }
+    const tenant = unique('tenant');
+    await root.write(`sys/namespaces/${tenant}`, {});
+    await root.withNamespace(tenant).write('sys/mounts/app-kv', { type: 'kv', options: { version: '2' } });
+    const report = await runPreflight(root, tenant);
+    expect(report.namespace).toBe(tenant);
+    expect(report.secretsEngines?.map((m) => m.path)).toContain('app-kv/');
+    // The root namespace's secret/ mount is not visible from inside the tenant.
+    expect(report.secretsEngines?.map((m) => m.path)).not.toContain('secret/');
+  });
+
+  it('reports a sealed server as not ready, without failing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vaultops-sealed-'));
+    const sealed = await startVaultDevServer({ flavour: server().flavour, logDir: dir });
+    const vault = new VaultClient({ address: sealed.address });
+    vault.tokens.set(sealed.rootToken);
+    try {
+      await vault.write('sys/seal', {});
+      const report = await runPreflight(vault);
+      expect(report.ready).toBe(false);
+      expect(report.seal.sealed).toBe(true);
+      expect(report.secretsEngines).toBeNull();
+      expect(report.flavour).toBe(server().flavour);
+      expect(report.warnings.some((w) => w.startsWith('cluster is sealed'))).toBe(true);
+    } finally {
+      vault.close();
+      await sealed.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { REPO_DIR } from './stack/tools.js';
 
-export const DEFAULT_STATE_DIR = join(REPO_DIR, '.vaultops', 'dev');
+export const DEFAULT_STATE_DIR = process.env.VAULTOPS_STATE_DIR ?? join(REPO_DIR, '.vaultops', 'dev');
 
 const stackStateSchema = z.object({
   pid: z.number().int(),

@@ -1,6 +1,6 @@
 // Runs a vaultops worker until SIGINT/SIGTERM (or an abort signal), then shuts down in order:
 // stop polling, let running activities finish, close Temporal and Vault connections.
-import { Runtime } from '@temporalio/worker';
+import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
 import type { VaultopsConfig } from '../common/config.js';
 import { logger } from '../common/logger.js';
 import { connectTemporalWorker, connectVault } from './connections.js';
@@ -11,7 +11,10 @@ let runtimeInstalled = false;
 /** We own signal handling (the dev stack must stop the worker before the servers). */
 export function installRuntime(): void {
   if (runtimeInstalled) return;
-  Runtime.install({ shutdownSignals: [] });
+  const level = ({ trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' } as const)[
+    logger.level as 'info'
+  ] as LogLevel | undefined;
+  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger(level ?? 'ERROR') });
   runtimeInstalled = true;
 }
 

@@ -1,4 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
+import { logger } from '../../common/logger.js';
 import type { preflightWorkflow } from '../../workflows/preflight.js';
 import { startDevStack } from '../dev-stack.js';
 import { workflowHistoryUrl } from '../dev-state.js';
@@ -17,6 +18,8 @@ export interface DevOptions {
 
 /** Brings the stack up, runs a first preflight to show it works, then waits for Ctrl-C. */
 export async function devCommand(opts: DevOptions, out: (s: string) => void): Promise<void> {
+  // The stack narrates itself through `out`; logs show only problems unless asked for more.
+  if (!process.env.VAULTOPS_LOG_LEVEL) logger.level = 'warn';
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

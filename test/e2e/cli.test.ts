@@ -1,0 +1,185 @@
+// The CLI as a user runs it: `vaultops dev` brings up the embedded stack (real Temporal dev server,
+// UI, OpenBao, SoftHSM2, worker) and other `vaultops` commands talk to it from another process.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_DIR } from '../../client/stack/tools.js';
+
+const CLI = join(REPO_DIR, 'bin/vaultops.js');
+const stateDir = mkdtempSync(join(tmpdir(), 'vaultops-e2e-'));
+const env = { ...process.env, VAULTOPS_STATE_DIR: stateDir, TEMPORAL_ADDRESS: '', VAULTOPS_CONFIG: '' };
+
+interface DevRun {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `vaultops dev` and resolves once it says the stack is up (or fails with its output). */
+async function startDev(): Promise<DevRun> {
+  const child = spawn(process.execPath, [CLI, 'dev', '--state-dir', stateDir], { env, cwd: REPO_DIR });
+  let text = '';
+  child.stdout.on('data', (d) => {
+    text += d;
+  });
+  child.stderr.on('data', (d) => {
+    text += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 180_000;
+  while (!text.includes('Press Ctrl-C to stop.')) {
+    const code = await Promise.race([
+      exited,
+      new Promise<'waiting'>((r) => setTimeout(() => r('waiting'), 250)),
+    ]);
+    if (code !== 'waiting') throw new Error(`vaultops dev exited with ${code}:\n${text}`);
+    if (Date.now() > deadline) throw new Error(`vaultops dev was not up within 180s:\n${text}`);
+  }
+  return { child, output: () => text, exited };
+}
+
+function vaultops(...args: string[]) {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    env,
+    cwd: REPO_DIR,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const field = (text: string, label: string) => text.match(new RegExp(`${label}\\s+(\\S+)`))?.[1] ?? '';
+
+let dev: DevRun;
+beforeAll(async () => {
+  dev = await startDev();
+});
+afterAll(async () => {
+  if (dev && dev.child.exitCode === null) {
+    dev.child.kill('SIGKILL');
+    await dev.exited;
+  }
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe('vaultops dev (the main job)', () => {
+  it('prints the UI URL and a first preflight of the embedded OpenBao', () => {
+    const out = dev.output();
+    expect(out).toMatch(/Temporal UI:\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/Server\s+OpenBao \d+\.\d+\.\d+/);
+    expect(out).toMatch(/Ready\s+yes/);
+    expect(out).toMatch(
+      /Preflight history: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/preflight-dev-/,
+    );
+  });
+
+  it("opens the preflight workflow's history at the printed URL", async () => {
+    const url = field(dev.output(), 'Preflight history:');
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<html');
+    // The UI renders the page from its own API; ask that API for the same workflow's history.
+    const [, ui, workflowId] =
+      url.match(/^(http:\/\/[^/]+)\/namespaces\/default\/workflows\/([^/]+)\//) ?? [];
+    const history = (await (
+      await fetch(`${ui}/api/v1/namespaces/default/workflows/${workflowId}/history`)
+    ).json()) as {
+      history: {
+        events: {
+          eventType: string;
+          activityTaskScheduledEventAttributes?: { activityType: { name: string } };
+        }[];
+      };
+    };
+    const activities = history.history.events
+      .map((e) => e.activityTaskScheduledEventAttributes?.activityType.name)
+      .filter(Boolean);
+    expect(activities).toEqual([
+      'describeTarget',
+      'readHealth',
+      'readSealStatus',
+      'readLeader',
+      'listSecretsEngines',
+      'listAuthMethods',
+      'probeNamespaces',
+    ]);
+    expect(history.history.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+  });
+});
+
+describe('vaultops commands against the running stack', () => {
+  let workflowId = '';
+
+  it('runs preflight from another process, finding the stack by itself', () => {
+    const run = vaultops('preflight', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const parsed = JSON.parse(run.stdout) as {
+      workflowId: string;
+      report: { flavour: string; ready: boolean };
+    };
+    expect(parsed.report).toMatchObject({ flavour: 'openbao', ready: true });
+    workflowId = parsed.workflowId;
+  });
+
+  it('lists both preflight runs and shows the status of one', () => {
+    const list = vaultops('list', '--type', 'preflightWorkflow', '--json');
+    expect(list.code, list.stderr).toBe(0);
+    const rows = JSON.parse(list.stdout) as { workflowId: string; status: string }[];
+    expect(rows.map((r) => r.workflowId)).toContain(workflowId);
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    expect(rows.every((r) => r.status === 'COMPLETED')).toBe(true);
+
+    const status = vaultops('status', workflowId);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/Status\s+COMPLETED/);
+    expect(status.stdout).toMatch(/Server\s+OpenBao/);
+    expect(status.stdout).toMatch(/UI\s+http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\//);
+  });
+
+  it('answers bad input with exit code 2 and what to fix', () => {
+    const limit = vaultops('list', '--limit', '0');
+    expect(limit.code).toBe(2);
+    expect(limit.stderr).toContain('--limit');
+    const missing = vaultops('--config', join(stateDir, 'nope.yaml'), 'preflight');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('file not found: check the --config path or $VAULTOPS_CONFIG');
+    const unknown = vaultops('status', 'no-such-workflow');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no workflow with id "no-such-workflow"');
+  });
+
+  it('refuses a bad worker config file, naming the field, before touching anything', () => {
+    const file = join(stateDir, 'bad.yaml');
+    writeFileSync(
+      file,
+      'vault_integration:\n  address: vault.example.com\n  authentication:\n    method: approle\n',
+    );
+    const worker = vaultops('--config', file, 'worker');
+    expect(worker.code).toBe(2);
+    expect(worker.stderr).toContain('vault_integration.address: must be an http:// or https:// URL');
+    expect(worker.stderr).toContain('vault_integration.authentication.role_id: is required');
+  });
+});
+
+describe('stopping and restarting the stack', () => {
+  it('stops cleanly on Ctrl-C and keeps workflow history for the next start', async () => {
+    const before = JSON.parse(vaultops('list', '--json').stdout) as { workflowId: string }[];
+    const ui = field(dev.output(), 'Temporal UI:');
+
+    dev.child.kill('SIGINT');
+    expect(await dev.exited).toBe(0);
+    expect(dev.output()).toContain('[dev] stopped');
+    expect(existsSync(join(stateDir, 'stack.json'))).toBe(false);
+    await expect(fetch(ui)).rejects.toThrow(); // the UI and its server are gone
+
+    dev = await startDev();
+    const after = vaultops('status', before[0]?.workflowId ?? 'missing');
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toMatch(/Status\s+COMPLETED/);
+
+    dev.child.kill('SIGTERM');
+    expect(await dev.exited).toBe(0);
+  });
+});

@@ -125,6 +125,13 @@ export function assemblePreflightReport(obs: PreflightObservations, checkedAt: s
   if (obs.seal.storageType === 'inmem') {
     warnings.push('storage is in-memory (a -dev server): data is lost on restart; no raft snapshots or DR');
   }
+  const namespaceIgnored = obs.namespace !== null && obs.namespaces?.supported === false;
+  if (namespaceIgnored) {
+    warnings.push(
+      `namespace "${obs.namespace}" was asked for, but this server has no namespaces (${obs.namespaces?.evidence}): ` +
+        'it would silently act on the root namespace; unset the namespace or use a server with namespaces',
+    );
+  }
   if (obs.secretsEngines === null && !obs.seal.sealed) {
     warnings.push('could not list secrets engines: the token lacks read on sys/mounts');
   }
@@ -136,7 +143,7 @@ export function assemblePreflightReport(obs: PreflightObservations, checkedAt: s
     flavour,
     flavourEvidence: evidence,
     edition: detectEdition(obs, flavour),
-    ready: obs.health.initialized && !obs.seal.sealed,
+    ready: obs.health.initialized && !obs.seal.sealed && !namespaceIgnored,
     warnings,
     checkedAt,
   };

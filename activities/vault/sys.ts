@@ -144,22 +144,20 @@ const namespaceListSchema = z.object({ data: z.object({ keys: z.array(z.string()
 
 /**
  * Namespaces exist on Vault Enterprise/HCP and OpenBao. Where they exist, LIST sys/namespaces
- * answers 200 with keys, or 404 with an empty error list when there are none; Vault Community
- * answers 404 "unsupported path" (or 405), which tells the two apart.
+ * answers 200 with keys, or 404 with an empty error list when there are none. Vault Community
+ * answers 404 with a reason ("enterprise-only feature"), and silently ignores X-Vault-Namespace,
+ * so this probe is the only way to know a namespace is honoured.
  */
 export async function probeNamespaces(vault: VaultClient): Promise<NamespaceObservation> {
   try {
     const body = parseResponse(namespaceListSchema, await vault.list('sys/namespaces'), 'sys/namespaces');
     return { supported: true, children: body.data.keys, evidence: 'LIST sys/namespaces answered with keys' };
   } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.NotFound)) {
-      const unsupported = /unsupported path/i.test(err.message);
-      return unsupported
-        ? { supported: false, children: [], evidence: 'LIST sys/namespaces: unsupported path' }
-        : { supported: true, children: [], evidence: 'LIST sys/namespaces: none yet (404 with no error)' };
-    }
-    if (isVaultFailure(err, VaultErrorType.InvalidRequest)) {
-      return { supported: false, children: [], evidence: `LIST sys/namespaces: ${err.message}` };
+    if (isVaultFailure(err, VaultErrorType.NotFound) || isVaultFailure(err, VaultErrorType.InvalidRequest)) {
+      const reason = err.message.replace(/^LIST sys\/namespaces: /, '');
+      return reason === 'HTTP 404'
+        ? { supported: true, children: [], evidence: 'LIST sys/namespaces: none yet (404 with no error)' }
+        : { supported: false, children: [], evidence: `LIST sys/namespaces: ${reason}` };
     }
     throw err;
   }

@@ -77,3 +77,23 @@ describe('assemblePreflightReport', () => {
     ]);
   });
 });
+
+describe('namespaces on a server without them', () => {
+  it('is not ready, because the server would act on the root namespace instead', () => {
+    const report = assemblePreflightReport(
+      observations({
+        namespace: 'team-a',
+        namespaces: {
+          supported: false,
+          children: [],
+          evidence: 'LIST sys/namespaces: enterprise-only feature',
+        },
+      }),
+      '2026-01-01T00:00:00.000Z',
+    );
+    expect(report.ready).toBe(false);
+    expect(report.warnings[0]).toMatch(
+      /^namespace "team-a" was asked for, but this server has no namespaces/,
+    );
+  });
+});

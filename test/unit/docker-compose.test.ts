@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { parseConfig } from '../../common/config.js';
 import { REPO_DIR } from '../../client/stack/tools.js';
+import { parseConfig } from '../../common/config.js';
 
 const service = z.object({
   image: z.string(),
@@ -40,7 +40,13 @@ function expectServiceAddress(value: string | undefined, what: string) {
 
 describe('docker-compose.yml', () => {
   it('has the services of the product brief, from official images', () => {
-    expect(Object.keys(services).sort()).toEqual(['postgresql', 'temporal', 'temporal-ui', 'vault', 'vaultops-worker']);
+    expect(Object.keys(services).sort()).toEqual([
+      'postgresql',
+      'temporal',
+      'temporal-ui',
+      'vault',
+      'vaultops-worker',
+    ]);
     expect(services.temporal?.image).toMatch(/^temporalio\//);
     expect(services['temporal-ui']?.image).toMatch(/^temporalio\/ui:/);
     expect(services.vault?.image).toMatch(/^hashicorp\/vault:/);
@@ -57,12 +63,15 @@ describe('docker-compose.yml', () => {
       `${services.temporal?.environment.POSTGRES_SEEDS}:${services.temporal?.environment.DB_PORT}`,
       'temporal POSTGRES_SEEDS:DB_PORT',
     );
-    expect(services.vault?.environment.VAULT_DEV_LISTEN_ADDRESS).toBe(`0.0.0.0:${containerPorts('vault')[0]}`);
+    expect(services.vault?.environment.VAULT_DEV_LISTEN_ADDRESS).toBe(
+      `0.0.0.0:${containerPorts('vault')[0]}`,
+    );
   });
 
   it('starts services after what they depend on, and names only real services and volumes', () => {
     for (const [name, s] of Object.entries(services)) {
-      for (const dep of s.depends_on) expect(Object.keys(services), `${name} depends on ${dep}`).toContain(dep);
+      for (const dep of s.depends_on)
+        expect(Object.keys(services), `${name} depends on ${dep}`).toContain(dep);
     }
     expect(services['vaultops-worker']?.depends_on.sort()).toEqual(['temporal', 'vault']);
     expect(services['temporal-ui']?.depends_on).toContain('temporal');
@@ -89,11 +98,18 @@ describe('docker-compose.yml', () => {
 
   it("gives the worker an environment vaultops' own configuration accepts", () => {
     const env = Object.fromEntries(
-      Object.entries(services['vaultops-worker']?.environment ?? {}).map(([k, v]) => [k, v.replace(/^\$\{.*\}$/, 'x')]),
+      Object.entries(services['vaultops-worker']?.environment ?? {}).map(([k, v]) => [
+        k,
+        v.replace(/^\$\{.*\}$/, 'x'),
+      ]),
     );
     const config = parseConfig(undefined, env);
     expect(config.vault_integration.address).toBe('http://vault:8200');
     expect(config.vault_integration.authentication?.method).toBe('token');
-    expect(config.temporal).toMatchObject({ address: 'temporal:7233', namespace: 'default', task_queue: 'vaultops' });
+    expect(config.temporal).toMatchObject({
+      address: 'temporal:7233',
+      namespace: 'default',
+      task_queue: 'vaultops',
+    });
   });
 });

@@ -2,10 +2,14 @@
 // (type-check or lint failed before vitest ran), that failed check is the one failure counted.
 import { existsSync, readFileSync } from 'node:fs';
 
+const say = (line) => process.stdout.write(`${line}\n`);
+
 const [reportPath, testExit] = process.argv.slice(2);
 if (!existsSync(reportPath)) {
-  console.log(`no test report at ${reportPath}: a step before the tests failed (type-check, lint, or a server the global setup starts); see its message above`);
-  console.log('0 passed, 1 failed');
+  say(
+    `no test report at ${reportPath}: a step before the tests failed (type-check, lint, or a server the global setup starts); see its message above`,
+  );
+  say('0 passed, 1 failed');
   process.exit(1);
 }
 const report = JSON.parse(readFileSync(reportPath, 'utf8'));
@@ -18,7 +22,7 @@ const brokenSuites = (report.testResults ?? []).filter(
 );
 const failedTotal = failed + brokenSuites.length;
 for (const suite of brokenSuites)
-  console.log(`suite failed before its tests ran: ${suite.name}: ${(suite.message ?? '').split('\n')[0]}`);
-if (passed + failedTotal === 0) console.log('the test runner executed no test');
-console.log(`${passed} passed, ${failedTotal} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  say(`suite failed before its tests ran: ${suite.name}: ${(suite.message ?? '').split('\n')[0]}`);
+if (passed + failedTotal === 0) say('the test runner executed no test');
+say(`${passed} passed, ${failedTotal} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failedTotal > 0 || Number(testExit) !== 0 || passed === 0 ? 1 : 0);

@@ -1,7 +1,6 @@
 // The `vaultops` command line.
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { ConfigError } from '../common/config.js';
-import { loadConfig } from '../common/config-file.js';
 import { devCommand } from './commands/dev.js';
 import { listCommand, STATUSES, UsageError } from './commands/list.js';
 import { preflightCommand } from './commands/preflight.js';
@@ -88,12 +87,8 @@ program
   .command('worker')
   .description('run a worker against the configured Vault and Temporal until SIGINT/SIGTERM')
   .action(async (_opts, cmd) => {
-    const { runWorker } = await import('../workers/run.js');
-    const config = loadConfig(cmd.optsWithGlobals().config);
-    const controller = new AbortController();
-    process.once('SIGINT', () => controller.abort());
-    process.once('SIGTERM', () => controller.abort());
-    await runWorker(config, { signal: controller.signal });
+    const { runWorkerProcess } = await import('../workers/main.js');
+    await runWorkerProcess(cmd.optsWithGlobals().config);
   });
 
 try {

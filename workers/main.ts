@@ -1,27 +1,26 @@
 // Worker entrypoint: configuration (file or VAULT_*/TEMPORAL_* environment) → connections →
-// worker, with graceful shutdown on SIGINT and SIGTERM.
-
-import { ConfigError } from '../common/config.js';
+// worker, with graceful shutdown on SIGINT and SIGTERM. `vaultops worker` runs the same function.
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../common/config-file.js';
 import { logger } from '../common/logger.js';
 import { runWorker } from './run.js';
 
-const controller = new AbortController();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    logger.info({ signal }, 'signal received');
-    controller.abort();
-  });
+export async function runWorkerProcess(configPath: string | undefined): Promise<void> {
+  // Validate before connecting anything: a bad file exits here with the field to fix.
+  const config = loadConfig(configPath);
+  const controller = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'signal received');
+      controller.abort();
+    });
+  }
+  await runWorker(config, { signal: controller.signal });
 }
 
-try {
-  const config = loadConfig(process.argv[2]);
-  await runWorker(config, { signal: controller.signal });
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(2);
-  }
-  logger.error({ err }, 'worker failed');
-  process.exit(1);
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  runWorkerProcess(process.argv[2]).catch((err: unknown) => {
+    console.error(`vaultops worker: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit((err as { name?: string }).name === 'ConfigError' ? 2 : 1);
+  });
 }

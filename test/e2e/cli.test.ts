@@ -1,11 +1,12 @@
 // The CLI as a user runs it: `vaultops dev` brings up the embedded stack (real Temporal dev server,
 // UI, OpenBao, SoftHSM2, worker) and other `vaultops` commands talk to it from another process.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_DIR } from '../../client/stack/tools.js';
+import { startVaultDevServer } from '../../client/stack/vault-dev.js';
 
 const CLI = join(REPO_DIR, 'bin/vaultops.js');
 const stateDir = mkdtempSync(join(tmpdir(), 'vaultops-e2e-'));
@@ -160,6 +161,59 @@ describe('vaultops commands against the running stack', () => {
     expect(worker.code).toBe(2);
     expect(worker.stderr).toContain('vault_integration.address: must be an http:// or https:// URL');
     expect(worker.stderr).toContain('vault_integration.authentication.role_id: is required');
+  });
+});
+
+describe('vaultops worker against a Vault and Temporal of your own', () => {
+  it('serves its task queue with the VAULT_*/TEMPORAL_* environment and stops on SIGTERM', async () => {
+    const vault = await startVaultDevServer({ flavour: 'openbao', logDir: stateDir });
+    const stack = JSON.parse(readFileSync(join(stateDir, 'stack.json'), 'utf8')) as {
+      temporalAddress: string;
+    };
+    const worker = spawn(process.execPath, [CLI, 'worker'], {
+      cwd: REPO_DIR,
+      env: {
+        ...env,
+        VAULT_ADDR: vault.address,
+        VAULT_TOKEN: vault.rootToken,
+        TEMPORAL_ADDRESS: stack.temporalAddress,
+        VAULTOPS_TASK_QUEUE: 'e2e-own-worker',
+      },
+    });
+    let log = '';
+    worker.stdout.on('data', (d) => {
+      log += d;
+    });
+    worker.stderr.on('data', (d) => {
+      log += d;
+    });
+    const exited = new Promise<number | null>((resolve) => worker.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 120_000;
+      while (!log.includes('"msg":"worker polling"')) {
+        if (worker.exitCode !== null || Date.now() > deadline)
+          throw new Error(`worker did not start:\n${log}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const run = vaultops(
+        '--address',
+        stack.temporalAddress,
+        '--task-queue',
+        'e2e-own-worker',
+        'preflight',
+        '--json',
+      );
+      expect(run.code, run.stderr).toBe(0);
+      expect((JSON.parse(run.stdout) as { report: { address: string } }).report.address).toBe(vault.address);
+
+      worker.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(log).toContain('"msg":"worker stopped"');
+      expect(log).not.toContain(vault.rootToken);
+    } finally {
+      if (worker.exitCode === null) worker.kill('SIGKILL');
+      await vault.stop();
+    }
   });
 });
 

@@ -1,0 +1,70 @@
+// Small benchmark helpers. Figures are only compared within one run: these machines are noisy,
+// so every benchmark measures its own baseline next to the thing it measures and prints ratios.
+import { performance } from 'node:perf_hooks';
+
+export interface LatencyStats {
+  n: number;
+  p50: number;
+  p99: number;
+  mean: number;
+}
+
+export function stats(samplesMs: number[]): LatencyStats {
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  return {
+    n: sorted.length,
+    p50: at(0.5),
+    p99: at(0.99),
+    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+  };
+}
+
+/** Sequential calls: latency distribution after a warm-up. */
+export async function latency(
+  fn: () => Promise<unknown>,
+  iterations: number,
+  warmup = 100,
+): Promise<LatencyStats> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const t0 = performance.now();
+    await fn();
+    samples.push(performance.now() - t0);
+  }
+  return stats(samples);
+}
+
+/** Calls with a fixed number in flight: operations per second. */
+export async function throughput(
+  fn: () => Promise<unknown>,
+  total: number,
+  concurrency: number,
+): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        next += 1;
+        await fn();
+      }
+    }),
+  );
+  return total / ((performance.now() - t0) / 1000);
+}
+
+const ms = (v: number) => `${v.toFixed(3)} ms`;
+
+export function printLatency(name: string, s: LatencyStats, baseline?: LatencyStats): void {
+  const ratio = baseline
+    ? `  (p50 ${(s.p50 / baseline.p50).toFixed(2)}x baseline, p99 ${(s.p99 / baseline.p99).toFixed(2)}x)`
+    : '';
+  process.stdout.write(`${name.padEnd(46)} p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  n=${s.n}${ratio}\n`);
+}
+
+export function printThroughput(name: string, opsPerSecond: number, baseline?: number): void {
+  const ratio = baseline ? `  (${(opsPerSecond / baseline).toFixed(2)}x baseline)` : '';
+  process.stdout.write(`${name.padEnd(46)} ${opsPerSecond.toFixed(0)} ops/s${ratio}\n`);
+}

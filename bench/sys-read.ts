@@ -1,0 +1,57 @@
+// What the Vault access layer costs over raw HTTP on the calls preflight makes: sys/health and
+// sys/mounts read through VaultClient (node-vault + keep-alive pool + zod) vs undici's Pool, the
+// HTTP client inside Node's own fetch, against the same OpenBao dev server in the same run.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { VaultClient } from '../activities/vault/client.js';
+import { listSecretsEngines, readHealth } from '../activities/vault/sys.js';
+import { startVaultDevServer } from '../client/stack/vault-dev.js';
+import { latency, printLatency, printThroughput, throughput } from './lib.js';
+
+export async function benchSysRead(options: { iterations: number; concurrency: number }): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'vaultops-bench-'));
+  const server = await startVaultDevServer({ flavour: 'openbao', logDir: dir });
+  const vault = new VaultClient({ address: server.address, maxIdleConnections: options.concurrency });
+  vault.tokens.set(server.rootToken);
+  const pool = new Pool(server.address, { connections: options.concurrency });
+  const raw = async (path: string) => {
+    const res = await pool.request({
+      method: 'GET',
+      path: `/v1/${path}`,
+      headers: { 'x-vault-token': server.rootToken },
+    });
+    return res.body.json();
+  };
+  try {
+    process.stdout.write(`\n# sys reads against OpenBao dev server ${server.address}\n`);
+    const rawHealth = await latency(() => raw('sys/health'), options.iterations);
+    printLatency('raw undici: GET sys/health (baseline)', rawHealth);
+    printLatency(
+      'VaultClient: readHealth (zod-checked)',
+      await latency(() => readHealth(vault), options.iterations),
+      rawHealth,
+    );
+    const rawMounts = await latency(() => raw('sys/mounts'), options.iterations);
+    printLatency('raw undici: GET sys/mounts (baseline)', rawMounts);
+    printLatency(
+      'VaultClient: listSecretsEngines (zod-checked)',
+      await latency(() => listSecretsEngines(vault), options.iterations),
+      rawMounts,
+    );
+    const total = options.iterations * 2;
+    const rawOps = await throughput(() => raw('sys/health'), total, options.concurrency);
+    printThroughput(`raw undici: sys/health x${options.concurrency} in flight (baseline)`, rawOps);
+    printThroughput(
+      `VaultClient: readHealth x${options.concurrency} in flight`,
+      await throughput(() => readHealth(vault), total, options.concurrency),
+      rawOps,
+    );
+  } finally {
+    await pool.close();
+    vault.close();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

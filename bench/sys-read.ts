@@ -13,7 +13,7 @@ import { latency, printLatency, printThroughput, throughput } from './lib.js';
 export async function benchSysRead(options: { iterations: number; concurrency: number }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vaultops-bench-'));
   const server = await startVaultDevServer({ flavour: 'openbao', logDir: dir });
-  const vault = new VaultClient({ address: server.address, maxIdleConnections: options.concurrency });
+  const vault = new VaultClient({ address: server.address, maxConnectionsPerNode: options.concurrency });
   vault.tokens.set(server.rootToken);
   const pool = new Pool(server.address, { connections: options.concurrency });
   const raw = async (path: string) => {
@@ -50,7 +50,7 @@ export async function benchSysRead(options: { iterations: number; concurrency: n
     );
   } finally {
     await pool.close();
-    vault.close();
+    await vault.close();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }

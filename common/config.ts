@@ -86,6 +86,8 @@ const caching = z.strictObject({
 
 const vaultIntegration = z.strictObject({
   address: url,
+  /** The other nodes of an HA cluster; the client finds the leader and fails over among all. */
+  ha_addresses: z.array(url).default([]),
   namespace: z.string().optional(),
   authentication: authentication.optional(),
   tls: vaultTls.default({ skip_verify: false }),

@@ -14,7 +14,7 @@ export async function connectVault(
   try {
     return { vault, login: await login(vault, config.authentication) };
   } catch (err) {
-    vault.close();
+    await vault.close();
     throw err;
   }
 }

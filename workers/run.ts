@@ -62,6 +62,6 @@ export async function runWorker(
     logger.info('worker stopped');
   } finally {
     await connection.close();
-    vault.close();
+    await vault.close();
   }
 }

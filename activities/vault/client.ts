@@ -1,31 +1,43 @@
-// The HTTP window onto one Vault cluster: node-vault over pooled keep-alive connections, one
-// node-vault instance per namespace (node-vault applies a client-level namespace to every request),
-// tokens held in memory only, and every failure mapped to the taxonomy in errors.ts.
-import { readFileSync } from 'node:fs';
-import http from 'node:http';
+// The HTTP window onto one Vault cluster. node-vault builds each request; UndiciTransport sends it
+// over pooled keep-alive connections; ClusterNodes picks the node (leader first, open circuit
+// breakers skipped). A node-local failure (unreachable, sealed, overloaded) moves on to the next
+// node at once; when a whole round fails, the next round waits with full-jitter backoff.
+// One node-vault instance per (node, namespace), as node-vault applies one namespace per client.
+// Tokens are held in memory only; every failure is mapped to the taxonomy in errors.ts.
+import { setTimeout as sleep } from 'node:timers/promises';
 import nodeVault from 'node-vault';
 import type { z } from 'zod';
 import type { VaultIntegrationConfig } from '../../common/config.js';
+import { type BackoffOptions, type BreakerOptions, ClusterNodes, fullJitterDelay } from './cluster.js';
 import {
   classifyResponse,
   cleanVaultMessages,
   isNetworkError,
+  isVaultFailure,
+  type VaultErrorDetails,
   VaultErrorType,
   vaultFailure,
 } from './errors.js';
+import { type TransportTls, UndiciTransport } from './transport.js';
+
+export interface RetryOptions {
+  /** Extra rounds over the nodes after the first one fails entirely. */
+  maxRetries: number;
+  waitMinMs: number;
+  waitMaxMs: number;
+}
 
 export interface VaultClientOptions {
-  address: string;
+  /** One node, or use `addresses` for an HA cluster. */
+  address?: string;
+  addresses?: string[];
   namespace?: string | undefined;
   timeoutMs?: number;
-  maxIdleConnections?: number;
-  tls?: {
-    caCertPath?: string | undefined;
-    clientCertPath?: string | undefined;
-    clientKeyPath?: string | undefined;
-    serverName?: string | undefined;
-    skipVerify?: boolean;
-  };
+  /** Connections per node (config: performance.max_idle_connections). */
+  maxConnectionsPerNode?: number;
+  tls?: TransportTls;
+  retry?: RetryOptions;
+  breaker?: BreakerOptions;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'LIST';
@@ -49,34 +61,57 @@ export class TokenHolder {
 
 type NodeVaultClient = ReturnType<typeof nodeVault>;
 
+interface Shared {
+  tokens: TokenHolder;
+  transport: UndiciTransport;
+  cluster: ClusterNodes;
+  instances: Map<string, NodeVaultClient>;
+  leaderDiscovery: { pending: Promise<void> | undefined; done: boolean };
+}
+
+const DEFAULT_RETRY: RetryOptions = { maxRetries: 3, waitMinMs: 1000, waitMaxMs: 30_000 };
+const DEFAULT_BREAKER: BreakerOptions = { failureThreshold: 3, openMs: 5000 };
+
 export class VaultClient {
+  /** The first configured node: where reports say they looked. */
   readonly address: string;
   readonly namespace: string | undefined;
   readonly tokens: TokenHolder;
   readonly #options: VaultClientOptions;
-  readonly #httpAgent: http.Agent;
-  readonly #byNamespace: Map<string, NodeVaultClient>;
+  readonly #shared: Shared;
+  readonly #retry: RetryOptions;
 
-  constructor(
-    options: VaultClientOptions,
-    shared?: { tokens: TokenHolder; httpAgent: http.Agent; byNamespace: Map<string, NodeVaultClient> },
-  ) {
-    this.address = options.address.replace(/\/+$/, '');
-    this.namespace = options.namespace || undefined;
+  constructor(options: VaultClientOptions, shared?: Shared) {
+    const addresses = options.addresses ?? (options.address ? [options.address] : []);
     this.#options = options;
-    this.tokens = shared?.tokens ?? new TokenHolder();
-    this.#httpAgent =
-      shared?.httpAgent ??
-      new http.Agent({ keepAlive: true, maxFreeSockets: options.maxIdleConnections ?? 10 });
-    this.#byNamespace = shared?.byNamespace ?? new Map();
+    this.#retry = options.retry ?? DEFAULT_RETRY;
+    this.namespace = options.namespace || undefined;
+    this.#shared = shared ?? {
+      tokens: new TokenHolder(),
+      transport: new UndiciTransport({
+        connections: options.maxConnectionsPerNode ?? 10,
+        timeoutMs: options.timeoutMs ?? 30_000,
+        tls: options.tls,
+      }),
+      cluster: new ClusterNodes(addresses, options.breaker ?? DEFAULT_BREAKER),
+      instances: new Map(),
+      leaderDiscovery: { pending: undefined, done: addresses.length < 2 },
+    };
+    this.tokens = this.#shared.tokens;
+    this.address = this.#shared.cluster.addresses[0] as string;
   }
 
   static fromConfig(config: VaultIntegrationConfig): VaultClient {
     return new VaultClient({
-      address: config.address,
+      addresses: [config.address, ...config.ha_addresses],
       namespace: config.namespace,
       timeoutMs: config.performance.connection_timeout,
-      maxIdleConnections: config.performance.max_idle_connections,
+      maxConnectionsPerNode: config.performance.max_idle_connections,
+      retry: {
+        maxRetries: config.performance.max_retries,
+        waitMinMs: config.performance.retry_wait_min,
+        waitMaxMs: config.performance.retry_wait_max,
+      },
       tls: {
         caCertPath: config.tls.ca_cert,
         clientCertPath: config.tls.client_cert,
@@ -87,49 +122,34 @@ export class VaultClient {
     });
   }
 
-  /** A view of this client in another namespace, sharing token and connection pool. */
+  /** A view of this client in another namespace, sharing token, connections and node state. */
   withNamespace(namespace: string | undefined): VaultClient {
-    return new VaultClient(
-      { ...this.#options, namespace },
-      { tokens: this.tokens, httpAgent: this.#httpAgent, byNamespace: this.#byNamespace },
-    );
+    return new VaultClient({ ...this.#options, namespace }, this.#shared);
+  }
+
+  get nodes(): ClusterNodes {
+    return this.#shared.cluster;
   }
 
   /** Closes pooled connections; the client is unusable afterwards. */
-  close(): void {
-    this.#httpAgent.destroy();
+  async close(): Promise<void> {
+    await this.#shared.transport.close();
   }
 
-  #clientFor(namespace: string | undefined): NodeVaultClient {
-    const key = namespace ?? '';
-    let client = this.#byNamespace.get(key);
+  #instance(node: string, namespace: string | undefined): NodeVaultClient {
+    const key = `${node}|${namespace ?? ''}`;
+    let client = this.#shared.instances.get(key);
     if (!client) {
-      const tls = this.#options.tls ?? {};
       client = nodeVault({
-        endpoint: this.address,
+        endpoint: node,
         apiVersion: 'v1',
-        namespace: namespace || undefined,
-        // An empty token keeps node-vault from falling back to process.env.VAULT_TOKEN.
-        token: '',
-        requestOptions: {
-          httpAgent: this.#httpAgent,
-          timeout: this.#options.timeoutMs ?? 30_000,
-          agentOptions: {
-            keepAlive: true,
-            maxFreeSockets: this.#options.maxIdleConnections ?? 10,
-            rejectUnauthorized: !tls.skipVerify,
-            ...(tls.caCertPath ? { ca: readFileSync(tls.caCertPath) } : {}),
-            ...(tls.clientCertPath ? { cert: readFileSync(tls.clientCertPath) } : {}),
-            ...(tls.clientKeyPath ? { key: readFileSync(tls.clientKeyPath) } : {}),
-            ...(tls.serverName ? { servername: tls.serverName } : {}),
-          },
-        },
+        'request-promise': this.#shared.transport.asRequestPromise(),
       } as nodeVault.VaultOptions);
       // node-vault falls back to VAULT_TOKEN / VAULT_NAMESPACE from the environment on falsy
       // values; pin both so a client never picks up ambient credentials or another namespace.
       client.token = '';
       (client as NodeVaultClient & { namespace: string }).namespace = namespace ?? '';
-      this.#byNamespace.set(key, client);
+      this.#shared.instances.set(key, client);
     }
     return client;
   }
@@ -140,27 +160,91 @@ export class VaultClient {
    */
   async request(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<unknown> {
     const namespace = options.namespace ?? this.namespace;
-    const client = this.#clientFor(namespace);
-    const token = this.tokens.get();
-    const details = { method, path: path.split('?')[0] ?? path, status: null, namespace: namespace ?? null };
-    let body: unknown;
-    try {
-      body = await client.request({
-        method,
-        path: `/${path.replace(/^\/+/, '')}`,
-        headers: token ? { 'X-Vault-Token': token } : {},
-        ...(options.body !== undefined ? { json: options.body } : {}),
-        // node-vault passes per-request options straight through; spread the defaults again.
-        httpAgent: this.#httpAgent,
-        timeout: this.#options.timeoutMs ?? 30_000,
-      });
-    } catch (err) {
-      throw this.#translate(err, details);
+    const details: VaultErrorDetails = {
+      method,
+      path: path.split('?')[0] ?? path,
+      status: null,
+      namespace: namespace ?? null,
+    };
+    await this.#discoverLeaderOnce();
+    const cluster = this.#shared.cluster;
+    let lastFailure: Error | undefined;
+    for (let round = 0; round <= this.#retry.maxRetries; round++) {
+      if (round > 0) {
+        await sleep(fullJitterDelay(round - 1, this.#backoff()));
+        void this.#discoverLeader();
+      }
+      const order = cluster.roundOrder();
+      if (order.length === 0) {
+        lastFailure = vaultFailure(
+          VaultErrorType.Unavailable,
+          `${method} ${details.path}: every node's circuit breaker is open (${cluster.addresses.join(', ')})`,
+          details,
+        );
+      }
+      for (const node of order) {
+        try {
+          const body = await this.#instance(node, namespace).request({
+            method,
+            path: `/${path.replace(/^\/+/, '')}`,
+            headers: this.tokens.get() ? { 'X-Vault-Token': this.tokens.get() as string } : {},
+            ...(options.body !== undefined ? { json: options.body } : {}),
+          });
+          cluster.succeeded(node);
+          return body === '' ? undefined : body;
+        } catch (err) {
+          const failure = this.#translate(err, details, node);
+          // 4xx answers are the cluster's answer, the same on every node: no point retrying.
+          if (failure.nonRetryable) throw failure;
+          cluster.failed(node);
+          lastFailure = failure;
+        }
+      }
     }
-    return body === '' ? undefined : body;
+    throw lastFailure as Error;
   }
 
-  #translate(err: unknown, details: { method: string; path: string; namespace: string | null }): Error {
+  #backoff(): BackoffOptions {
+    return { baseMs: this.#retry.waitMinMs, capMs: this.#retry.waitMaxMs };
+  }
+
+  async #discoverLeaderOnce(): Promise<void> {
+    if (this.#shared.leaderDiscovery.done) return;
+    await this.#discoverLeader();
+    this.#shared.leaderDiscovery.done = true;
+  }
+
+  /** Asks the nodes, in turn, who leads; one discovery at a time. Best effort: failures only log. */
+  #discoverLeader(): Promise<void> {
+    const state = this.#shared.leaderDiscovery;
+    if (this.#shared.cluster.addresses.length < 2) return Promise.resolve();
+    state.pending ??= (async () => {
+      try {
+        for (const node of this.#shared.cluster.addresses) {
+          try {
+            const body = (await this.#instance(node, undefined).request({
+              method: 'GET',
+              path: '/sys/leader',
+            })) as {
+              leader_address?: string;
+            };
+            if (body?.leader_address) {
+              this.#shared.cluster.setLeader(body.leader_address);
+              return;
+            }
+          } catch {
+            // try the next node
+          }
+        }
+      } finally {
+        state.pending = undefined;
+      }
+    })();
+    return state.pending;
+  }
+
+  #translate(err: unknown, details: VaultErrorDetails, node: string) {
+    if (isVaultFailure(err)) return err;
     const response = (err as { response?: { statusCode?: number; body?: { errors?: unknown } } }).response;
     if (response && typeof response.statusCode === 'number') {
       const type = classifyResponse(response.statusCode, response.body?.errors);
@@ -173,15 +257,16 @@ export class VaultClient {
     if (isNetworkError(err)) {
       return vaultFailure(
         VaultErrorType.Unavailable,
-        `${details.method} ${details.path}: cannot reach ${this.address} (${err.code})`,
-        { ...details, status: null },
+        `${details.method} ${details.path}: cannot reach ${node} (${err.code})`,
+        details,
       );
     }
     const message = err instanceof Error ? err.message : String(err);
-    return vaultFailure(VaultErrorType.Unavailable, `${details.method} ${details.path}: ${message}`, {
-      ...details,
-      status: null,
-    });
+    return vaultFailure(
+      VaultErrorType.Unavailable,
+      `${details.method} ${details.path}: ${node}: ${message}`,
+      details,
+    );
   }
 
   async read(path: string, options?: RequestOptions): Promise<unknown> {

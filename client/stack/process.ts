@@ -44,8 +44,17 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: false,
   });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // Two sources share one log file: neither may end it; the child's 'close' (all output read) does.
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  const logFlushed = new Promise<void>((resolve) => {
+    child.once('close', () => log.end(resolve));
+    child.once('error', () => log.end(resolve));
+  });
+  const tailAfterFlush = async () => {
+    await Promise.race([logFlushed, sleep(2000)]);
+    return logTail(options.logFile);
+  };
   let exit: { code: number | null; signal: string | null } | undefined;
   let spawnError: Error | undefined;
   child.on('exit', (code, signal) => {
@@ -68,14 +77,14 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
     if (spawnError || exit) {
       const why = spawnError ? spawnError.message : `exited with code ${exit?.code} (signal ${exit?.signal})`;
       throw new ServerStartError(
-        `${options.name} failed to start: ${why}\n--- last lines of ${options.logFile} ---\n${logTail(options.logFile)}`,
+        `${options.name} failed to start: ${why}\n--- last lines of ${options.logFile} ---\n${await tailAfterFlush()}`,
       );
     }
     if (await options.ready().catch(() => false)) return managed;
     if (Date.now() > deadline) {
       await managed.stop();
       throw new ServerStartError(
-        `${options.name} did not become ready within ${(options.timeoutMs ?? 60_000) / 1000}s\n--- last lines of ${options.logFile} ---\n${logTail(options.logFile)}`,
+        `${options.name} did not become ready within ${(options.timeoutMs ?? 60_000) / 1000}s\n--- last lines of ${options.logFile} ---\n${await tailAfterFlush()}`,
       );
     }
     await sleep(150);

@@ -9,11 +9,16 @@ import { rootClient, server, tokenWithPolicy, unique } from '../../harness/vault
 
 const root = rootClient();
 const clients: VaultClient[] = [root];
-afterAll(() => {
-  for (const c of clients) c.close();
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
 });
+// No client-side retries here: these tests are about how one answer is classified.
 const fresh = (address = server().address) => {
-  const c = new VaultClient({ address, timeoutMs: 5000 });
+  const c = new VaultClient({
+    address,
+    timeoutMs: 5000,
+    retry: { maxRetries: 0, waitMinMs: 0, waitMaxMs: 0 },
+  });
   clients.push(c);
   return c;
 };

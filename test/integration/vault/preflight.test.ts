@@ -22,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await env?.teardown();
-  root.close();
+  await root.close();
 });
 
 async function runPreflight(vault: VaultClient, namespace?: string) {
@@ -77,7 +77,7 @@ describe(`preflight on ${server().flavour}`, () => {
       // Without mounts, flavour detection falls back to seal-status and health fields.
       expect(report.flavour).toBe(server().flavour);
     } finally {
-      limited.close();
+      await limited.close();
     }
   });
 
@@ -116,7 +116,7 @@ describe(`preflight on ${server().flavour}`, () => {
       expect(report.flavour).toBe(server().flavour);
       expect(report.warnings.some((w) => w.startsWith('cluster is sealed'))).toBe(true);
     } finally {
-      vault.close();
+      await vault.close();
       await sealed.stop();
       rmSync(dir, { recursive: true, force: true });
     }

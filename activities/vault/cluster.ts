@@ -1,0 +1,125 @@
+// The nodes of one Vault cluster as the client sees them: which one leads, which ones are failing
+// (a circuit breaker per node), and how long to wait before the next round (exponential backoff
+// with full jitter). Pure bookkeeping: the client does the I/O and reports what happened.
+
+export interface BreakerOptions {
+  /** Consecutive failures that open a node's breaker. */
+  failureThreshold: number;
+  /** How long an open breaker keeps requests away from the node before one trial request. */
+  openMs: number;
+}
+
+export interface BackoffOptions {
+  baseMs: number;
+  capMs: number;
+}
+
+type BreakerState = 'closed' | 'open' | 'half-open';
+
+interface NodeState {
+  address: string;
+  failures: number;
+  state: BreakerState;
+  openedAt: number;
+  trialInFlight: boolean;
+}
+
+export class ClusterNodes {
+  readonly addresses: readonly string[];
+  readonly #nodes: NodeState[];
+  readonly #breaker: BreakerOptions;
+  #leader: string | undefined;
+  #next = 0;
+  readonly #now: () => number;
+
+  constructor(addresses: string[], breaker: BreakerOptions, now: () => number = Date.now) {
+    if (addresses.length === 0) throw new Error('a Vault cluster needs at least one node address');
+    this.addresses = addresses.map(normalize);
+    this.#nodes = this.addresses.map((address) => ({
+      address,
+      failures: 0,
+      state: 'closed',
+      openedAt: 0,
+      trialInFlight: false,
+    }));
+    this.#breaker = breaker;
+    this.#now = now;
+  }
+
+  get leader(): string | undefined {
+    return this.#leader;
+  }
+
+  /** Records the leader that a node reported (sys/leader), if it is one of ours. */
+  setLeader(address: string | null | undefined): void {
+    const normalized = address ? normalize(address) : undefined;
+    this.#leader = normalized && this.addresses.includes(normalized) ? normalized : undefined;
+  }
+
+  /**
+   * The order in which to try nodes for one round: the leader first (standbys would forward to it
+   * anyway), then the others in rotation, skipping nodes whose breaker is open. A half-open node
+   * gets a single trial request.
+   */
+  roundOrder(): string[] {
+    const rotation = this.addresses.map(
+      (_, i) => this.addresses[(this.#next + i) % this.addresses.length] as string,
+    );
+    this.#next = (this.#next + 1) % this.addresses.length;
+    const ordered = this.#leader ? [this.#leader, ...rotation.filter((a) => a !== this.#leader)] : rotation;
+    return ordered.filter((address) => this.#admits(this.#node(address)));
+  }
+
+  #node(address: string): NodeState {
+    return this.#nodes.find((n) => n.address === address) as NodeState;
+  }
+
+  #admits(node: NodeState): boolean {
+    if (node.state === 'closed') return true;
+    if (node.state === 'open' && this.#now() - node.openedAt >= this.#breaker.openMs) {
+      node.state = 'half-open';
+      node.trialInFlight = false;
+    }
+    if (node.state === 'half-open' && !node.trialInFlight) {
+      node.trialInFlight = true;
+      return true;
+    }
+    return false;
+  }
+
+  succeeded(address: string): void {
+    const node = this.#node(address);
+    node.failures = 0;
+    node.state = 'closed';
+    node.trialInFlight = false;
+  }
+
+  failed(address: string): void {
+    const node = this.#node(address);
+    node.failures += 1;
+    if (address === this.#leader) this.#leader = undefined;
+    if (node.state === 'half-open' || node.failures >= this.#breaker.failureThreshold) {
+      node.state = 'open';
+      node.openedAt = this.#now();
+      node.trialInFlight = false;
+    }
+  }
+
+  breakerState(address: string): BreakerState {
+    return this.#node(normalize(address)).state;
+  }
+}
+
+/** Full jitter (AWS architecture blog): a uniform wait in [0, min(cap, base * 2^attempt)). */
+export function fullJitterDelay(
+  attempt: number,
+  options: BackoffOptions,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(options.capMs, options.baseMs * 2 ** attempt);
+  return Math.floor(random() * ceiling);
+}
+
+function normalize(address: string): string {
+  return address.replace(/\/+$/, '');
+}

@@ -74,6 +74,8 @@ const performance = z.strictObject({
   max_retries: z.number().int().min(0).max(20).default(3),
   retry_wait_min: duration('1s').default(1000),
   retry_wait_max: duration('30s').default(30_000),
+  /** Optional time budget for retries, e.g. long enough to ride out a leader election. */
+  retry_max_elapsed: duration('30s').optional(),
   connection_timeout: duration('30s').default(30_000),
   max_idle_connections: z.number().int().min(1).default(10),
 });

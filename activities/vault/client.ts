@@ -25,6 +25,8 @@ export interface RetryOptions {
   maxRetries: number;
   waitMinMs: number;
   waitMaxMs: number;
+  /** Stop starting new rounds after this long, whatever the count (a failover budget). */
+  maxElapsedMs?: number | undefined;
 }
 
 export interface VaultClientOptions {
@@ -111,6 +113,7 @@ export class VaultClient {
         maxRetries: config.performance.max_retries,
         waitMinMs: config.performance.retry_wait_min,
         waitMaxMs: config.performance.retry_wait_max,
+        maxElapsedMs: config.performance.retry_max_elapsed,
       },
       tls: {
         caCertPath: config.tls.ca_cert,
@@ -168,21 +171,15 @@ export class VaultClient {
     };
     await this.#discoverLeaderOnce();
     const cluster = this.#shared.cluster;
+    const startedAt = Date.now();
+    const budgetLeft = () => Date.now() - startedAt < (this.#retry.maxElapsedMs ?? Number.POSITIVE_INFINITY);
     let lastFailure: Error | undefined;
-    for (let round = 0; round <= this.#retry.maxRetries; round++) {
+    for (let round = 0; round <= this.#retry.maxRetries && (round === 0 || budgetLeft()); round++) {
       if (round > 0) {
         await sleep(fullJitterDelay(round - 1, this.#backoff()));
         void this.#discoverLeader();
       }
-      const order = cluster.roundOrder();
-      if (order.length === 0) {
-        lastFailure = vaultFailure(
-          VaultErrorType.Unavailable,
-          `${method} ${details.path}: every node's circuit breaker is open (${cluster.addresses.join(', ')})`,
-          details,
-        );
-      }
-      for (const node of order) {
+      for (const node of cluster.roundOrder()) {
         try {
           const body = await this.#instance(node, namespace).request({
             method,
@@ -201,7 +198,14 @@ export class VaultClient {
         }
       }
     }
-    throw lastFailure as Error;
+    throw (
+      lastFailure ??
+      vaultFailure(
+        VaultErrorType.Unavailable,
+        `${method} ${details.path}: no node of ${cluster.addresses.join(', ')} would take the request`,
+        details,
+      )
+    );
   }
 
   #backoff(): BackoffOptions {

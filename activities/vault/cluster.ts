@@ -59,7 +59,9 @@ export class ClusterNodes {
   /**
    * The order in which to try nodes for one round: the leader first (standbys would forward to it
    * anyway), then the others in rotation, skipping nodes whose breaker is open. A half-open node
-   * gets a single trial request.
+   * gets a single trial request. Breakers keep traffic off a failing node while others work; when
+   * none is admitted (the whole cluster is failing over), every node is tried and the caller's
+   * backoff between rounds paces the retries instead.
    */
   roundOrder(): string[] {
     const rotation = this.addresses.map(
@@ -67,7 +69,8 @@ export class ClusterNodes {
     );
     this.#next = (this.#next + 1) % this.addresses.length;
     const ordered = this.#leader ? [this.#leader, ...rotation.filter((a) => a !== this.#leader)] : rotation;
-    return ordered.filter((address) => this.#admits(this.#node(address)));
+    const admitted = ordered.filter((address) => this.#admits(this.#node(address)));
+    return admitted.length > 0 ? admitted : ordered;
   }
 
   #node(address: string): NodeState {

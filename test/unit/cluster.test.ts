@@ -36,7 +36,7 @@ describe('ClusterNodes', () => {
     expect(nodes.roundOrder()).toEqual([B]);
     t.advance(1000);
     expect(nodes.roundOrder()).toContain(A); // half-open: one trial
-    expect(nodes.roundOrder()).not.toContain(A); // not a second one while the trial is out
+    expect(nodes.roundOrder()).toEqual([B]); // not a second one while the trial is out
     nodes.succeeded(A);
     expect(nodes.breakerState(A)).toBe('closed');
   });
@@ -61,5 +61,14 @@ describe('fullJitterDelay', () => {
     expect(fullJitterDelay(3, opts, () => 0.5)).toBe(400);
     expect(fullJitterDelay(10, opts, () => 0.999)).toBe(999);
     expect(fullJitterDelay(2, opts, () => 0)).toBe(0);
+  });
+});
+
+describe('ClusterNodes when every breaker is open', () => {
+  it('tries every node again rather than none, leaving the pacing to the backoff', () => {
+    const nodes = new ClusterNodes([A, B], { failureThreshold: 1, openMs: 60_000 });
+    nodes.failed(A);
+    nodes.failed(B);
+    expect(new Set(nodes.roundOrder())).toEqual(new Set([A, B]));
   });
 });

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import nodeVault from 'node-vault';
 import type { z } from 'zod';
 import type { VaultIntegrationConfig } from '../../common/config.js';
+import { ReadCache } from './cache.js';
 import { type BackoffOptions, type BreakerOptions, ClusterNodes, fullJitterDelay } from './cluster.js';
 import {
   classifyResponse,
@@ -40,6 +41,8 @@ export interface VaultClientOptions {
   tls?: TransportTls;
   retry?: RetryOptions;
   breaker?: BreakerOptions;
+  /** A read cache shared by every namespace view; reads opt in with `{ cache: true }`. */
+  cache?: ReadCache | undefined;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'LIST';
@@ -48,6 +51,8 @@ export interface RequestOptions {
   body?: unknown;
   /** Overrides the client's namespace for this call ('' means the root namespace). */
   namespace?: string;
+  /** Serve a GET/LIST from the read cache when fresh, and cache the answer. */
+  cache?: boolean;
 }
 
 /** Holds the current token; shared by every namespace view of one client so a re-login reaches all. */
@@ -68,6 +73,7 @@ interface Shared {
   transport: UndiciTransport;
   cluster: ClusterNodes;
   instances: Map<string, NodeVaultClient>;
+  cache: ReadCache | undefined;
   leaderDiscovery: { pending: Promise<void> | undefined; done: boolean };
 }
 
@@ -97,6 +103,7 @@ export class VaultClient {
       }),
       cluster: new ClusterNodes(addresses, options.breaker ?? DEFAULT_BREAKER),
       instances: new Map(),
+      cache: options.cache,
       leaderDiscovery: { pending: undefined, done: addresses.length < 2 },
     };
     this.tokens = this.#shared.tokens;
@@ -115,6 +122,9 @@ export class VaultClient {
         waitMaxMs: config.performance.retry_wait_max,
         maxElapsedMs: config.performance.retry_max_elapsed,
       },
+      cache: config.caching.enable
+        ? new ReadCache({ ttlMs: config.caching.ttl, maxEntries: config.caching.max_entries })
+        : undefined,
       tls: {
         caCertPath: config.tls.ca_cert,
         clientCertPath: config.tls.client_cert,
@@ -132,6 +142,10 @@ export class VaultClient {
 
   get nodes(): ClusterNodes {
     return this.#shared.cluster;
+  }
+
+  get cache(): ReadCache | undefined {
+    return this.#shared.cache;
   }
 
   /** Closes pooled connections; the client is unusable afterwards. */
@@ -169,6 +183,29 @@ export class VaultClient {
       status: null,
       namespace: namespace ?? null,
     };
+    const cache = this.#shared.cache;
+    const isRead = method === 'GET' || method === 'LIST';
+    const cacheKeyNs = namespace ?? '';
+    if (cache && isRead && options.cache) {
+      const hit = cache.get(cacheKeyNs, method, path);
+      if (hit !== undefined) return structuredClone(hit);
+    }
+    // Invalidate before and after a write, so a read in flight cannot re-plant the old value.
+    if (cache && !isRead) cache.invalidate(cacheKeyNs, path);
+    const body = await this.#send(method, path, options, namespace, details);
+    if (cache && !isRead) cache.invalidate(cacheKeyNs, path);
+    if (cache && isRead && options.cache && body !== undefined)
+      cache.set(cacheKeyNs, method, path, structuredClone(body));
+    return body;
+  }
+
+  async #send(
+    method: HttpMethod,
+    path: string,
+    options: RequestOptions,
+    namespace: string | undefined,
+    details: VaultErrorDetails,
+  ): Promise<unknown> {
     await this.#discoverLeaderOnce();
     const cluster = this.#shared.cluster;
     const startedAt = Date.now();

@@ -75,7 +75,10 @@ export function classifyResponse(status: number, errors: unknown): VaultErrorTyp
   if (status === 403) return VaultErrorType.PermissionDenied;
   if (status === 404) return VaultErrorType.NotFound;
   if (status === 429) return VaultErrorType.RateLimited;
-  if (status === 400 && text.includes('check-and-set')) return VaultErrorType.CasMismatch;
+  // "check-and-set parameter did not match" is a lost race; "...parameter required" is a bad request.
+  if (status === 400 && text.includes('check-and-set') && text.includes('did not match')) {
+    return VaultErrorType.CasMismatch;
+  }
   if (status >= 400 && status < 500) return VaultErrorType.InvalidRequest;
   return VaultErrorType.Unavailable;
 }

@@ -16,6 +16,7 @@ describe('classifyResponse', () => {
     [404, [], VaultErrorType.NotFound],
     [429, ['request path "kv/": rate limit quota exceeded'], VaultErrorType.RateLimited],
     [400, ['check-and-set parameter did not match the current version'], VaultErrorType.CasMismatch],
+    [400, ['check-and-set parameter required for this call'], VaultErrorType.InvalidRequest],
     [400, ['missing client token'], VaultErrorType.InvalidRequest],
   ])('HTTP %i %j is %s', (status, errors, type) => {
     expect(classifyResponse(status, errors)).toBe(type);

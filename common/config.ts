@@ -23,6 +23,8 @@ const url = z
   })
   .transform((s) => s.replace(/\/+$/, ''));
 
+const mountPath = (name: string) => z.string().min(1).default(name);
+
 const tokenAuth = z.strictObject({
   method: z.literal('token'),
   token: nonEmpty('a Vault token (or "${VAULT_TOKEN}")'),
@@ -32,12 +34,61 @@ const appRoleAuth = z.strictObject({
   method: z.literal('approle'),
   role_id: nonEmpty('the AppRole role_id (or "${VAULT_ROLE_ID}")'),
   secret_id: nonEmpty('the AppRole secret_id (or "${VAULT_SECRET_ID}")'),
-  mount_path: z.string().default('approle'),
+  mount_path: mountPath('approle'),
 });
 
-const authentication = z.discriminatedUnion('method', [tokenAuth, appRoleAuth], {
-  error: 'method must be one of: token, approle',
+const jwtAuth = z
+  .strictObject({
+    method: z.literal('jwt'),
+    role: nonEmpty('the JWT/OIDC role to log in as'),
+    /** The token itself, or a file to read it from at each login (it may be rotated). */
+    jwt: z.string().min(1).optional(),
+    jwt_file: z.string().min(1).optional(),
+    mount_path: mountPath('jwt'),
+  })
+  .refine((a) => (a.jwt === undefined) !== (a.jwt_file === undefined), {
+    message: 'give exactly one of jwt or jwt_file',
+  });
+
+const certAuth = z.strictObject({
+  method: z.literal('cert'),
+  /** The cert role to match; the certificate itself is tls.client_cert/client_key. */
+  name: z.string().optional(),
+  mount_path: mountPath('cert'),
 });
+
+const userpassAuth = z.strictObject({
+  method: z.literal('userpass'),
+  username: nonEmpty('the userpass username'),
+  password: nonEmpty('the password (or "${VAULT_PASSWORD}")'),
+  mount_path: mountPath('userpass'),
+});
+
+const ldapAuth = z.strictObject({
+  method: z.literal('ldap'),
+  username: nonEmpty('the LDAP username'),
+  password: nonEmpty('the LDAP password (or "${LDAP_PASSWORD}")'),
+  mount_path: mountPath('ldap'),
+});
+
+const kubernetesAuth = z.strictObject({
+  method: z.literal('kubernetes'),
+  role: nonEmpty('the Kubernetes auth role'),
+  jwt_file: z.string().min(1).default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
+  mount_path: mountPath('kubernetes'),
+});
+
+const authMethod = z.discriminatedUnion(
+  'method',
+  [tokenAuth, appRoleAuth, jwtAuth, certAuth, userpassAuth, ldapAuth, kubernetesAuth],
+  { error: 'method must be one of: token, approle, jwt, cert, userpass, ldap, kubernetes' },
+);
+
+/** One method, or several tried in order: the next one is used when one fails. */
+const authentication = z.preprocess(
+  (a) => (Array.isArray(a) ? a : [a]),
+  z.array(authMethod).min(1, 'list at least one auth method'),
+);
 
 const vaultTls = z.strictObject({
   ca_cert: z.string().optional(),
@@ -127,7 +178,8 @@ export const configFileSchema = z.strictObject({
 });
 
 export type VaultopsConfig = z.output<typeof configFileSchema>;
-export type VaultAuthConfig = z.output<typeof authentication>;
+export type VaultAuthConfig = z.output<typeof authMethod>;
+export type VaultAuthChain = z.output<typeof authentication>;
 export type VaultIntegrationConfig = VaultopsConfig['vault_integration'];
 export type TemporalConfig = VaultopsConfig['temporal'];
 
@@ -175,7 +227,7 @@ function overlayEnv(doc: Record<string, unknown>, env: Env): Record<string, unkn
   if (env.VAULT_ADDR) vault.address = env.VAULT_ADDR;
   if (env.VAULT_NAMESPACE) vault.namespace = env.VAULT_NAMESPACE;
   if (env.VAULT_TOKEN && vault.authentication === undefined) {
-    vault.authentication = { method: 'token', token: env.VAULT_TOKEN };
+    vault.authentication = [{ method: 'token', token: env.VAULT_TOKEN }];
   }
   if (env.VAULT_CACERT) tls.ca_cert = env.VAULT_CACERT;
   if (env.VAULT_CLIENT_CERT) tls.client_cert = env.VAULT_CLIENT_CERT;
@@ -196,8 +248,16 @@ function overlayEnv(doc: Record<string, unknown>, env: Env): Record<string, unkn
   return { ...doc, vault_integration: vault, temporal: temporalDoc };
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+function describeIssue(issue: z.core.$ZodIssue, singleAuthMethod: boolean): string {
+  // A single method is parsed as a chain of one; report its fields without the list index.
+  const path =
+    singleAuthMethod &&
+    issue.path[0] === 'vault_integration' &&
+    issue.path[1] === 'authentication' &&
+    issue.path[2] === 0
+      ? [...issue.path.slice(0, 2), ...issue.path.slice(3)]
+      : issue.path;
+  const where = path.length > 0 ? path.join('.') : '(top level)';
   if (issue.code === 'unrecognized_keys') {
     return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove or correct ${issue.keys.length > 1 ? 'them' : 'it'} (see README, "Configuration")`;
   }
@@ -234,7 +294,14 @@ export function parseConfig(
   } else {
     doc = { vault_integration: { address: env.VAULT_ADDR ?? 'http://127.0.0.1:8200' } };
   }
-  const result = configFileSchema.safeParse(overlayEnv(doc, env));
-  if (!result.success) throw new ConfigError(source, result.error.issues.map(describeIssue));
+  const overlaid = overlayEnv(doc, env);
+  const result = configFileSchema.safeParse(overlaid);
+  if (!result.success) {
+    const auth = (overlaid.vault_integration as { authentication?: unknown }).authentication;
+    throw new ConfigError(
+      source,
+      result.error.issues.map((issue) => describeIssue(issue, !Array.isArray(auth))),
+    );
+  }
   return result.data;
 }

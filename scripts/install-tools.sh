@@ -195,7 +195,7 @@ install_slapd() {
   link_bin /usr/sbin/slapd slapd
 }
 
-all=(temporal-test-server temporal openbao softhsm postgres mariadb vault)
+all=(temporal-test-server temporal openbao softhsm postgres mariadb slapd vault)
 tools=("$@")
 [[ ${#tools[@]} -gt 0 ]] || tools=("${all[@]}")
 for t in "${tools[@]}"; do
@@ -208,6 +208,6 @@ for t in "${tools[@]}"; do
     postgres) install_postgres ;;
     mariadb) install_mariadb ;;
     slapd) install_slapd ;;
-    *) fail "$t" "the list of known tools" "use one of: ${all[*]} slapd" ;;
+    *) fail "$t" "the list of known tools" "use one of: ${all[*]}" ;;
   esac
 done

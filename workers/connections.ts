@@ -2,17 +2,34 @@
 import { readFileSync } from 'node:fs';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
-import { type LoginResult, login } from '../activities/vault/auth.js';
+import type { LoginResult } from '../activities/vault/auth/login.js';
+import { AuthSession } from '../activities/vault/auth/session.js';
 import { VaultClient } from '../activities/vault/client.js';
 import type { TemporalConfig, VaultIntegrationConfig } from '../common/config.js';
+import { logger } from '../common/logger.js';
 
-export async function connectVault(
-  config: VaultIntegrationConfig,
-): Promise<{ vault: VaultClient; login: LoginResult | null }> {
+export interface VaultConnection {
+  vault: VaultClient;
+  login: LoginResult | null;
+  /** Stops token renewal and closes the connections. */
+  close(): Promise<void>;
+}
+
+/** A client logged in through the configured chain of auth methods, and kept logged in. */
+export async function connectVault(config: VaultIntegrationConfig): Promise<VaultConnection> {
   const vault = VaultClient.fromConfig(config);
-  if (!config.authentication) return { vault, login: null };
+  if (!config.authentication) return { vault, login: null, close: () => vault.close() };
+  const session = new AuthSession(vault, config.authentication, { logger });
   try {
-    return { vault, login: await login(vault, config.authentication) };
+    const login = await session.start();
+    return {
+      vault,
+      login,
+      close: async () => {
+        session.stop();
+        await vault.close();
+      },
+    };
   } catch (err) {
     await vault.close();
     throw err;

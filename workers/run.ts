@@ -23,7 +23,7 @@ export async function runWorker(
   options: { signal?: AbortSignal; onReady?: () => void } = {},
 ): Promise<void> {
   installRuntime();
-  const { vault, login } = await connectVault(config.vault_integration);
+  const { vault, login, close: closeVault } = await connectVault(config.vault_integration);
   logger.info(
     {
       vault: vault.address,
@@ -62,6 +62,6 @@ export async function runWorker(
     logger.info('worker stopped');
   } finally {
     await connection.close();
-    await vault.close();
+    await closeVault();
   }
 }

@@ -59,12 +59,9 @@ function problems(fn: () => unknown): string[] {
 describe('parseConfig', () => {
   it('accepts seed 003 example and expands ${VARS}', () => {
     const config = parseConfig(SEED_EXAMPLE, env, 'vaultops.yaml');
-    expect(config.vault_integration.authentication).toEqual({
-      method: 'approle',
-      role_id: 'role-123',
-      secret_id: 'secret-456',
-      mount_path: 'approle',
-    });
+    expect(config.vault_integration.authentication).toEqual([
+      { method: 'approle', role_id: 'role-123', secret_id: 'secret-456', mount_path: 'approle' },
+    ]);
     expect(config.vault_integration.performance.retry_wait_max).toBe(30_000);
     expect(config.vault_integration.caching.ttl).toBe(300_000);
     expect(config.vault_integration.tls.tls_server_name).toBe('vault.example.com');
@@ -124,12 +121,12 @@ describe('parseConfig', () => {
     expect(config.temporal.address).toBe('temporal.example.com:7233');
     expect(config.temporal.namespace).toBe('ops');
     // The file's AppRole stays: VAULT_TOKEN only fills in when no method is configured.
-    expect(config.vault_integration.authentication?.method).toBe('approle');
+    expect(config.vault_integration.authentication?.[0]?.method).toBe('approle');
   });
 
   it('builds a token configuration from the environment alone', () => {
     const config = parseConfig(undefined, { VAULT_ADDR: 'http://127.0.0.1:8200', VAULT_TOKEN: 'hvs.x' });
-    expect(config.vault_integration.authentication).toEqual({ method: 'token', token: 'hvs.x' });
+    expect(config.vault_integration.authentication).toEqual([{ method: 'token', token: 'hvs.x' }]);
     expect(config.vault_integration.caching.enable).toBe(true);
   });
 

@@ -105,7 +105,7 @@ describe('docker-compose.yml', () => {
     );
     const config = parseConfig(undefined, env);
     expect(config.vault_integration.address).toBe('http://vault:8200');
-    expect(config.vault_integration.authentication?.method).toBe('token');
+    expect(config.vault_integration.authentication?.[0]?.method).toBe('token');
     expect(config.temporal).toMatchObject({
       address: 'temporal:7233',
       namespace: 'default',

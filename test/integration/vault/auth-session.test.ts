@@ -15,11 +15,12 @@ const sessions: AuthSession[] = [];
 
 beforeAll(async () => {
   await root.write(`sys/auth/${mount}`, { type: 'approle' });
-  // Short lifetimes so the whole cycle fits in a few seconds: renew at 2 s, 4 s; max TTL at 7 s.
+  // Short lifetimes so the whole cycle fits in seconds: renewals at 4 s and 8 s; the one at 8 s
+  // gets only 5 s (max TTL 13 s), so the session logs in afresh at about 11.3 s.
   await root.write(`auth/${mount}/role/worker`, {
     token_policies: ['default'],
-    token_ttl: '3s',
-    token_max_ttl: '7s',
+    token_ttl: '6s',
+    token_max_ttl: '13s',
   });
   roleId = ((await root.read(`auth/${mount}/role/worker/role-id`)) as { data: { role_id: string } }).data
     .role_id;

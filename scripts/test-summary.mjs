@@ -17,8 +17,9 @@ const passed = report.numPassedTests ?? 0;
 const failed = report.numFailedTests ?? 0;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 // A suite that failed to load (a server that did not start, say) has no failed tests of its own.
+// Nor does one whose beforeAll failed: its tests show as skipped. Count each such suite once.
 const brokenSuites = (report.testResults ?? []).filter(
-  (r) => r.status === 'failed' && r.assertionResults?.length === 0,
+  (r) => r.status === 'failed' && !(r.assertionResults ?? []).some((a) => a.status === 'failed'),
 );
 const failedTotal = failed + brokenSuites.length;
 for (const suite of brokenSuites)

@@ -19,6 +19,9 @@ export interface StartOptions {
   logFile: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Run as this user (when we are root and the server refuses root, like PostgreSQL). */
+  uid?: number;
+  gid?: number;
   /** Resolves true once the server answers. */
   ready: () => Promise<boolean>;
   timeoutMs?: number;
@@ -38,9 +41,12 @@ export class ServerStartError extends Error {
 
 export async function startProcess(options: StartOptions): Promise<ManagedProcess> {
   const log = createWriteStream(options.logFile, { flags: 'a' });
+  log.on('error', () => {}); // a log that cannot be written must not crash the caller
   const child = spawn(options.command, options.args, {
     env: options.env ?? process.env,
     cwd: options.cwd,
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: false,
   });

@@ -206,6 +206,57 @@ export class VaultClient {
     namespace: string | undefined,
     details: VaultErrorDetails,
   ): Promise<unknown> {
+    const body = await this.#onSomeNode(details, (node) =>
+      this.#instance(node, namespace).request({
+        method,
+        path: `/${path.replace(/^\/+/, '')}`,
+        headers: {
+          ...(this.tokens.get() ? { 'X-Vault-Token': this.tokens.get() as string } : {}),
+          // Vault takes PATCH bodies only as JSON merge patches.
+          ...(method === 'PATCH' ? { 'Content-Type': 'application/merge-patch+json' } : {}),
+        },
+        ...(options.body !== undefined ? { json: options.body } : {}),
+      }),
+    );
+    return body === '' ? undefined : body;
+  }
+
+  /**
+   * A GET whose answer is not JSON (a PEM CRL, a DER OCSP response): the same node choice,
+   * retries and error mapping, the body as bytes.
+   */
+  async readRaw(
+    path: string,
+    options: { namespace?: string } = {},
+  ): Promise<{ contentType: string; body: Buffer }> {
+    const namespace = options.namespace ?? this.namespace;
+    const details: VaultErrorDetails = {
+      method: 'GET',
+      path: path.split('?')[0] ?? path,
+      status: null,
+      namespace: namespace ?? null,
+    };
+    return this.#onSomeNode(details, async (node) => {
+      const res = await this.#shared.transport.sendRaw(`${node}/v1/${path.replace(/^\/+/, '')}`, {
+        ...(this.tokens.get() ? { 'X-Vault-Token': this.tokens.get() as string } : {}),
+        ...(namespace ? { 'X-Vault-Namespace': namespace } : {}),
+      });
+      if (res.statusCode >= 400) {
+        let errors: unknown;
+        try {
+          errors = (JSON.parse(res.body.toString('utf8')) as { errors?: unknown }).errors;
+        } catch {
+          errors = undefined;
+        }
+        throw { response: { statusCode: res.statusCode, body: { errors } } };
+      }
+      return { contentType: res.contentType, body: res.body };
+    });
+  }
+
+  /** Runs one attempt per node in the round order, with rounds, backoff and budget as configured. */
+  async #onSomeNode<T>(details: VaultErrorDetails, attempt: (node: string) => Promise<T>): Promise<T> {
+    const method = details.method;
     await this.#discoverLeaderOnce();
     const cluster = this.#shared.cluster;
     const startedAt = Date.now();
@@ -218,14 +269,9 @@ export class VaultClient {
       }
       for (const node of cluster.roundOrder()) {
         try {
-          const body = await this.#instance(node, namespace).request({
-            method,
-            path: `/${path.replace(/^\/+/, '')}`,
-            headers: this.tokens.get() ? { 'X-Vault-Token': this.tokens.get() as string } : {},
-            ...(options.body !== undefined ? { json: options.body } : {}),
-          });
+          const result = await attempt(node);
           cluster.succeeded(node);
-          return body === '' ? undefined : body;
+          return result;
         } catch (err) {
           const failure = this.#translate(err, details, node);
           // 4xx answers are the cluster's answer, the same on every node: no point retrying.

@@ -69,13 +69,11 @@ export class UndiciTransport {
   async send(request: NodeVaultRequest): Promise<NodeVaultResponse> {
     const url = new URL(request.uri);
     const hasBody = request.json !== undefined && typeof request.json === 'object';
+    const { 'Content-Type': contentType, ...headers } = request.headers ?? {};
     const res = await this.#pool(url.origin).request({
       method: request.method as 'GET',
       path: `${url.pathname}${url.search}`,
-      headers: {
-        ...request.headers,
-        ...(hasBody ? { 'content-type': request.headers?.['Content-Type'] ?? 'application/json' } : {}),
-      },
+      headers: { ...headers, ...(hasBody ? { 'content-type': contentType ?? 'application/json' } : {}) },
       ...(hasBody ? { body: JSON.stringify(request.json) } : {}),
       headersTimeout: this.#options.timeoutMs,
       bodyTimeout: this.#options.timeoutMs,
@@ -83,7 +81,30 @@ export class UndiciTransport {
     const text = await res.body.text();
     let body: unknown = text;
     if (text !== '' && String(res.headers['content-type'] ?? '').includes('json')) body = JSON.parse(text);
-    return { statusCode: res.statusCode, body, request: { path: url.pathname } };
+    // node-vault accepts only 200 and 204 as success; Vault also answers 202 (e.g. tidy accepted).
+    const statusCode =
+      res.statusCode > 200 && res.statusCode < 300 && res.statusCode !== 204 ? 200 : res.statusCode;
+    return { statusCode, body, request: { path: url.pathname } };
+  }
+
+  /** A GET whose body is returned as bytes, for answers that are not JSON. */
+  async sendRaw(
+    uri: string,
+    headers: Record<string, string>,
+  ): Promise<{ statusCode: number; contentType: string; body: Buffer }> {
+    const url = new URL(uri);
+    const res = await this.#pool(url.origin).request({
+      method: 'GET',
+      path: `${url.pathname}${url.search}`,
+      headers,
+      headersTimeout: this.#options.timeoutMs,
+      bodyTimeout: this.#options.timeoutMs,
+    });
+    return {
+      statusCode: res.statusCode,
+      contentType: String(res.headers['content-type'] ?? ''),
+      body: Buffer.from(await res.body.arrayBuffer()),
+    };
   }
 
   /** The object node-vault's `request-promise` option expects. */

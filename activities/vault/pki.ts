@@ -1,0 +1,416 @@
+// PKI with the multi-issuer API (Vault >= 1.11, OpenBao): the calls a CA rotation is made of —
+// intermediate CSR, sign-intermediate, set-signed with imported_issuers, default issuer, issuer
+// PATCH — plus roles, issuance, signing, revocation, certificate reads, CRL, OCSP and tidy.
+// Private keys stay in Vault (`internal` generation); `issue` returns one to its caller, who must
+// deliver it and not pass it on to a workflow.
+import 'reflect-metadata'; // @peculiar/x509 resolves its services through tsyringe
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { z } from 'zod';
+import { parseResponse, type VaultClient } from './client.js';
+import { VaultErrorType, vaultFailure } from './errors.js';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+export type KeyType = 'ec' | 'rsa' | 'ed25519';
+
+export interface KeySpec {
+  keyType: KeyType;
+  /** ec: 256/384/521; rsa: 2048/3072/4096; ed25519: ignored. */
+  keyBits?: number;
+}
+
+const keyFields = (k: KeySpec) => ({ key_type: k.keyType, ...(k.keyBits ? { key_bits: k.keyBits } : {}) });
+
+const generatedRootSchema = z.object({
+  data: z.object({
+    certificate: z.string(),
+    issuer_id: z.string(),
+    key_id: z.string(),
+    serial_number: z.string(),
+  }),
+});
+
+/** A root whose key Vault generates and keeps (tests, and roots that live in a Vault mount). */
+export async function generateRoot(
+  vault: VaultClient,
+  mount: string,
+  options: KeySpec & { commonName: string; ttl: string; issuerName?: string },
+) {
+  const where = `${mount}/root/generate/internal`;
+  const { data } = parseResponse(
+    generatedRootSchema,
+    await vault.write(where, {
+      common_name: options.commonName,
+      ttl: options.ttl,
+      ...keyFields(options),
+      ...(options.issuerName ? { issuer_name: options.issuerName } : {}),
+    }),
+    where,
+  );
+  return {
+    certificate: data.certificate,
+    issuerId: data.issuer_id,
+    keyId: data.key_id,
+    serialNumber: data.serial_number,
+  };
+}
+
+const csrSchema = z.object({ data: z.object({ csr: z.string(), key_id: z.string() }) });
+
+/** Step 1 of an intermediate rotation: a new key inside Vault and its CSR. */
+export async function generateIntermediateCsr(
+  vault: VaultClient,
+  mount: string,
+  options: KeySpec & { commonName: string; keyName?: string },
+): Promise<{ csr: string; keyId: string }> {
+  const where = `${mount}/intermediate/generate/internal`;
+  const { data } = parseResponse(
+    csrSchema,
+    await vault.write(where, {
+      common_name: options.commonName,
+      ...keyFields(options),
+      ...(options.keyName ? { key_name: options.keyName } : {}),
+    }),
+    where,
+  );
+  return { csr: data.csr, keyId: data.key_id };
+}
+
+const signedSchema = z.object({
+  data: z.object({
+    certificate: z.string(),
+    issuing_ca: z.string(),
+    ca_chain: z.array(z.string()).nullish(),
+    serial_number: z.string(),
+    expiration: z.number().optional(),
+  }),
+});
+
+/** Step 2 (when the root lives in a Vault mount): the root signs the intermediate's CSR. */
+export async function signIntermediate(
+  vault: VaultClient,
+  rootMount: string,
+  options: { csr: string; commonName: string; ttl: string; issuerRef?: string; maxPathLength?: number },
+) {
+  const where = options.issuerRef
+    ? `${rootMount}/issuer/${options.issuerRef}/sign-intermediate`
+    : `${rootMount}/root/sign-intermediate`;
+  const { data } = parseResponse(
+    signedSchema,
+    await vault.write(where, {
+      csr: options.csr,
+      common_name: options.commonName,
+      ttl: options.ttl,
+      format: 'pem',
+      ...(options.maxPathLength === undefined ? {} : { max_path_length: options.maxPathLength }),
+    }),
+    where,
+  );
+  return { certificate: data.certificate, issuingCa: data.issuing_ca, serialNumber: data.serial_number };
+}
+
+const setSignedSchema = z.object({
+  data: z.object({
+    imported_issuers: z.array(z.string()).nullable(),
+    imported_keys: z.array(z.string()).nullable(),
+    mapping: z.record(z.string(), z.string()).optional(),
+  }),
+});
+
+/**
+ * Step 3: import the signed certificate and its chain. The new intermediate is the imported issuer
+ * whose key lives in this mount (its CSR was made here); chain certificates come in keyless.
+ */
+export async function setSignedIntermediate(vault: VaultClient, mount: string, pemBundle: string) {
+  const where = `${mount}/intermediate/set-signed`;
+  const { data } = parseResponse(
+    setSignedSchema,
+    await vault.write(where, { certificate: pemBundle }),
+    where,
+  );
+  const mapping = data.mapping ?? {};
+  const imported = data.imported_issuers ?? [];
+  return {
+    importedIssuers: imported,
+    intermediateIssuer: imported.find((id) => (mapping[id] ?? '') !== '') ?? null,
+    chainIssuers: imported.filter((id) => (mapping[id] ?? '') === ''),
+  };
+}
+
+const issuersConfigSchema = z.object({
+  data: z.object({ default: z.string(), default_follows_latest_issuer: z.boolean().optional() }),
+});
+
+export async function readDefaultIssuer(vault: VaultClient, mount: string): Promise<string> {
+  const where = `${mount}/config/issuers`;
+  return parseResponse(issuersConfigSchema, await vault.read(where), where).data.default;
+}
+
+/** Step 4: new certificates come from this issuer from now on. */
+export async function setDefaultIssuer(vault: VaultClient, mount: string, issuerRef: string): Promise<void> {
+  await vault.write(`${mount}/config/issuers`, { default: issuerRef });
+}
+
+export type IssuerUsage = 'read-only' | 'issuing-certificates' | 'crl-signing' | 'ocsp-signing';
+
+const issuerSchema = z.object({
+  data: z.object({
+    issuer_id: z.string(),
+    issuer_name: z.string(),
+    key_id: z.string(),
+    certificate: z.string(),
+    ca_chain: z.array(z.string()),
+    usage: z.string(),
+    leaf_not_after_behavior: z.string(),
+    manual_chain: z.array(z.string()).nullable(),
+  }),
+});
+export type Issuer = z.output<typeof issuerSchema>['data'];
+
+export async function readIssuer(vault: VaultClient, mount: string, issuerRef: string): Promise<Issuer> {
+  const where = `${mount}/issuer/${issuerRef}`;
+  return parseResponse(issuerSchema, await vault.read(where), where).data;
+}
+
+const listIssuersSchema = z.object({
+  data: z.object({
+    keys: z.array(z.string()),
+    key_info: z
+      .record(z.string(), z.object({ issuer_name: z.string(), is_default: z.boolean().optional() }))
+      .optional(),
+  }),
+});
+
+export async function listIssuers(vault: VaultClient, mount: string) {
+  const where = `${mount}/issuers`;
+  const { data } = parseResponse(listIssuersSchema, await vault.list(where), where);
+  return data.keys.map((id) => ({ issuerId: id, issuerName: data.key_info?.[id]?.issuer_name ?? '' }));
+}
+
+/**
+ * Step 6 of a rotation: narrow what the old issuer may do (e.g. usage read-only plus crl-signing,
+ * so it keeps signing CRLs for what it issued), or how leaves may outlive it.
+ */
+export async function updateIssuer(
+  vault: VaultClient,
+  mount: string,
+  issuerRef: string,
+  patch: {
+    usage?: IssuerUsage[];
+    leafNotAfterBehavior?: 'err' | 'truncate' | 'permit';
+    manualChain?: string[];
+    issuerName?: string;
+  },
+): Promise<Issuer> {
+  const where = `${mount}/issuer/${issuerRef}`;
+  if (
+    patch.manualChain &&
+    !patch.issuerName &&
+    (await readIssuer(vault, mount, issuerRef)).issuer_name === ''
+  ) {
+    // Vault tests a new manual chain by issuing through the issuer's *name*; an unnamed issuer
+    // fails there ("missing issuer reference") after other changes may have been saved.
+    throw vaultFailure(
+      VaultErrorType.InvalidRequest,
+      `PATCH ${where}: name the issuer (issuerName) before or while setting a manual chain`,
+      { method: 'PATCH', path: where, status: null, namespace: null },
+    );
+  }
+  const body = await vault.request('PATCH', where, {
+    body: {
+      ...(patch.usage ? { usage: patch.usage.join(',') } : {}),
+      ...(patch.leafNotAfterBehavior ? { leaf_not_after_behavior: patch.leafNotAfterBehavior } : {}),
+      ...(patch.manualChain ? { manual_chain: patch.manualChain } : {}),
+      ...(patch.issuerName ? { issuer_name: patch.issuerName } : {}),
+    },
+  });
+  return parseResponse(issuerSchema, body, where).data;
+}
+
+export async function deleteIssuer(vault: VaultClient, mount: string, issuerRef: string): Promise<void> {
+  await vault.delete(`${mount}/issuer/${issuerRef}`);
+}
+
+export interface RoleSpec extends Partial<KeySpec> {
+  allowedDomains: string[];
+  allowSubdomains?: boolean;
+  allowBareDomains?: boolean;
+  maxTtl: string;
+  ttl?: string;
+  issuerRef?: string;
+  serverFlag?: boolean;
+  clientFlag?: boolean;
+}
+
+export async function writeRole(
+  vault: VaultClient,
+  mount: string,
+  name: string,
+  role: RoleSpec,
+): Promise<void> {
+  await vault.write(`${mount}/roles/${name}`, {
+    allowed_domains: role.allowedDomains,
+    allow_subdomains: role.allowSubdomains ?? false,
+    allow_bare_domains: role.allowBareDomains ?? false,
+    max_ttl: role.maxTtl,
+    ...(role.ttl ? { ttl: role.ttl } : {}),
+    ...(role.keyType ? keyFields(role as KeySpec) : {}),
+    ...(role.issuerRef ? { issuer_ref: role.issuerRef } : {}),
+    server_flag: role.serverFlag ?? true,
+    client_flag: role.clientFlag ?? false,
+  });
+}
+
+const issuedSchema = z.object({
+  data: z.object({
+    certificate: z.string(),
+    issuing_ca: z.string(),
+    ca_chain: z.array(z.string()).nullish(),
+    private_key: z.string().optional(),
+    private_key_type: z.string().optional(),
+    serial_number: z.string(),
+    expiration: z.number(),
+  }),
+});
+
+export interface IssuedCertificate {
+  certificate: string;
+  issuingCa: string;
+  caChain: string[];
+  serialNumber: string;
+  expiration: number;
+  /** Only from `issue`: the caller delivers it (a file, mode 0600) and drops it. */
+  privateKey?: string;
+}
+
+const toIssued = (d: z.output<typeof issuedSchema>['data']): IssuedCertificate => ({
+  certificate: d.certificate,
+  issuingCa: d.issuing_ca,
+  caChain: d.ca_chain ?? [],
+  serialNumber: d.serial_number,
+  expiration: d.expiration,
+  ...(d.private_key ? { privateKey: d.private_key } : {}),
+});
+
+export async function issue(
+  vault: VaultClient,
+  mount: string,
+  role: string,
+  request: { commonName: string; altNames?: string[]; ipSans?: string[]; ttl?: string },
+): Promise<IssuedCertificate> {
+  const where = `${mount}/issue/${role}`;
+  const body = await vault.write(where, {
+    common_name: request.commonName,
+    ...(request.altNames ? { alt_names: request.altNames.join(',') } : {}),
+    ...(request.ipSans ? { ip_sans: request.ipSans.join(',') } : {}),
+    ...(request.ttl ? { ttl: request.ttl } : {}),
+  });
+  return toIssued(parseResponse(issuedSchema, body, where).data);
+}
+
+/** Signs a CSR whose key the caller holds: no private key crosses the wire. */
+export async function signCsr(
+  vault: VaultClient,
+  mount: string,
+  role: string,
+  request: { csr: string; commonName: string; ttl?: string },
+): Promise<IssuedCertificate> {
+  const where = `${mount}/sign/${role}`;
+  const body = await vault.write(where, {
+    csr: request.csr,
+    common_name: request.commonName,
+    ...(request.ttl ? { ttl: request.ttl } : {}),
+  });
+  return toIssued(parseResponse(issuedSchema, body, where).data);
+}
+
+export async function revoke(vault: VaultClient, mount: string, serialNumber: string): Promise<Date> {
+  const body = (await vault.write(`${mount}/revoke`, { serial_number: serialNumber })) as {
+    data: { revocation_time: number };
+  };
+  return new Date(body.data.revocation_time * 1000);
+}
+
+const certSchema = z.object({ data: z.object({ certificate: z.string(), revocation_time: z.number() }) });
+
+export async function readCertificate(vault: VaultClient, mount: string, serialNumber: string) {
+  const where = `${mount}/cert/${serialNumber}`;
+  const { data } = parseResponse(certSchema, await vault.read(where), where);
+  return {
+    certificate: data.certificate,
+    revokedAt: data.revocation_time > 0 ? new Date(data.revocation_time * 1000) : null,
+  };
+}
+
+export async function listCertificates(vault: VaultClient, mount: string): Promise<string[]> {
+  const where = `${mount}/certs`;
+  return parseResponse(
+    z.object({ data: z.object({ keys: z.array(z.string()) }) }),
+    await vault.list(where),
+    where,
+  ).data.keys;
+}
+
+/** Vault writes serials as aa:bb:cc; CRLs and OCSP carry them as bare hex. */
+export const serialHex = (serial: string) => serial.replace(/:/g, '').toLowerCase();
+
+export interface ParsedCrl {
+  issuer: string;
+  thisUpdate: Date;
+  nextUpdate: Date | null;
+  revokedSerials: string[];
+}
+
+/** Fetches the default issuer's CRL (or one issuer's) and parses it. */
+export async function fetchCrl(vault: VaultClient, mount: string, issuerRef?: string): Promise<ParsedCrl> {
+  const path = issuerRef ? `${mount}/issuer/${issuerRef}/crl/der` : `${mount}/crl`;
+  const { body } = await vault.readRaw(path);
+  const crl = new x509.X509Crl(new Uint8Array(body));
+  return {
+    issuer: crl.issuer,
+    thisUpdate: crl.thisUpdate,
+    nextUpdate: crl.nextUpdate ?? null,
+    revokedSerials: crl.entries.map((e) => serialHex(e.serialNumber)),
+  };
+}
+
+export async function rotateCrl(vault: VaultClient, mount: string): Promise<void> {
+  await vault.read(`${mount}/crl/rotate`);
+}
+
+export interface TidyOptions {
+  tidyCertStore?: boolean;
+  tidyRevokedCerts?: boolean;
+  tidyExpiredIssuers?: boolean;
+  safetyBuffer?: string;
+}
+
+export async function tidy(vault: VaultClient, mount: string, options: TidyOptions): Promise<void> {
+  await vault.write(`${mount}/tidy`, {
+    tidy_cert_store: options.tidyCertStore ?? true,
+    tidy_revoked_certs: options.tidyRevokedCerts ?? true,
+    ...(options.tidyExpiredIssuers === undefined ? {} : { tidy_expired_issuers: options.tidyExpiredIssuers }),
+    ...(options.safetyBuffer ? { safety_buffer: options.safetyBuffer } : {}),
+  });
+}
+
+const tidyStatusSchema = z.object({
+  data: z.object({
+    state: z.string(),
+    error: z.string().nullable().optional(),
+    cert_store_deleted_count: z.number().optional(),
+    revoked_cert_deleted_count: z.number().optional(),
+  }),
+});
+
+export async function tidyStatus(vault: VaultClient, mount: string) {
+  const where = `${mount}/tidy-status`;
+  const { data } = parseResponse(tidyStatusSchema, await vault.read(where), where);
+  return {
+    state: data.state as 'Inactive' | 'Running' | 'Finished' | 'Error' | 'Cancelled',
+    error: data.error ?? null,
+    certsDeleted: data.cert_store_deleted_count ?? 0,
+    revokedDeleted: data.revoked_cert_deleted_count ?? 0,
+  };
+}

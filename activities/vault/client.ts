@@ -140,6 +140,15 @@ export class VaultClient {
     return new VaultClient({ ...this.#options, namespace }, this.#shared);
   }
 
+  /**
+   * A view in a child of this client's namespace: with a configured root namespace (HCP Vault's
+   * `admin`), `child('team-a')` is `admin/team-a`.
+   */
+  child(name: string): VaultClient {
+    const clean = name.replace(/^\/+|\/+$/g, '');
+    return this.withNamespace(this.namespace ? `${this.namespace}/${clean}` : clean);
+  }
+
   get nodes(): ClusterNodes {
     return this.#shared.cluster;
   }
@@ -227,20 +236,24 @@ export class VaultClient {
    */
   async readRaw(
     path: string,
-    options: { namespace?: string } = {},
+    options: { namespace?: string; upload?: Buffer } = {},
   ): Promise<{ contentType: string; body: Buffer }> {
     const namespace = options.namespace ?? this.namespace;
     const details: VaultErrorDetails = {
-      method: 'GET',
+      method: options.upload ? 'POST' : 'GET',
       path: path.split('?')[0] ?? path,
       status: null,
       namespace: namespace ?? null,
     };
     return this.#onSomeNode(details, async (node) => {
-      const res = await this.#shared.transport.sendRaw(`${node}/v1/${path.replace(/^\/+/, '')}`, {
-        ...(this.tokens.get() ? { 'X-Vault-Token': this.tokens.get() as string } : {}),
-        ...(namespace ? { 'X-Vault-Namespace': namespace } : {}),
-      });
+      const res = await this.#shared.transport.sendRaw(
+        `${node}/v1/${path.replace(/^\/+/, '')}`,
+        {
+          ...(this.tokens.get() ? { 'X-Vault-Token': this.tokens.get() as string } : {}),
+          ...(namespace ? { 'X-Vault-Namespace': namespace } : {}),
+        },
+        options.upload ? { method: 'POST', body: options.upload } : undefined,
+      );
       if (res.statusCode >= 400) {
         let errors: unknown;
         try {

@@ -162,3 +162,114 @@ export async function probeNamespaces(vault: VaultClient): Promise<NamespaceObse
     throw err;
   }
 }
+
+// --- seal ---------------------------------------------------------------------------------------
+
+/** Seals the node; every Vault-touching call then fails with VaultSealed until it is unsealed. */
+export async function seal(vault: VaultClient): Promise<void> {
+  await vault.write('sys/seal', {}, CLUSTER_WIDE);
+}
+
+/** Gives one unseal key share; the returned status says how far unsealing has come. */
+export async function unseal(vault: VaultClient, keyShare: string): Promise<SealObservation> {
+  await vault.write('sys/unseal', { key: keyShare }, CLUSTER_WIDE);
+  return readSealStatus(vault);
+}
+
+// --- policies and capabilities ------------------------------------------------------------------
+
+export async function writePolicy(vault: VaultClient, name: string, hcl: string): Promise<void> {
+  await vault.write(`sys/policies/acl/${name}`, { policy: hcl });
+}
+
+const policySchema = z.object({ data: z.object({ name: z.string(), policy: z.string() }) });
+
+export async function readPolicy(vault: VaultClient, name: string): Promise<string> {
+  return parseResponse(policySchema, await vault.read(`sys/policies/acl/${name}`), `sys/policies/acl/${name}`)
+    .data.policy;
+}
+
+export async function listPolicies(vault: VaultClient): Promise<string[]> {
+  const body = await vault.list('sys/policies/acl');
+  return parseResponse(z.object({ data: z.object({ keys: z.array(z.string()) }) }), body, 'sys/policies/acl')
+    .data.keys;
+}
+
+export async function deletePolicy(vault: VaultClient, name: string): Promise<void> {
+  await vault.delete(`sys/policies/acl/${name}`);
+}
+
+/** What a token may do on each path (sys/capabilities for another token, -self for ours). */
+export async function capabilities(
+  vault: VaultClient,
+  paths: string[],
+  token?: string,
+): Promise<Record<string, string[]>> {
+  const body = (await vault.write(token ? 'sys/capabilities' : 'sys/capabilities-self', {
+    paths,
+    ...(token ? { token } : {}),
+  })) as Record<string, unknown>;
+  const data = (body.data ?? body) as Record<string, unknown>;
+  return Object.fromEntries(paths.map((p) => [p, (data[p] as string[] | undefined) ?? []]));
+}
+
+// --- audit devices ------------------------------------------------------------------------------
+
+export async function enableFileAudit(vault: VaultClient, path: string, filePath: string): Promise<void> {
+  await vault.write(`sys/audit/${path}`, { type: 'file', options: { file_path: filePath } }, CLUSTER_WIDE);
+}
+
+export async function listAuditDevices(vault: VaultClient): Promise<{ path: string; type: string }[]> {
+  const body = (await vault.read('sys/audit', CLUSTER_WIDE)) as { data?: Record<string, { type: string }> };
+  return Object.entries(body.data ?? {}).map(([path, d]) => ({ path, type: d.type }));
+}
+
+export async function disableAudit(vault: VaultClient, path: string): Promise<void> {
+  await vault.delete(`sys/audit/${path}`, CLUSTER_WIDE);
+}
+
+// --- raft snapshots -----------------------------------------------------------------------------
+
+/** A point-in-time snapshot of the whole cluster (integrated storage only), as bytes. */
+export async function saveRaftSnapshot(vault: VaultClient): Promise<Buffer> {
+  return (await vault.readRaw('sys/storage/raft/snapshot', { namespace: '' })).body;
+}
+
+/** Restores a snapshot taken from this cluster; data written since is gone. */
+export async function restoreRaftSnapshot(vault: VaultClient, snapshot: Buffer): Promise<void> {
+  await vault.readRaw('sys/storage/raft/snapshot', { namespace: '', upload: snapshot });
+}
+
+// --- quotas -------------------------------------------------------------------------------------
+
+export async function writeRateLimitQuota(
+  vault: VaultClient,
+  name: string,
+  quota: { path: string; ratePerSecond: number; interval?: string; blockInterval?: string },
+): Promise<void> {
+  await vault.write(
+    `sys/quotas/rate-limit/${name}`,
+    {
+      path: quota.path,
+      rate: quota.ratePerSecond,
+      ...(quota.interval ? { interval: quota.interval } : {}),
+      ...(quota.blockInterval ? { block_interval: quota.blockInterval } : {}),
+    },
+    CLUSTER_WIDE,
+  );
+}
+
+export async function deleteRateLimitQuota(vault: VaultClient, name: string): Promise<void> {
+  await vault.delete(`sys/quotas/rate-limit/${name}`, CLUSTER_WIDE);
+}
+
+// --- namespaces ---------------------------------------------------------------------------------
+
+/** Creates a child of the client's namespace (OpenBao, Vault Enterprise, HCP). */
+export async function createNamespace(vault: VaultClient, name: string): Promise<void> {
+  await vault.write(`sys/namespaces/${name}`, {});
+}
+
+export async function deleteNamespace(vault: VaultClient, name: string): Promise<void> {
+  await vault.delete(`sys/namespaces/${name}`);
+}

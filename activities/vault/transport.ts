@@ -87,16 +87,18 @@ export class UndiciTransport {
     return { statusCode, body, request: { path: url.pathname } };
   }
 
-  /** A GET whose body is returned as bytes, for answers that are not JSON. */
+  /** A request whose answer is returned as bytes (and whose body may be bytes), not JSON. */
   async sendRaw(
     uri: string,
     headers: Record<string, string>,
+    upload?: { method: 'POST' | 'PUT'; body: Buffer },
   ): Promise<{ statusCode: number; contentType: string; body: Buffer }> {
     const url = new URL(uri);
     const res = await this.#pool(url.origin).request({
-      method: 'GET',
+      method: upload?.method ?? 'GET',
       path: `${url.pathname}${url.search}`,
       headers,
+      ...(upload ? { body: upload.body } : {}),
       headersTimeout: this.#options.timeoutMs,
       bodyTimeout: this.#options.timeoutMs,
     });

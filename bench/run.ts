@@ -1,5 +1,11 @@
-// `npm run bench`: every benchmark, each printing figures and ratios to a baseline from the same run.
-// BENCH_ITERATIONS and BENCH_CONCURRENCY scale them (defaults suit a 2-core machine).
+// `npm run bench`: every benchmark against one OpenBao dev server, each printing figures and
+// ratios to a baseline measured in the same run. BENCH_ITERATIONS and BENCH_CONCURRENCY scale them.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startVaultDevServer } from '../client/stack/vault-dev.js';
+import { benchTokenRenewal } from './auth.js';
+import { benchKv } from './kv.js';
 import { benchSysRead } from './sys-read.js';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 2000);
@@ -12,4 +18,14 @@ if (!Number.isInteger(iterations) || iterations < 10 || !Number.isInteger(concur
 process.stdout.write(
   `vaultops benchmarks: ${iterations} iterations, ${concurrency} in flight, node ${process.version}\n`,
 );
-await benchSysRead({ iterations, concurrency });
+const dir = mkdtempSync(join(tmpdir(), 'vaultops-bench-'));
+const server = await startVaultDevServer({ flavour: 'openbao', logDir: dir });
+process.stdout.write(`OpenBao dev server at ${server.address}\n`);
+try {
+  await benchSysRead(server, { iterations, concurrency });
+  await benchKv(server, { iterations, concurrency });
+  await benchTokenRenewal(server, { iterations });
+} finally {
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}

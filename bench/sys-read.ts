@@ -1,18 +1,16 @@
 // What the Vault access layer costs over raw HTTP on the calls preflight makes: sys/health and
 // sys/mounts read through VaultClient (node-vault + keep-alive pool + zod) vs undici's Pool, the
 // HTTP client inside Node's own fetch, against the same OpenBao dev server in the same run.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Pool } from 'undici';
 import { VaultClient } from '../activities/vault/client.js';
 import { listSecretsEngines, readHealth } from '../activities/vault/sys.js';
-import { startVaultDevServer } from '../client/stack/vault-dev.js';
+import type { VaultDevServer } from '../client/stack/vault-dev.js';
 import { latency, printLatency, printThroughput, throughput } from './lib.js';
 
-export async function benchSysRead(options: { iterations: number; concurrency: number }): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'vaultops-bench-'));
-  const server = await startVaultDevServer({ flavour: 'openbao', logDir: dir });
+export async function benchSysRead(
+  server: VaultDevServer,
+  options: { iterations: number; concurrency: number },
+): Promise<void> {
   const vault = new VaultClient({ address: server.address, maxConnectionsPerNode: options.concurrency });
   vault.tokens.set(server.rootToken);
   const pool = new Pool(server.address, { connections: options.concurrency });
@@ -51,7 +49,5 @@ export async function benchSysRead(options: { iterations: number; concurrency: n
   } finally {
     await pool.close();
     await vault.close();
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -4,7 +4,10 @@
 // Private keys stay in Vault (`internal` generation); `issue` returns one to its caller, who must
 // deliver it and not pass it on to a workflow.
 import 'reflect-metadata'; // @peculiar/x509 resolves its services through tsyringe
-import { webcrypto } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
+import * as ocsp from '@peculiar/asn1-ocsp';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { AlgorithmIdentifier, Certificate } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import { z } from 'zod';
 import { parseResponse, type VaultClient } from './client.js';
@@ -412,5 +415,86 @@ export async function tidyStatus(vault: VaultClient, mount: string) {
     error: data.error ?? null,
     certsDeleted: data.cert_store_deleted_count ?? 0,
     revokedDeleted: data.revoked_cert_deleted_count ?? 0,
+  };
+}
+
+export interface OcspAnswer {
+  status: 'good' | 'revoked' | 'unknown';
+  revokedAt: Date | null;
+  thisUpdate: Date;
+  nextUpdate: Date | null;
+}
+
+/** An unsigned integer's DER content bytes: a leading 0x00 keeps a high first bit positive. */
+function integerBytes(hex: string): ArrayBuffer {
+  const bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
+  const content = (bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
+  return content.buffer.slice(content.byteOffset, content.byteOffset + content.byteLength) as ArrayBuffer;
+}
+
+const sha1 = (data: ArrayBuffer | Uint8Array) =>
+  new Uint8Array(createHash('sha1').update(new Uint8Array(data)).digest());
+
+/**
+ * Asks the mount's OCSP responder about one certificate (RFC 6960 GET form, SHA-1 CertID as
+ * responders expect) and checks the answer is about that certificate.
+ */
+export async function queryOcsp(
+  vault: VaultClient,
+  mount: string,
+  request: { serialNumber: string; issuerPem: string },
+): Promise<OcspAnswer> {
+  const issuer = AsnConvert.parse(new x509.X509Certificate(request.issuerPem).rawData, Certificate);
+  const certId = new ocsp.CertID({
+    hashAlgorithm: new AlgorithmIdentifier({ algorithm: '1.3.14.3.2.26', parameters: null }),
+    issuerNameHash: new OctetString(sha1(AsnConvert.serialize(issuer.tbsCertificate.subject))),
+    issuerKeyHash: new OctetString(sha1(issuer.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey)),
+    serialNumber: integerBytes(serialHex(request.serialNumber)),
+  });
+  const der = AsnConvert.serialize(
+    new ocsp.OCSPRequest({
+      tbsRequest: new ocsp.TBSRequest({ requestList: [new ocsp.Request({ reqCert: certId })] }),
+    }),
+  );
+  const { body } = await vault.readRaw(
+    `${mount}/ocsp/${encodeURIComponent(Buffer.from(der).toString('base64'))}`,
+  );
+  const answer = AsnConvert.parse(new Uint8Array(body), ocsp.OCSPResponse);
+  if (answer.responseStatus !== ocsp.OCSPResponseStatus.successful || !answer.responseBytes) {
+    throw vaultFailure(
+      VaultErrorType.BadResponse,
+      `${mount}/ocsp: responder status ${answer.responseStatus}`,
+      {
+        method: 'GET',
+        path: `${mount}/ocsp`,
+        status: 200,
+        namespace: null,
+      },
+    );
+  }
+  const basic = AsnConvert.parse(answer.responseBytes.response.buffer, ocsp.BasicOCSPResponse);
+  const single = basic.tbsResponseData.responses.find(
+    (r) =>
+      Buffer.from(r.certID.serialNumber).toString('hex').replace(/^0+/, '') ===
+      serialHex(request.serialNumber).replace(/^0+/, ''),
+  );
+  if (!single) {
+    throw vaultFailure(
+      VaultErrorType.BadResponse,
+      `${mount}/ocsp: the answer is not about serial ${request.serialNumber}`,
+      {
+        method: 'GET',
+        path: `${mount}/ocsp`,
+        status: 200,
+        namespace: null,
+      },
+    );
+  }
+  const cs = single.certStatus;
+  return {
+    status: cs.good !== undefined ? 'good' : cs.revoked ? 'revoked' : 'unknown',
+    revokedAt: cs.revoked ? new Date(cs.revoked.revocationTime) : null,
+    thisUpdate: new Date(single.thisUpdate),
+    nextUpdate: single.nextUpdate ? new Date(single.nextUpdate) : null,
   };
 }

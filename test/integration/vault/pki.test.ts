@@ -13,6 +13,7 @@ import {
   issue,
   listCertificates,
   listIssuers,
+  queryOcsp,
   readCertificate,
   readDefaultIssuer,
   readIssuer,
@@ -118,12 +119,17 @@ describe(`PKI on ${server().flavour}`, () => {
     expect(Buffer.from(issued.publicKey.rawData).equals(Buffer.from(csr.publicKey.rawData))).toBe(true);
   });
 
-  it('revokes a certificate and publishes it in the CRL', async () => {
+  it('revokes a certificate and publishes it in the CRL and over OCSP', async () => {
     const cert = await issue(vault, intMount, 'server', {
       commonName: 'revoke-me.svc.vaultops.test',
       ttl: '1h',
     });
+    const asked = { serialNumber: cert.serialNumber, issuerPem: cert.issuingCa };
+    expect((await queryOcsp(vault, intMount, asked)).status).toBe('good');
     const revokedAt = await revoke(vault, intMount, cert.serialNumber);
+    const ocspAnswer = await queryOcsp(vault, intMount, asked);
+    expect(ocspAnswer.status).toBe('revoked');
+    expect(Math.abs((ocspAnswer.revokedAt?.getTime() ?? 0) - revokedAt.getTime())).toBeLessThan(1000);
     expect(revokedAt.getTime()).toBeGreaterThan(0);
     expect((await readCertificate(vault, intMount, cert.serialNumber)).revokedAt).not.toBeNull();
     const crl = await fetchCrl(vault, intMount);

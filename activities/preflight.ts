@@ -5,6 +5,7 @@ import type {
   LeaderObservation,
   MountSummary,
   NamespaceObservation,
+  PluginCatalog,
   SealObservation,
 } from '../common/preflight.js';
 import type { VaultClient } from './vault/client.js';
@@ -15,6 +16,7 @@ import {
   probeNamespaces,
   readHealth,
   readLeader,
+  readPluginCatalog,
   readSealStatus,
 } from './vault/sys.js';
 
@@ -62,6 +64,9 @@ export function createPreflightActivities({ vault }: PreflightDeps) {
     },
     async probeNamespaces(target: PreflightTarget): Promise<NamespaceObservation | null> {
       return orNullIfDenied(probeNamespaces(at(target)));
+    },
+    async readPluginCatalog(target: PreflightTarget): Promise<PluginCatalog | null> {
+      return orNullIfDenied(readPluginCatalog(at(target)));
     },
   };
 }

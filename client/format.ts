@@ -10,6 +10,12 @@ export function formatPreflight(r: PreflightReport): string {
     `Namespaces  ${r.namespaces === null ? 'unknown' : r.namespaces.supported ? `supported${r.namespaces.children.length ? `: ${r.namespaces.children.join(', ')}` : ''}` : 'not supported'}`,
     `Engines     ${r.secretsEngines === null ? 'unknown (no read on sys/mounts)' : r.secretsEngines.map((m) => `${m.path} ${m.type}${m.kvVersion ? ` v${m.kvVersion}` : ''}`).join(', ')}`,
     `Auth        ${r.authMethods === null ? 'unknown (no read on sys/auth)' : r.authMethods.map((m) => `${m.path} ${m.type}`).join(', ')}`,
+    ...(r.plugins
+      ? [
+          `Can enable  auth: ${r.plugins.auth.join(', ')}`,
+          `            databases: ${r.plugins.database.map((d) => d.replace(/-database-plugin$/, '')).join(', ')}`,
+        ]
+      : []),
     `Ready       ${r.ready ? 'yes' : 'no'}`,
   ];
   for (const w of r.warnings) lines.push(`Warning     ${w}`);

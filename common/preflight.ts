@@ -58,6 +58,13 @@ export interface NamespaceObservation {
   evidence: string;
 }
 
+/** Built-in and registered plugins: what can be enabled here (OpenBao ships no LDAP auth, say). */
+export interface PluginCatalog {
+  auth: string[];
+  database: string[];
+  secret: string[];
+}
+
 export interface PreflightObservations {
   address: string;
   namespace: string | null;
@@ -67,6 +74,8 @@ export interface PreflightObservations {
   secretsEngines: MountSummary[] | null;
   authMethods: MountSummary[] | null;
   namespaces: NamespaceObservation | null;
+  /** Null when it could not be read (sealed, denied, or a history from before this step). */
+  plugins?: PluginCatalog | null;
 }
 
 export interface PreflightReport extends PreflightObservations {

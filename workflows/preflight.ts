@@ -1,6 +1,6 @@
 // Preflight: inspect one Vault cluster before any operation touches it, the way an operator
 // starts every runbook: is it up, unsealed, which server, who leads, what is mounted.
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { PreflightActivities, PreflightTarget } from '../activities/preflight.js';
 import { assemblePreflightReport, type PreflightReport } from '../common/preflight.js';
 
@@ -29,10 +29,12 @@ export async function preflightWorkflow(input: PreflightInput = {}): Promise<Pre
   const secretsEngines = usable ? await vault.listSecretsEngines(input) : null;
   const authMethods = usable ? await vault.listAuthMethods(input) : null;
   const namespaces = usable ? await vault.probeNamespaces(input) : null;
+  // Added after the first release: histories recorded without this step replay without it.
+  const plugins = usable && patched('preflight-plugin-catalog') ? await vault.readPluginCatalog(input) : null;
 
   // 3. Verdict: flavour, edition, warnings. Pure, so replay gives the same answer.
   return assemblePreflightReport(
-    { ...target, health, seal, leader, secretsEngines, authMethods, namespaces },
+    { ...target, health, seal, leader, secretsEngines, authMethods, namespaces, plugins },
     new Date(workflowInfo().startTime).toISOString(),
   );
 }

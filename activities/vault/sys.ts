@@ -6,6 +6,7 @@ import type {
   LeaderObservation,
   MountSummary,
   NamespaceObservation,
+  PluginCatalog,
   SealObservation,
 } from '../../common/preflight.js';
 import { parseResponse, type VaultClient } from './client.js';
@@ -161,6 +162,30 @@ export async function probeNamespaces(vault: VaultClient): Promise<NamespaceObse
     }
     throw err;
   }
+}
+
+// --- plugin catalog -----------------------------------------------------------------------------
+
+const catalogSchema = z.object({
+  data: z.object({
+    auth: z.array(z.string()).default([]),
+    database: z.array(z.string()).default([]),
+    secret: z.array(z.string()).default([]),
+  }),
+});
+
+/** Which auth methods, database plugins and secrets engines this server can enable. */
+export async function readPluginCatalog(vault: VaultClient): Promise<PluginCatalog> {
+  const { data } = parseResponse(
+    catalogSchema,
+    await vault.read('sys/plugins/catalog', CLUSTER_WIDE),
+    'sys/plugins/catalog',
+  );
+  return {
+    auth: [...data.auth].sort(),
+    database: [...data.database].sort(),
+    secret: [...data.secret].sort(),
+  };
 }
 
 // --- seal ---------------------------------------------------------------------------------------

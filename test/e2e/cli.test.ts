@@ -105,6 +105,7 @@ describe('vaultops dev (the main job)', () => {
       'listSecretsEngines',
       'listAuthMethods',
       'probeNamespaces',
+      'readPluginCatalog',
     ]);
     expect(history.history.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
   });

@@ -39,6 +39,11 @@ function healthyCluster(): PreflightActivities & { calls: string[] } {
     listSecretsEngines: track('listSecretsEngines', [mount('secret/', 'kv'), mount('pki/', 'pki')]),
     listAuthMethods: track('listAuthMethods', [mount('token/', 'token'), mount('approle/', 'approle')]),
     probeNamespaces: track('probeNamespaces', namespaces({ children: ['tenant-a/'] })),
+    readPluginCatalog: track('readPluginCatalog', {
+      auth: ['approle', 'jwt'],
+      database: ['postgresql-database-plugin'],
+      secret: ['kv', 'pki'],
+    }),
   };
 }
 
@@ -69,7 +74,9 @@ describe('preflightWorkflow', () => {
       'listSecretsEngines',
       'listAuthMethods',
       'probeNamespaces',
+      'readPluginCatalog',
     ]);
+    expect(report.plugins?.auth).toEqual(['approle', 'jwt']);
     expect(report.flavour).toBe('openbao');
     expect(report.ready).toBe(true);
     expect(report.leader?.leaderAddress).toBe('https://10.0.0.1:8200');

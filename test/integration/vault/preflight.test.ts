@@ -55,6 +55,11 @@ describe(`preflight on ${server().flavour}`, () => {
     expect(report.secretsEngines?.map((m) => m.path)).toContain('secret/');
     expect(report.authMethods?.map((m) => m.path)).toContain('token/');
     expect(report.namespaces?.supported).toBe(server().flavour === 'openbao');
+    // What can be enabled differs: OpenBao ships no LDAP auth and no MongoDB plugin.
+    expect(report.plugins?.auth).toContain('approle');
+    expect(report.plugins?.auth.includes('ldap')).toBe(server().flavour === 'vault');
+    expect(report.plugins?.database).toContain('postgresql-database-plugin');
+    expect(report.plugins?.database.includes('mongodb-database-plugin')).toBe(server().flavour === 'vault');
     expect(report.warnings).toContain(
       'storage is in-memory (a -dev server): data is lost on restart; no raft snapshots or DR',
     );

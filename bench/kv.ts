@@ -13,7 +13,10 @@ export function zipfSampler(n: number, s: number, random: () => number = Math.ra
   const total = weights.reduce((a, b) => a + b, 0);
   const cdf: number[] = [];
   let acc = 0;
-  for (const w of weights) cdf.push((acc += w / total));
+  for (const w of weights) {
+    acc += w / total;
+    cdf.push(acc);
+  }
   return () => {
     const u = random();
     let lo = 0;

@@ -1,44 +1,26 @@
 // The CLI as a user runs it: `vaultops dev` brings up the embedded stack (real Temporal dev server,
 // UI, OpenBao, SoftHSM2, worker) and other `vaultops` commands talk to it from another process.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_DIR } from '../../client/stack/tools.js';
 import { startVaultDevServer } from '../../client/stack/vault-dev.js';
+import { type Spawned, spawnCollecting } from '../harness/spawned.js';
 
 const CLI = join(REPO_DIR, 'bin/vaultops.js');
 const stateDir = mkdtempSync(join(tmpdir(), 'vaultops-e2e-'));
 const env = { ...process.env, VAULTOPS_STATE_DIR: stateDir, TEMPORAL_ADDRESS: '', VAULTOPS_CONFIG: '' };
 
-interface DevRun {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
 /** Starts `vaultops dev` and resolves once it says the stack is up (or fails with its output). */
-async function startDev(): Promise<DevRun> {
-  const child = spawn(process.execPath, [CLI, 'dev', '--state-dir', stateDir], { env, cwd: REPO_DIR });
-  let text = '';
-  child.stdout.on('data', (d) => {
-    text += d;
+async function startDev(): Promise<Spawned> {
+  const dev = spawnCollecting(process.execPath, [CLI, 'dev', '--state-dir', stateDir], {
+    env,
+    cwd: REPO_DIR,
   });
-  child.stderr.on('data', (d) => {
-    text += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 180_000;
-  while (!text.includes('Press Ctrl-C to stop.')) {
-    const code = await Promise.race([
-      exited,
-      new Promise<'waiting'>((r) => setTimeout(() => r('waiting'), 250)),
-    ]);
-    if (code !== 'waiting') throw new Error(`vaultops dev exited with ${code}:\n${text}`);
-    if (Date.now() > deadline) throw new Error(`vaultops dev was not up within 180s:\n${text}`);
-  }
-  return { child, output: () => text, exited };
+  await dev.waitFor('Press Ctrl-C to stop.', 180_000);
+  return dev;
 }
 
 function vaultops(...args: string[]) {
@@ -53,7 +35,7 @@ function vaultops(...args: string[]) {
 
 const field = (text: string, label: string) => text.match(new RegExp(`${label}\\s+(\\S+)`))?.[1] ?? '';
 
-let dev: DevRun;
+let dev: Spawned;
 beforeAll(async () => {
   dev = await startDev();
 });
@@ -171,7 +153,7 @@ describe('vaultops worker against a Vault and Temporal of your own', () => {
     const stack = JSON.parse(readFileSync(join(stateDir, 'stack.json'), 'utf8')) as {
       temporalAddress: string;
     };
-    const worker = spawn(process.execPath, [CLI, 'worker'], {
+    const worker = spawnCollecting(process.execPath, [CLI, 'worker'], {
       cwd: REPO_DIR,
       env: {
         ...env,
@@ -181,21 +163,8 @@ describe('vaultops worker against a Vault and Temporal of your own', () => {
         VAULTOPS_TASK_QUEUE: 'e2e-own-worker',
       },
     });
-    let log = '';
-    worker.stdout.on('data', (d) => {
-      log += d;
-    });
-    worker.stderr.on('data', (d) => {
-      log += d;
-    });
-    const exited = new Promise<number | null>((resolve) => worker.on('exit', (code) => resolve(code)));
     try {
-      const deadline = Date.now() + 120_000;
-      while (!log.includes('"msg":"worker polling"')) {
-        if (worker.exitCode !== null || Date.now() > deadline)
-          throw new Error(`worker did not start:\n${log}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await worker.waitFor('"msg":"worker polling"', 120_000);
       const run = vaultops(
         '--address',
         stack.temporalAddress,
@@ -207,12 +176,12 @@ describe('vaultops worker against a Vault and Temporal of your own', () => {
       expect(run.code, run.stderr).toBe(0);
       expect((JSON.parse(run.stdout) as { report: { address: string } }).report.address).toBe(vault.address);
 
-      worker.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(log).toContain('"msg":"worker stopped"');
-      expect(log).not.toContain(vault.rootToken);
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+      expect(worker.output()).toContain('"msg":"worker stopped"');
+      expect(worker.output()).not.toContain(vault.rootToken);
     } finally {
-      if (worker.exitCode === null) worker.kill('SIGKILL');
+      if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
       await vault.stop();
     }
   });

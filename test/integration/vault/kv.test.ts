@@ -1,5 +1,4 @@
 // KV v2 through the access layer, against the real server.
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReadCache } from '../../../activities/vault/cache.js';
 import { VaultClient } from '../../../activities/vault/client.js';
@@ -17,6 +16,7 @@ import {
   writeSecret,
   writeSecrets,
 } from '../../../activities/vault/kv.js';
+import { failureType } from '../../harness/failures.js';
 import { server, unique } from '../../harness/vault.js';
 
 const vault = new VaultClient({
@@ -31,12 +31,6 @@ beforeAll(async () => {
   await vault.write(`sys/mounts/${mount}`, { type: 'kv', options: { version: '2' } });
 });
 afterAll(() => vault.close());
-
-const failureType = (p: Promise<unknown>) =>
-  p.then(
-    () => 'resolved',
-    (e: unknown) => (e instanceof ApplicationFailure ? e.type : String(e)),
-  );
 
 describe(`KV v2 on ${server().flavour}`, () => {
   it('writes versions and reads the latest or any one of them', async () => {

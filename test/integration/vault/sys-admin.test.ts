@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VaultClient } from '../../../activities/vault/client.js';
 import { VaultErrorType } from '../../../activities/vault/errors.js';
@@ -28,6 +28,7 @@ import {
   writeRateLimitQuota,
 } from '../../../activities/vault/sys.js';
 import { type RaftCluster, startRaftCluster } from '../../../client/stack/raft-cluster.js';
+import { failureType } from '../../harness/failures.js';
 import { rootClient, server, tokenWithPolicy, unique } from '../../harness/vault.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vaultops-sys-'));
@@ -48,12 +49,6 @@ afterAll(async () => {
   await raft?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-const failureType = (p: Promise<unknown>) =>
-  p.then(
-    () => 'resolved',
-    (e: unknown) => (e instanceof ApplicationFailure ? e.type : String(e)),
-  );
 
 describe(`sys administration on ${server().flavour}`, () => {
   it('seals: calls fail as VaultSealed (retryable) until the node is unsealed', async () => {

@@ -8,6 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { login } from '../../../activities/vault/auth/login.js';
 import { VaultClient } from '../../../activities/vault/client.js';
 import { startVaultDevServer } from '../../../client/stack/vault-dev.js';
+import { parseConfig } from '../../../common/config.js';
+import { connectVault } from '../../../workers/connections.js';
 import { jwtSigner } from '../../harness/jwt.js';
 import { startSlapd } from '../../harness/slapd.js';
 import { makeClientCert } from '../../harness/tls-certs.js';
@@ -131,6 +133,24 @@ describe(`auth methods on ${server().flavour}`, () => {
     // Without a client certificate there is nothing to log in with.
     const anonymous = fresh({ address: tlsServer.address, tls: { caCertPath: tlsServer.caCertPath } });
     await expect(login(anonymous, { method: 'cert', mount_path: 'cert' })).rejects.toThrow();
+
+    // The way a worker gets there: the variables Vault users already set, through the config.
+    const config = parseConfig(undefined, {
+      VAULT_ADDR: tlsServer.address,
+      VAULT_CACERT: tlsServer.caCertPath,
+      VAULT_CLIENT_CERT: client.certPath,
+      VAULT_CLIENT_KEY: client.keyPath,
+    });
+    const connection = await connectVault({
+      ...config.vault_integration,
+      authentication: [{ method: 'cert', name: 'workers', mount_path: 'cert' }],
+    });
+    try {
+      expect(connection.login?.method).toBe('cert');
+      expect((await whoAmI(connection.vault)).display_name).toBe('cert-workers');
+    } finally {
+      await connection.close();
+    }
   });
 
   it('LDAP against slapd (HashiCorp Vault; OpenBao ships no LDAP auth plugin)', async () => {

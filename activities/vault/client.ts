@@ -186,12 +186,7 @@ export class VaultClient {
    */
   async request(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<unknown> {
     const namespace = options.namespace ?? this.namespace;
-    const details: VaultErrorDetails = {
-      method,
-      path: path.split('?')[0] ?? path,
-      status: null,
-      namespace: namespace ?? null,
-    };
+    const details = describeCall(method, path, namespace);
     const cache = this.#shared.cache;
     const isRead = method === 'GET' || method === 'LIST';
     const cacheKeyNs = namespace ?? '';
@@ -231,20 +226,15 @@ export class VaultClient {
   }
 
   /**
-   * A GET whose answer is not JSON (a PEM CRL, a DER OCSP response): the same node choice,
-   * retries and error mapping, the body as bytes.
+   * A call whose answer is bytes, not JSON (a DER CRL or OCSP response, a raft snapshot), and which
+   * may upload bytes (a snapshot to restore): the same node choice, retries and error mapping.
    */
-  async readRaw(
+  async requestRaw(
     path: string,
     options: { namespace?: string; upload?: Buffer } = {},
   ): Promise<{ contentType: string; body: Buffer }> {
     const namespace = options.namespace ?? this.namespace;
-    const details: VaultErrorDetails = {
-      method: options.upload ? 'POST' : 'GET',
-      path: path.split('?')[0] ?? path,
-      status: null,
-      namespace: namespace ?? null,
-    };
+    const details = describeCall(options.upload ? 'POST' : 'GET', path, namespace);
     return this.#onSomeNode(details, async (node) => {
       const res = await this.#shared.transport.sendRaw(
         `${node}/v1/${path.replace(/^\/+/, '')}`,
@@ -261,7 +251,7 @@ export class VaultClient {
         } catch {
           errors = undefined;
         }
-        throw { response: { statusCode: res.statusCode, body: { errors } } };
+        throw new HttpStatusError(res.statusCode, errors);
       }
       return { contentType: res.contentType, body: res.body };
     });
@@ -380,6 +370,20 @@ export class VaultClient {
   }
   async delete(path: string, options?: RequestOptions): Promise<unknown> {
     return this.request('DELETE', path, options);
+  }
+}
+
+/** What a failure says about the call, without its body: method, path (no query), namespace. */
+function describeCall(method: string, path: string, namespace: string | undefined): VaultErrorDetails {
+  return { method, path: path.split('?')[0] ?? path, status: null, namespace: namespace ?? null };
+}
+
+/** A non-2xx answer to a raw call, shaped like node-vault's errors so one mapping serves both. */
+class HttpStatusError extends Error {
+  readonly response: { statusCode: number; body: { errors: unknown } };
+  constructor(statusCode: number, errors: unknown) {
+    super(`HTTP ${statusCode}`);
+    this.response = { statusCode, body: { errors } };
   }
 }
 

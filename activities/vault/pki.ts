@@ -368,7 +368,7 @@ export interface ParsedCrl {
 /** Fetches the default issuer's CRL (or one issuer's) and parses it. */
 export async function fetchCrl(vault: VaultClient, mount: string, issuerRef?: string): Promise<ParsedCrl> {
   const path = issuerRef ? `${mount}/issuer/${issuerRef}/crl/der` : `${mount}/crl`;
-  const { body } = await vault.readRaw(path);
+  const { body } = await vault.requestRaw(path);
   const crl = new x509.X509Crl(new Uint8Array(body));
   return {
     issuer: crl.issuer,
@@ -456,7 +456,7 @@ export async function queryOcsp(
       tbsRequest: new ocsp.TBSRequest({ requestList: [new ocsp.Request({ reqCert: certId })] }),
     }),
   );
-  const { body } = await vault.readRaw(
+  const { body } = await vault.requestRaw(
     `${mount}/ocsp/${encodeURIComponent(Buffer.from(der).toString('base64'))}`,
   );
   const answer = AsnConvert.parse(new Uint8Array(body), ocsp.OCSPResponse);

@@ -257,12 +257,12 @@ export async function disableAudit(vault: VaultClient, path: string): Promise<vo
 
 /** A point-in-time snapshot of the whole cluster (integrated storage only), as bytes. */
 export async function saveRaftSnapshot(vault: VaultClient): Promise<Buffer> {
-  return (await vault.readRaw('sys/storage/raft/snapshot', { namespace: '' })).body;
+  return (await vault.requestRaw('sys/storage/raft/snapshot', { namespace: '' })).body;
 }
 
 /** Restores a snapshot taken from this cluster; data written since is gone. */
 export async function restoreRaftSnapshot(vault: VaultClient, snapshot: Buffer): Promise<void> {
-  await vault.readRaw('sys/storage/raft/snapshot', { namespace: '', upload: snapshot });
+  await vault.requestRaw('sys/storage/raft/snapshot', { namespace: '', upload: snapshot });
 }
 
 // --- quotas -------------------------------------------------------------------------------------

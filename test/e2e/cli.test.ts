@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_DIR } from '../../client/stack/tools.js';
 import { startVaultDevServer } from '../../client/stack/vault-dev.js';
 import { type Spawned, spawnCollecting } from '../harness/spawned.js';
+import { PREFLIGHT_STEPS } from '../harness/temporal.js';
 
 const CLI = join(REPO_DIR, 'bin/vaultops.js');
 const stateDir = mkdtempSync(join(tmpdir(), 'vaultops-e2e-'));
@@ -79,16 +80,7 @@ describe('vaultops dev (the main job)', () => {
     const activities = history.history.events
       .map((e) => e.activityTaskScheduledEventAttributes?.activityType.name)
       .filter(Boolean);
-    expect(activities).toEqual([
-      'describeTarget',
-      'readHealth',
-      'readSealStatus',
-      'readLeader',
-      'listSecretsEngines',
-      'listAuthMethods',
-      'probeNamespaces',
-      'readPluginCatalog',
-    ]);
+    expect(activities).toEqual(PREFLIGHT_STEPS);
     expect(history.history.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
   });
 });

@@ -3,23 +3,18 @@
 
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreflightActivities } from '../../activities/preflight.js';
 import { VaultErrorType } from '../../activities/vault/errors.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
-import { preflightWorkflow } from '../../workflows/preflight.js';
-import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { PREFLIGHT_STEPS, startWorkflowTestBed, type WorkflowTestBed } from '../harness/temporal.js';
 import { health, leader, mount, namespaces, seal } from './fixtures.js';
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundle;
+let bed: WorkflowTestBed;
 beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
+  bed = await startWorkflowTestBed();
 });
 afterAll(async () => {
-  await env?.teardown();
+  await bed?.teardown();
 });
 
 function healthyCluster(): PreflightActivities & { calls: string[] } {
@@ -47,35 +42,13 @@ function healthyCluster(): PreflightActivities & { calls: string[] } {
   };
 }
 
-let runs = 0;
-async function runPreflight(activities: Partial<PreflightActivities>) {
-  const taskQueue = `preflight-${++runs}`;
-  const worker = await createVaultopsWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    activities,
-    workflowBundle,
-  });
-  return worker.runUntil(
-    env.client.workflow.execute(preflightWorkflow, { taskQueue, workflowId: `wf-${taskQueue}`, args: [{}] }),
-  );
-}
+const runPreflight = (activities: Partial<PreflightActivities>) => bed.runPreflight(activities);
 
 describe('preflightWorkflow', () => {
   it('inspects a healthy cluster step by step and assembles the report', async () => {
     const cluster = healthyCluster();
     const report = await runPreflight(cluster);
-    expect(cluster.calls).toEqual([
-      'describeTarget',
-      'readHealth',
-      'readSealStatus',
-      'readLeader',
-      'listSecretsEngines',
-      'listAuthMethods',
-      'probeNamespaces',
-      'readPluginCatalog',
-    ]);
+    expect(cluster.calls).toEqual(PREFLIGHT_STEPS);
     expect(report.plugins?.auth).toEqual(['approle', 'jwt']);
     expect(report.flavour).toBe('openbao');
     expect(report.ready).toBe(true);

@@ -2,46 +2,26 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../../activities/index.js';
 import { VaultClient } from '../../../activities/vault/client.js';
 import { startVaultDevServer } from '../../../client/stack/vault-dev.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../../workers/worker.js';
-import { preflightWorkflow } from '../../../workflows/preflight.js';
-import { createTimeSkippingEnv } from '../../harness/temporal.js';
+import { startWorkflowTestBed, type WorkflowTestBed } from '../../harness/temporal.js';
 import { rootClient, server, tokenWithPolicy, unique } from '../../harness/vault.js';
 
 const root = rootClient();
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundle;
+let bed: WorkflowTestBed;
 
 beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
+  bed = await startWorkflowTestBed();
 });
 afterAll(async () => {
-  await env?.teardown();
+  await bed?.teardown();
   await root.close();
 });
 
-async function runPreflight(vault: VaultClient, namespace?: string) {
-  const taskQueue = unique('preflight');
-  const worker = await createVaultopsWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    activities: createActivities({ vault }),
-    workflowBundle,
-  });
-  return worker.runUntil(
-    env.client.workflow.execute(preflightWorkflow, {
-      taskQueue,
-      workflowId: taskQueue,
-      args: [namespace === undefined ? {} : { namespace }],
-    }),
-  );
-}
+const runPreflight = (vault: VaultClient, namespace?: string) =>
+  bed.runPreflight(createActivities({ vault }), namespace === undefined ? {} : { namespace });
 
 describe(`preflight on ${server().flavour}`, () => {
   it('reports the flavour, version and mounts of the real server', async () => {

@@ -24,20 +24,15 @@ export async function benchSysRead(
   };
   try {
     process.stdout.write(`\n# sys reads against OpenBao dev server ${server.address}\n`);
-    const rawHealth = await latency(() => raw('sys/health'), options.iterations);
-    printLatency('raw undici: GET sys/health (baseline)', rawHealth);
-    printLatency(
-      'VaultClient: readHealth (zod-checked)',
-      await latency(() => readHealth(vault), options.iterations),
-      rawHealth,
-    );
-    const rawMounts = await latency(() => raw('sys/mounts'), options.iterations);
-    printLatency('raw undici: GET sys/mounts (baseline)', rawMounts);
-    printLatency(
-      'VaultClient: listSecretsEngines (zod-checked)',
-      await latency(() => listSecretsEngines(vault), options.iterations),
-      rawMounts,
-    );
+    const pairs: [string, string, () => Promise<unknown>][] = [
+      ['sys/health', 'readHealth', () => readHealth(vault)],
+      ['sys/mounts', 'listSecretsEngines', () => listSecretsEngines(vault)],
+    ];
+    for (const [path, name, call] of pairs) {
+      const baseline = await latency(() => raw(path), options.iterations);
+      printLatency(`raw undici: GET ${path} (baseline)`, baseline);
+      printLatency(`VaultClient: ${name} (zod-checked)`, await latency(call, options.iterations), baseline);
+    }
     const total = options.iterations * 2;
     const rawOps = await throughput(() => raw('sys/health'), total, options.concurrency);
     printThroughput(`raw undici: sys/health x${options.concurrency} in flight (baseline)`, rawOps);

@@ -89,8 +89,9 @@ install_openbao() {
 # (./api, ./sdk), so `go install module@version` refuses; a wrapper module that requires it
 # and repeats its non-local replaces builds the same main package.
 install_vault() {
-  local stamp="$BIN_DIR/.vault.version"
-  if [[ -x "$BIN_DIR/vault" && "$(cat "$stamp" 2>/dev/null)" == "$VAULT_VERSION" ]]; then
+  local cached="$CACHE_DIR/vault-$VAULT_VERSION/vault"
+  # The link's target names the version: no stamp file to keep in step.
+  if [[ -x "$cached" && "$(readlink "$BIN_DIR/vault" 2>/dev/null)" == "$cached" ]]; then
     say "HashiCorp Vault $VAULT_VERSION: present"
     return 0
   fi
@@ -99,7 +100,6 @@ install_vault() {
     return 0
   fi
   local start; start=$(date +%s)
-  local cached="$CACHE_DIR/vault-$VAULT_VERSION/vault"
   if [[ ! -x "$cached" ]]; then
     command -v go >/dev/null || fail "HashiCorp Vault" "go build (Go toolchain)" \
       "install Go >= 1.25 or set VAULTOPS_SKIP_VAULT_BUILD=1 to run on OpenBao only"
@@ -133,7 +133,6 @@ GOMOD
     mv "$cached.tmp" "$cached"
   fi
   ln -sf "$cached" "$BIN_DIR/vault"
-  echo "$VAULT_VERSION" >"$stamp"
   say "HashiCorp Vault $VAULT_VERSION: ready in $(elapsed "$start")"
 }
 

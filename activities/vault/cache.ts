@@ -9,8 +9,9 @@ export interface ReadCacheOptions {
 }
 
 interface Entry {
-  namespace: string;
-  logicalPath: string;
+  /** Namespace and mount: a write can only touch entries of its own group. */
+  group: string;
+  segments: string[];
   body: unknown;
   expiresAt: number;
 }
@@ -32,6 +33,8 @@ function related(a: string[], b: string[]): boolean {
 
 export class ReadCache {
   readonly #entries = new Map<string, Entry>();
+  /** Keys by group, so a write scans its own mount's entries, not the whole cache. */
+  readonly #groups = new Map<string, Set<string>>();
   readonly #options: ReadCacheOptions;
   readonly #now: () => number;
   hits = 0;
@@ -55,11 +58,24 @@ export class ReadCache {
     return `${namespace}\u0000${method}\u0000${path}`;
   }
 
+  #group(namespace: string, segments: string[]): string {
+    return `${namespace}\u0000${segments[0] ?? ''}`;
+  }
+
+  #delete(key: string): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    this.#entries.delete(key);
+    const keys = this.#groups.get(entry.group);
+    keys?.delete(key);
+    if (keys?.size === 0) this.#groups.delete(entry.group);
+  }
+
   get(namespace: string, method: string, path: string): unknown {
     const key = this.#key(namespace, method, path);
     const entry = this.#entries.get(key);
     if (!entry || entry.expiresAt <= this.#now()) {
-      if (entry) this.#entries.delete(key);
+      if (entry) this.#delete(key);
       this.misses += 1;
       return undefined;
     }
@@ -77,29 +93,29 @@ export class ReadCache {
     const ttl = Math.min(this.#options.ttlMs, leaseMs);
     if (ttl <= 0) return;
     const key = this.#key(namespace, method, path);
-    this.#entries.delete(key);
-    this.#entries.set(key, {
-      namespace,
-      logicalPath: logicalPath(path).join('/'),
-      body,
-      expiresAt: this.#now() + ttl,
-    });
+    const segments = logicalPath(path);
+    const group = this.#group(namespace, segments);
+    this.#delete(key);
+    this.#entries.set(key, { group, segments, body, expiresAt: this.#now() + ttl });
+    const keys = this.#groups.get(group) ?? new Set<string>();
+    keys.add(key);
+    this.#groups.set(group, keys);
     while (this.#entries.size > this.#options.maxEntries) {
-      const oldest = this.#entries.keys().next().value as string;
-      this.#entries.delete(oldest);
+      this.#delete(this.#entries.keys().next().value as string);
     }
   }
 
   /** A write to `path` in `namespace`: drop every entry on the same path, above it or below it. */
   invalidate(namespace: string, path: string): void {
     const written = logicalPath(path);
-    for (const [key, entry] of this.#entries) {
-      if (entry.namespace === namespace && related(entry.logicalPath.split('/'), written))
-        this.#entries.delete(key);
+    for (const key of [...(this.#groups.get(this.#group(namespace, written)) ?? [])]) {
+      const entry = this.#entries.get(key);
+      if (entry && related(entry.segments, written)) this.#delete(key);
     }
   }
 
   clear(): void {
     this.#entries.clear();
+    this.#groups.clear();
   }
 }

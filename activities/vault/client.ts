@@ -242,7 +242,7 @@ export class VaultClient {
           ...(this.tokens.get() ? { 'X-Vault-Token': this.tokens.get() as string } : {}),
           ...(namespace ? { 'X-Vault-Namespace': namespace } : {}),
         },
-        options.upload ? { method: 'POST', body: options.upload } : undefined,
+        options.upload ? { method: 'POST', body: options.upload } : { method: 'GET' },
       );
       if (res.statusCode >= 400) {
         let errors: unknown;

@@ -67,38 +67,35 @@ export class UndiciTransport {
   }
 
   async send(request: NodeVaultRequest): Promise<NodeVaultResponse> {
-    const url = new URL(request.uri);
     const hasBody = request.json !== undefined && typeof request.json === 'object';
     const { 'Content-Type': contentType, ...headers } = request.headers ?? {};
-    const res = await this.#pool(url.origin).request({
-      method: request.method as 'GET',
-      path: `${url.pathname}${url.search}`,
-      headers: { ...headers, ...(hasBody ? { 'content-type': contentType ?? 'application/json' } : {}) },
-      ...(hasBody ? { body: JSON.stringify(request.json) } : {}),
-      headersTimeout: this.#options.timeoutMs,
-      bodyTimeout: this.#options.timeoutMs,
-    });
-    const text = await res.body.text();
-    let body: unknown = text;
-    if (text !== '' && String(res.headers['content-type'] ?? '').includes('json')) body = JSON.parse(text);
+    const res = await this.sendRaw(
+      request.uri,
+      { ...headers, ...(hasBody ? { 'content-type': contentType ?? 'application/json' } : {}) },
+      hasBody
+        ? { method: request.method, body: Buffer.from(JSON.stringify(request.json)) }
+        : { method: request.method },
+    );
+    const text = res.body.toString('utf8');
+    const body: unknown = text !== '' && res.contentType.includes('json') ? JSON.parse(text) : text;
     // node-vault accepts only 200 and 204 as success; Vault also answers 202 (e.g. tidy accepted).
     const statusCode =
       res.statusCode > 200 && res.statusCode < 300 && res.statusCode !== 204 ? 200 : res.statusCode;
-    return { statusCode, body, request: { path: url.pathname } };
+    return { statusCode, body, request: { path: new URL(request.uri).pathname } };
   }
 
-  /** A request whose answer is returned as bytes (and whose body may be bytes), not JSON. */
+  /** One exchange with a node: the answer as bytes (JSON callers decode it in `send`). */
   async sendRaw(
     uri: string,
     headers: Record<string, string>,
-    upload?: { method: 'POST' | 'PUT'; body: Buffer },
+    request: { method: string; body?: Buffer } = { method: 'GET' },
   ): Promise<{ statusCode: number; contentType: string; body: Buffer }> {
     const url = new URL(uri);
     const res = await this.#pool(url.origin).request({
-      method: upload?.method ?? 'GET',
+      method: request.method as 'GET',
       path: `${url.pathname}${url.search}`,
       headers,
-      ...(upload ? { body: upload.body } : {}),
+      ...(request.body ? { body: request.body } : {}),
       headersTimeout: this.#options.timeoutMs,
       bodyTimeout: this.#options.timeoutMs,
     });

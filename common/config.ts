@@ -1,6 +1,9 @@
 // The vaultops configuration: a YAML file shaped like seed 003's "Vault Configuration" example,
-// overlaid by the environment variables Vault and Temporal users already set. Pure: callers read
-// the file; this module parses, expands ${VARS}, validates and explains what to fix.
+// overlaid by the environment variables Vault and Temporal users already set. Callers read the
+// file; this module parses, expands ${VARS}, validates and explains what to fix. The one thing it
+// looks at on disk is whether the TLS files it names can be read (injectable, for tests), so a
+// wrong path is reported with its field now rather than as ENOENT at the first connection.
+import { closeSync, openSync, statSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from './durations.js';
@@ -90,13 +93,37 @@ const authentication = z.preprocess(
   z.array(authMethod).min(1, 'list at least one auth method'),
 );
 
-const vaultTls = z.strictObject({
-  ca_cert: z.string().optional(),
-  client_cert: z.string().optional(),
-  client_key: z.string().optional(),
-  tls_server_name: z.string().optional(),
-  skip_verify: z.boolean().default(false),
-});
+/** A client certificate is useless without its key and the other way round: ask for the pair. */
+function certKeyPair(
+  tls: { client_cert?: string | undefined; client_key?: string | undefined },
+  ctx: z.core.$RefinementCtx,
+  env: { cert: string; key: string },
+): void {
+  if (tls.client_cert !== undefined && tls.client_key === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['client_key'],
+      message: `is required with client_cert: give the client certificate's private key too (or ${env.key}), or remove client_cert`,
+    });
+  }
+  if (tls.client_key !== undefined && tls.client_cert === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['client_cert'],
+      message: `is required with client_key: give the client certificate too (or ${env.cert}), or remove client_key`,
+    });
+  }
+}
+
+const vaultTls = z
+  .strictObject({
+    ca_cert: z.string().min(1).optional(),
+    client_cert: z.string().min(1).optional(),
+    client_key: z.string().min(1).optional(),
+    tls_server_name: z.string().optional(),
+    skip_verify: z.boolean().default(false),
+  })
+  .superRefine((tls, ctx) => certKeyPair(tls, ctx, { cert: 'VAULT_CLIENT_CERT', key: 'VAULT_CLIENT_KEY' }));
 
 const engines = z.strictObject({
   pki: z
@@ -129,6 +156,14 @@ const performance = z.strictObject({
   retry_max_elapsed: duration('30s').optional(),
   connection_timeout: duration('30s').default(30_000),
   max_idle_connections: z.number().int().min(1).default(10),
+  /** Failures in a row that open a node's circuit breaker (the node is skipped while open). */
+  breaker_failure_threshold: z
+    .number({ error: 'must be a whole number of failures such as 3' })
+    .int('must be a whole number of failures such as 3')
+    .min(1, 'must be at least 1 (the failures in a row that open the breaker)')
+    .default(3),
+  /** How long an open breaker skips its node before letting one request try it again. */
+  breaker_open_duration: duration('5s').default(5000),
 });
 
 const caching = z.strictObject({
@@ -137,30 +172,46 @@ const caching = z.strictObject({
   max_entries: z.number().int().min(1).default(10_000),
 });
 
-const vaultIntegration = z.strictObject({
-  address: url,
-  /** The other nodes of an HA cluster; the client finds the leader and fails over among all. */
-  ha_addresses: z.array(url).default([]),
-  namespace: z.string().optional(),
-  authentication: authentication.optional(),
-  tls: vaultTls.default({ skip_verify: false }),
-  engines: engines.default({}),
-  performance: performance.default({
-    max_retries: 3,
-    retry_wait_min: 1000,
-    retry_wait_max: 30_000,
-    connection_timeout: 30_000,
-    max_idle_connections: 10,
-  }),
-  caching: caching.default({ enable: true, ttl: 300_000, max_entries: 10_000 }),
-});
+const vaultIntegration = z
+  .strictObject({
+    address: url,
+    /** The other nodes of an HA cluster; the client finds the leader and fails over among all. */
+    ha_addresses: z.array(url).default([]),
+    namespace: z.string().optional(),
+    authentication: authentication.optional(),
+    tls: vaultTls.default({ skip_verify: false }),
+    engines: engines.default({}),
+    performance: performance.default({
+      max_retries: 3,
+      retry_wait_min: 1000,
+      retry_wait_max: 30_000,
+      connection_timeout: 30_000,
+      max_idle_connections: 10,
+      breaker_failure_threshold: 3,
+      breaker_open_duration: 5000,
+    }),
+    caching: caching.default({ enable: true, ttl: 300_000, max_entries: 10_000 }),
+  })
+  .superRefine((vault, ctx) => {
+    const cert = vault.authentication?.some((a) => a.method === 'cert');
+    if (cert && vault.tls.client_cert === undefined && vault.tls.client_key === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls', 'client_cert'],
+        message:
+          'is required by the cert auth method, which logs in with tls.client_cert and tls.client_key (or VAULT_CLIENT_CERT and VAULT_CLIENT_KEY)',
+      });
+    }
+  });
 
-const temporalTls = z.strictObject({
-  ca_cert: z.string().optional(),
-  client_cert: z.string().optional(),
-  client_key: z.string().optional(),
-  server_name: z.string().optional(),
-});
+const temporalTls = z
+  .strictObject({
+    ca_cert: z.string().min(1).optional(),
+    client_cert: z.string().min(1).optional(),
+    client_key: z.string().min(1).optional(),
+    server_name: z.string().optional(),
+  })
+  .superRefine((tls, ctx) => certKeyPair(tls, ctx, { cert: 'TEMPORAL_TLS_CERT', key: 'TEMPORAL_TLS_KEY' }));
 
 const temporal = z.strictObject({
   address: z
@@ -217,21 +268,41 @@ function expandEnv(value: unknown, env: Env, path: string, problems: string[]): 
   return value;
 }
 
-/** Environment overrides, as Vault Agent lets VAULT_ADDR override its file. */
+/**
+ * Environment overrides. Where to connect and how (address, namespace, TLS) comes from the
+ * environment when it is set, as VAULT_ADDR overrides Vault Agent's file. Who to be does not:
+ * VAULT_TOKEN is used only when the file names no authentication, because a shell's VAULT_TOKEN is
+ * often a person's own token from `vault login`, and a worker must not silently swap its AppRole
+ * identity for it. A file that wants the environment's token says so: token: "${VAULT_TOKEN}".
+ */
 function overlayEnv(doc: Record<string, unknown>, env: Env): Record<string, unknown> {
   const vault = { ...((doc.vault_integration as Record<string, unknown>) ?? {}) };
   const tls = { ...((vault.tls as Record<string, unknown>) ?? {}) };
   const temporalDoc = { ...((doc.temporal as Record<string, unknown>) ?? {}) };
   const temporalTlsDoc = { ...((temporalDoc.tls as Record<string, unknown>) ?? {}) };
 
-  if (env.VAULT_ADDR) vault.address = env.VAULT_ADDR;
+  if (env.VAULT_ADDR) {
+    // The file's other HA nodes belong to the file's cluster: kept only when VAULT_ADDR is one of
+    // that cluster's nodes, not mixed into another cluster's.
+    const fileNodes = [vault.address, ...(Array.isArray(vault.ha_addresses) ? vault.ha_addresses : [])]
+      .filter((a): a is string => typeof a === 'string')
+      .map(sameNode);
+    if (vault.ha_addresses !== undefined && !fileNodes.includes(sameNode(env.VAULT_ADDR))) {
+      delete vault.ha_addresses;
+    } else if (Array.isArray(vault.ha_addresses) && typeof vault.address === 'string') {
+      // The file's address becomes one of the other nodes; VAULT_ADDR is the first one tried.
+      vault.ha_addresses = [vault.address, ...vault.ha_addresses].filter(
+        (a) => typeof a !== 'string' || sameNode(a) !== sameNode(env.VAULT_ADDR as string),
+      );
+    }
+    vault.address = env.VAULT_ADDR;
+  }
   if (env.VAULT_NAMESPACE) vault.namespace = env.VAULT_NAMESPACE;
   if (env.VAULT_TOKEN && vault.authentication === undefined) {
     vault.authentication = [{ method: 'token', token: env.VAULT_TOKEN }];
   }
   if (env.VAULT_CACERT) tls.ca_cert = env.VAULT_CACERT;
-  if (env.VAULT_CLIENT_CERT) tls.client_cert = env.VAULT_CLIENT_CERT;
-  if (env.VAULT_CLIENT_KEY) tls.client_key = env.VAULT_CLIENT_KEY;
+  overlayPair(tls, env.VAULT_CLIENT_CERT, env.VAULT_CLIENT_KEY);
   if (env.VAULT_TLS_SERVER_NAME) tls.tls_server_name = env.VAULT_TLS_SERVER_NAME;
   if (env.VAULT_SKIP_VERIFY) tls.skip_verify = !['', '0', 'false'].includes(env.VAULT_SKIP_VERIFY);
   if (Object.keys(tls).length > 0) vault.tls = tls;
@@ -240,15 +311,89 @@ function overlayEnv(doc: Record<string, unknown>, env: Env): Record<string, unkn
   if (env.TEMPORAL_NAMESPACE) temporalDoc.namespace = env.TEMPORAL_NAMESPACE;
   if (env.VAULTOPS_TASK_QUEUE) temporalDoc.task_queue = env.VAULTOPS_TASK_QUEUE;
   if (env.TEMPORAL_TLS_CA) temporalTlsDoc.ca_cert = env.TEMPORAL_TLS_CA;
-  if (env.TEMPORAL_TLS_CERT) temporalTlsDoc.client_cert = env.TEMPORAL_TLS_CERT;
-  if (env.TEMPORAL_TLS_KEY) temporalTlsDoc.client_key = env.TEMPORAL_TLS_KEY;
+  overlayPair(temporalTlsDoc, env.TEMPORAL_TLS_CERT, env.TEMPORAL_TLS_KEY);
   if (env.TEMPORAL_TLS_SERVER_NAME) temporalTlsDoc.server_name = env.TEMPORAL_TLS_SERVER_NAME;
   if (Object.keys(temporalTlsDoc).length > 0) temporalDoc.tls = temporalTlsDoc;
 
   return { ...doc, vault_integration: vault, temporal: temporalDoc };
 }
 
-function describeIssue(issue: z.core.$ZodIssue, singleAuthMethod: boolean): string {
+const sameNode = (address: string) => address.replace(/\/+$/, '').toLowerCase();
+
+/**
+ * A client certificate and its key are one setting: when the environment gives either, the pair
+ * comes from the environment, so an env certificate is never matched with the file's key (a
+ * half-given pair is then reported as such).
+ */
+function overlayPair(tls: Record<string, unknown>, cert: string | undefined, key: string | undefined): void {
+  if (!cert && !key) return;
+  delete tls.client_cert;
+  delete tls.client_key;
+  if (cert) tls.client_cert = cert;
+  if (key) tls.client_key = key;
+}
+
+/** An errno code (ENOENT, EACCES, EISDIR...) when the file cannot be read, else undefined. */
+export type FileCheck = (path: string) => string | undefined;
+
+/** The real check: open the file for reading (which also answers for root and ACLs) and close it. */
+export const readableFile: FileCheck = (path) => {
+  try {
+    if (statSync(path).isDirectory()) return 'EISDIR';
+    closeSync(openSync(path, 'r'));
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? 'EIO';
+  }
+};
+
+const TLS_FILES: { section: 'vault_integration' | 'temporal'; field: string; env: string }[] = [
+  { section: 'vault_integration', field: 'ca_cert', env: 'VAULT_CACERT' },
+  { section: 'vault_integration', field: 'client_cert', env: 'VAULT_CLIENT_CERT' },
+  { section: 'vault_integration', field: 'client_key', env: 'VAULT_CLIENT_KEY' },
+  { section: 'temporal', field: 'ca_cert', env: 'TEMPORAL_TLS_CA' },
+  { section: 'temporal', field: 'client_cert', env: 'TEMPORAL_TLS_CERT' },
+  { section: 'temporal', field: 'client_key', env: 'TEMPORAL_TLS_KEY' },
+];
+
+/** Problems with the TLS files the configuration names: each with its field and what to do. */
+export function checkConfigFiles(config: VaultopsConfig, check: FileCheck = readableFile): string[] {
+  const problems: string[] = [];
+  for (const { section, field, env } of TLS_FILES) {
+    const tls = (section === 'vault_integration' ? config.vault_integration.tls : config.temporal.tls) as
+      | Record<string, unknown>
+      | undefined;
+    const path = tls?.[field];
+    if (typeof path !== 'string') continue;
+    const code = check(path);
+    if (code === undefined) continue;
+    const where = `${section}.tls.${field}`;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      problems.push(`${where}: file "${path}" does not exist; correct the path (or ${env})`);
+    } else if (code === 'EISDIR') {
+      problems.push(`${where}: "${path}" is a directory; give the PEM file inside it`);
+    } else if (code === 'EACCES' || code === 'EPERM') {
+      problems.push(
+        `${where}: file "${path}" is not readable by this user; make it readable by the user running vaultops`,
+      );
+    } else {
+      problems.push(`${where}: cannot read file "${path}" (${code})`);
+    }
+  }
+  return problems;
+}
+
+/** The value the document holds at `path`, to tell a missing field from a mistyped one. */
+function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
+  let value = doc;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, singleAuthMethod: boolean, doc: unknown): string {
   // A single method is parsed as a chain of one; report its fields without the list index.
   const path =
     singleAuthMethod &&
@@ -261,10 +406,16 @@ function describeIssue(issue: z.core.$ZodIssue, singleAuthMethod: boolean): stri
   if (issue.code === 'unrecognized_keys') {
     return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove or correct ${issue.keys.length > 1 ? 'them' : 'it'} (see README, "Configuration")`;
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
+  // zod does not report the input, so look it up: only a field that is absent "is required".
+  if (issue.code === 'invalid_type' && valueAt(doc, path) === undefined) {
     return `${where}: is required`;
   }
   return `${where}: ${issue.message}`;
+}
+
+export interface ParseOptions {
+  /** How TLS files are checked; tests pass a stand-in. Default: open them for reading. */
+  checkFile?: FileCheck;
 }
 
 /**
@@ -275,6 +426,7 @@ export function parseConfig(
   yamlText: string | undefined,
   env: Env,
   source = 'configuration',
+  options: ParseOptions = {},
 ): VaultopsConfig {
   let doc: Record<string, unknown> = {};
   if (yamlText !== undefined) {
@@ -300,8 +452,10 @@ export function parseConfig(
     const auth = (overlaid.vault_integration as { authentication?: unknown }).authentication;
     throw new ConfigError(
       source,
-      result.error.issues.map((issue) => describeIssue(issue, !Array.isArray(auth))),
+      result.error.issues.map((issue) => describeIssue(issue, !Array.isArray(auth), overlaid)),
     );
   }
+  const fileProblems = checkConfigFiles(result.data, options.checkFile);
+  if (fileProblems.length > 0) throw new ConfigError(source, fileProblems);
   return result.data;
 }

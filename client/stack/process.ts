@@ -1,7 +1,10 @@
 // Starting a server process: log to a file, wait until a health probe passes, and on failure say
 // which server, why, and the tail of its log. Stopping: SIGTERM, then SIGKILL after a grace period.
+// Logs are mode 0600: servers print things (a dev root token, an unseal key) other users must not
+// read, and `censorLine` keeps what the caller knows is secret out of the file altogether.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ManagedProcess {
@@ -22,6 +25,8 @@ export interface StartOptions {
   /** Run as this user (when we are root and the server refuses root, like PostgreSQL). */
   uid?: number;
   gid?: number;
+  /** Rewrites each line of output before it is written, e.g. to mask a secret the server prints. */
+  censorLine?: (line: string) => string;
   /** Resolves true once the server answers. */
   ready: () => Promise<boolean>;
   timeoutMs?: number;
@@ -40,8 +45,13 @@ export class ServerStartError extends Error {
 }
 
 export async function startProcess(options: StartOptions): Promise<ManagedProcess> {
-  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const log = createWriteStream(options.logFile, { flags: 'a', mode: 0o600 });
   log.on('error', () => {}); // a log that cannot be written must not crash the caller
+  try {
+    chmodSync(options.logFile, 0o600); // `mode` applies only when the file is created
+  } catch {
+    // not there yet: the stream creates it with mode 0600
+  }
   const child = spawn(options.command, options.args, {
     env: options.env ?? process.env,
     cwd: options.cwd,
@@ -51,8 +61,11 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
     detached: false,
   });
   // Two sources share one log file: neither may end it; the child's 'close' (all output read) does.
-  child.stdout?.pipe(log, { end: false });
-  child.stderr?.pipe(log, { end: false });
+  for (const source of [child.stdout, child.stderr]) {
+    if (!source) continue;
+    if (options.censorLine) writeCensored(source, log, options.censorLine);
+    else source.pipe(log, { end: false });
+  }
   const logFlushed = new Promise<void>((resolve) => {
     child.once('close', () => log.end(resolve));
     child.once('error', () => log.end(resolve));
@@ -95,6 +108,20 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
     }
     await sleep(150);
   }
+}
+
+/** Writes whole lines only, each rewritten; a partial last line is written when the source ends. */
+function writeCensored(source: Readable, log: NodeJS.WritableStream, censor: (line: string) => string): void {
+  let pending = '';
+  source.setEncoding('utf8');
+  source.on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    if (lines.length > 0) log.write(`${lines.map(censor).join('\n')}\n`);
+  });
+  source.on('end', () => {
+    if (pending) log.write(censor(pending));
+  });
 }
 
 async function stopChild(child: ChildProcess, exited: () => boolean, graceMs = 10_000): Promise<void> {

@@ -1,7 +1,9 @@
 // A real HA cluster for tests: N Vault or OpenBao servers with integrated (raft) storage, started
 // from config files on loopback ports, initialised (one Shamir share), unsealed and joined.
 // -dev servers have no raft and no standbys, so HA and DR behaviour can only be tested this way.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// The init answer (unseal key, root token) stays in memory: nothing writes it to a file, the
+// directories are private (0700), and each server log masks the two values should one print them.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.js';
@@ -101,6 +103,11 @@ export async function startRaftCluster(options: {
   }));
   const addresses = specs.map((s) => `http://127.0.0.1:${s.apiPort}`);
   const nodes: RaftNode[] = [];
+  mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+  chmodSync(options.dir, 0o700);
+  // Filled in after init; every node's log censor reads it at the time a line is written.
+  const secrets: string[] = [];
+  const censorLine = (line: string) => secrets.reduce((l, s) => l.replaceAll(s, '[redacted]'), line);
   const stopAll = async () => {
     await Promise.all(nodes.map((n) => n.process.stop()));
   };
@@ -108,7 +115,7 @@ export async function startRaftCluster(options: {
   const startNode = async (i: number): Promise<RaftNode> => {
     const spec = specs[i] as (typeof specs)[number];
     const dir = join(options.dir, spec.id);
-    mkdirSync(join(dir, 'data'), { recursive: true });
+    mkdirSync(join(dir, 'data'), { recursive: true, mode: 0o700 });
     const configFile = join(dir, 'config.hcl');
     writeFileSync(configFile, nodeConfig({ dir, ...spec, joinTo: addresses.filter((_, j) => j !== i) }));
     const address = addresses[i] as string;
@@ -118,6 +125,7 @@ export async function startRaftCluster(options: {
       args: ['server', `-config=${configFile}`],
       env: { PATH: process.env.PATH, HOME: dir },
       logFile: join(dir, 'server.log'),
+      censorLine,
       // Any answer from sys/health (501 uninitialised, 503 sealed) means the listener is up.
       ready: async () =>
         (await fetch(`${address}/v1/sys/health`, { signal: AbortSignal.timeout(2000) })).status > 0,
@@ -134,6 +142,7 @@ export async function startRaftCluster(options: {
       throw new Error(`raft cluster: init failed: HTTP ${init.status} ${JSON.stringify(init.body.errors)}`);
     const unsealKey = (init.body.keys_base64 as string[])[0] as string;
     const rootToken = init.body.root_token as string;
+    secrets.push(unsealKey, rootToken);
     await api(first.address, 'PUT', 'sys/unseal', { key: unsealKey });
     await until('node-1 to become active', async () =>
       (await api(first.address, 'GET', 'sys/health')).status === 200 ? true : undefined,

@@ -1,7 +1,9 @@
 // A Vault-API dev server (OpenBao's `bao server -dev` or HashiCorp Vault's `vault server -dev`)
 // on a free loopback port, with a random root token that is never written to disk or logged.
+// The server prints its root token and unseal key in its start banner; those lines are masked
+// before they reach the log, and the log directory is private to us anyway.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { freePort } from './ports.js';
@@ -28,11 +30,14 @@ export async function startVaultDevServer(options: {
   tls?: boolean;
 }): Promise<VaultDevServer> {
   const binary = toolPath(options.flavour);
+  mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
+  chmodSync(options.logDir, 0o700); // it may have existed with the umask's mode
   const port = options.port ?? (await freePort());
   const address = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const tlsDir = join(options.logDir, `${options.flavour}-${port}-tls`);
   const caCertPath = join(tlsDir, 'vault-ca.pem');
-  if (options.tls) mkdirSync(tlsDir, { recursive: true });
+  // Holds the server's generated TLS private key.
+  if (options.tls) mkdirSync(tlsDir, { recursive: true, mode: 0o700 });
   const rootToken = `dev-${randomBytes(16).toString('hex')}`;
   const proc = await startProcess({
     name: options.flavour === 'openbao' ? 'OpenBao dev server' : 'HashiCorp Vault dev server',
@@ -52,6 +57,7 @@ export async function startVaultDevServer(options: {
       BAO_DEV_ROOT_TOKEN_ID: rootToken,
     },
     logFile: join(options.logDir, `${options.flavour}-dev-${port}.log`),
+    censorLine: censorDevBanner(rootToken),
     ready: options.tls ? tlsReady(port, caCertPath) : httpReady(`${address}/v1/sys/health`),
     timeoutMs: 60_000,
   });
@@ -63,6 +69,14 @@ export async function startVaultDevServer(options: {
     process: proc,
     stop: () => proc.stop(),
   };
+}
+
+/** Masks the banner's "Unseal Key: ..." and "Root Token: ..." lines, and the root token anywhere. */
+export function censorDevBanner(rootToken: string): (line: string) => string {
+  return (line) =>
+    line
+      .replace(/^(\s*(?:Unseal Key|Unseal Keys|Root Token|Recovery Key)[^:]*:\s*).*$/i, '$1[redacted]')
+      .replaceAll(rootToken, '[redacted]');
 }
 
 /** Ready once the generated CA exists and a TLS handshake against it succeeds. */

@@ -45,6 +45,8 @@ vault_integration:
 `;
 
 const env = { VAULT_ROLE_ID: 'role-123', VAULT_SECRET_ID: 'secret-456' };
+// The example's /etc/vault/*.pem files do not exist here; config-files.test.ts checks files.
+const anyFileReadable = { checkFile: () => undefined };
 
 function problems(fn: () => unknown): string[] {
   try {
@@ -58,12 +60,14 @@ function problems(fn: () => unknown): string[] {
 
 describe('parseConfig', () => {
   it('accepts seed 003 example and expands ${VARS}', () => {
-    const config = parseConfig(SEED_EXAMPLE, env, 'vaultops.yaml');
+    const config = parseConfig(SEED_EXAMPLE, env, 'vaultops.yaml', anyFileReadable);
     expect(config.vault_integration.authentication).toEqual([
       { method: 'approle', role_id: 'role-123', secret_id: 'secret-456', mount_path: 'approle' },
     ]);
     expect(config.vault_integration.performance.retry_wait_max).toBe(30_000);
     expect(config.vault_integration.caching.ttl).toBe(300_000);
+    expect(config.vault_integration.performance.breaker_failure_threshold).toBe(3);
+    expect(config.vault_integration.performance.breaker_open_duration).toBe(5000);
     expect(config.vault_integration.tls.tls_server_name).toBe('vault.example.com');
     expect(config.temporal).toEqual({
       address: '127.0.0.1:7233',
@@ -107,14 +111,19 @@ describe('parseConfig', () => {
   });
 
   it('lets the environment override the file, as VAULT_ADDR overrides Vault Agent config', () => {
-    const config = parseConfig(SEED_EXAMPLE, {
-      ...env,
-      VAULT_ADDR: 'https://other.example.com:8200/',
-      VAULT_NAMESPACE: 'admin',
-      VAULT_CACERT: '/tmp/ca.pem',
-      TEMPORAL_ADDRESS: 'temporal.example.com:7233',
-      TEMPORAL_NAMESPACE: 'ops',
-    });
+    const config = parseConfig(
+      SEED_EXAMPLE,
+      {
+        ...env,
+        VAULT_ADDR: 'https://other.example.com:8200/',
+        VAULT_NAMESPACE: 'admin',
+        VAULT_CACERT: '/tmp/ca.pem',
+        TEMPORAL_ADDRESS: 'temporal.example.com:7233',
+        TEMPORAL_NAMESPACE: 'ops',
+      },
+      'vaultops.yaml',
+      anyFileReadable,
+    );
     expect(config.vault_integration.address).toBe('https://other.example.com:8200');
     expect(config.vault_integration.namespace).toBe('admin');
     expect(config.vault_integration.tls.ca_cert).toBe('/tmp/ca.pem');

@@ -1,23 +1,36 @@
-// `npm run bench`: every benchmark against one OpenBao dev server, each printing figures and
-// ratios to a baseline measured in the same run. BENCH_ITERATIONS and BENCH_CONCURRENCY scale them.
+// `npm run bench`: the CLI's start-up against a Temporal dev server, then every Vault benchmark
+// against one OpenBao dev server, each printing figures and ratios to a baseline measured in the
+// same run. BENCH_ITERATIONS, BENCH_CONCURRENCY and BENCH_STARTUP_RUNS scale them.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startVaultDevServer } from '../client/stack/vault-dev.js';
 import { benchTokenRenewal } from './auth.js';
+import { benchCliStartup } from './cli-startup.js';
 import { benchKv } from './kv.js';
 import { benchSysRead } from './sys-read.js';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 2000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
-if (!Number.isInteger(iterations) || iterations < 10 || !Number.isInteger(concurrency) || concurrency < 1) {
-  console.error('BENCH_ITERATIONS must be a whole number >= 10 and BENCH_CONCURRENCY >= 1');
+const startupRuns = Number(process.env.BENCH_STARTUP_RUNS ?? 15);
+if (
+  !Number.isInteger(iterations) ||
+  iterations < 10 ||
+  !Number.isInteger(concurrency) ||
+  concurrency < 1 ||
+  !Number.isInteger(startupRuns) ||
+  startupRuns < 1
+) {
+  console.error(
+    'BENCH_ITERATIONS must be a whole number >= 10, BENCH_CONCURRENCY and BENCH_STARTUP_RUNS >= 1',
+  );
   process.exit(2);
 }
 
 process.stdout.write(
   `vaultops benchmarks: ${iterations} iterations, ${concurrency} in flight, node ${process.version}\n`,
 );
+await benchCliStartup({ runs: startupRuns });
 const dir = mkdtempSync(join(tmpdir(), 'vaultops-bench-'));
 const server = await startVaultDevServer({ flavour: 'openbao', logDir: dir });
 process.stdout.write(`OpenBao dev server at ${server.address}\n`);

@@ -1,11 +1,13 @@
-// The `vaultops` command line.
-import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
-import { ConfigError } from '../common/config.js';
-import { devCommand } from './commands/dev.js';
-import { listCommand, STATUSES, UsageError } from './commands/list.js';
-import { preflightCommand } from './commands/preflight.js';
-import { statusCommand } from './commands/status.js';
-import { DEFAULT_STATE_DIR } from './dev-state.js';
+// The `vaultops` command line. Only commander loads up front: each action imports its command, and
+// with it Temporal, Vault and zod, when it runs, so `vaultops --help` answers at once.
+import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { STATUSES } from './commands/workflow-statuses.js';
+
+/**
+ * Errors whose fix lies in the user's input or configuration, told apart by name so that this
+ * module need not load the modules that define them: exit code 2, as for a usage error.
+ */
+const INPUT_ERRORS = new Set(['ConfigError', 'UsageError', 'StackStateError']);
 
 const out = (line: string) => {
   process.stdout.write(`${line}\n`);
@@ -36,12 +38,18 @@ const program = new Command('vaultops')
   )
   .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE or "default")')
   .option('--task-queue <name>', 'task queue of the vaultops worker (default: "vaultops")')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Throw instead of exiting, so that a usage error exits 2 like our own (commander's default is 1).
+  // Subcommands copy this setting when they are added below.
+  .exitOverride();
 
 program
   .command('dev')
   .description('run the embedded stack: Temporal dev server + UI, OpenBao dev server, SoftHSM2 token, worker')
-  .option('--state-dir <dir>', 'where history (SQLite), logs and the SoftHSM2 token live', DEFAULT_STATE_DIR)
+  .option(
+    '--state-dir <dir>',
+    'where history (SQLite), logs, env.sh and the SoftHSM2 token live (default: $VAULTOPS_STATE_DIR, else .vaultops/dev)',
+  )
   .option('--temporal-port <port>', 'Temporal frontend port (default: a free port)', port)
   .option('--ui-port <port>', 'Temporal UI port (default: a free port)', port)
   .option('--vault-port <port>', 'Vault API port (default: a free port)', port)
@@ -51,7 +59,10 @@ program
       .default('openbao' as const),
   )
   .option('--no-preflight', 'do not run a first preflight once the stack is up')
-  .action(async (opts) => devCommand(opts, out));
+  .action(async (opts) => {
+    const { devCommand } = await import('./commands/dev.js');
+    await devCommand(opts, out);
+  });
 
 program
   .command('preflight')
@@ -63,16 +74,20 @@ program
   .option('--no-wait', 'start the workflow and return its id')
   .option('--json', 'print the report as JSON')
   .option('--timeout <seconds>', 'how long to wait for the result', seconds, 60)
-  .action(async (opts, cmd) => preflightCommand({ ...cmd.optsWithGlobals(), ...opts }, out));
+  .action(async (opts, cmd) => {
+    const { preflightCommand } = await import('./commands/preflight.js');
+    await preflightCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
+  });
 
 program
   .command('status')
   .description('show a workflow: status, pending activities, failure or result')
   .argument('<workflow-id>', 'the workflow id, as `vaultops list` shows it')
   .option('--json', 'print as JSON')
-  .action(async (workflowId, opts, cmd) =>
-    statusCommand(workflowId, { ...cmd.optsWithGlobals(), ...opts }, out),
-  );
+  .action(async (workflowId, opts, cmd) => {
+    const { statusCommand } = await import('./commands/status.js');
+    await statusCommand(workflowId, { ...cmd.optsWithGlobals(), ...opts }, out);
+  });
 
 program
   .command('list')
@@ -81,7 +96,10 @@ program
   .option('--status <status>', `only this status: ${STATUSES.join(', ')}`)
   .option('--limit <n>', 'at most this many', '20')
   .option('--json', 'print as JSON')
-  .action(async (opts, cmd) => listCommand({ ...cmd.optsWithGlobals(), ...opts }, out));
+  .action(async (opts, cmd) => {
+    const { listCommand } = await import('./commands/list.js');
+    await listCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
+  });
 
 program
   .command('worker')
@@ -94,10 +112,8 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError || err instanceof UsageError) {
-    console.error(`vaultops: ${err.message}`);
-    process.exit(2);
-  }
+  // commander has printed its own message (or the help) already.
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   console.error(`vaultops: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  process.exit(err instanceof Error && INPUT_ERRORS.has(err.name) ? 2 : 1);
 }

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { parseConfig } from '../common/config.js';
 import { logger } from '../common/logger.js';
 import { runWorker } from '../workers/run.js';
-import { clearStackState, writeStackState } from './dev-state.js';
+import {
+  clearStackEnv,
+  clearStackState,
+  type StackEnv,
+  writeStackEnv,
+  writeStackState,
+} from './dev-state.js';
 import { devSoftHsmToken, type SoftHsmToken } from './stack/softhsm.js';
 import { startTemporalDevServer, type TemporalDevServer } from './stack/temporal-dev.js';
 import { startVaultDevServer, type VaultDevServer, type VaultFlavour } from './stack/vault-dev.js';
@@ -26,6 +32,9 @@ export interface DevStack {
   vault: VaultDevServer;
   hsm: SoftHsmToken;
   taskQueue: string;
+  /** What `env.sh` exports, and where it is. */
+  env: StackEnv;
+  envFile: string;
   /** Settles when the worker stops (after stop(), or on a worker failure). */
   worker: Promise<void>;
   stop(): Promise<void>;
@@ -102,7 +111,17 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     });
     stops.unshift(async () => clearStackState(options.stateDir));
 
-    return { temporal, vault, hsm, taskQueue, worker, stop: stopAll };
+    const env: StackEnv = {
+      vaultAddress: vault.address,
+      vaultToken: vault.rootToken,
+      temporalAddress: temporal.address,
+      temporalNamespace: temporal.namespace,
+      uiUrl: temporal.uiUrl,
+    };
+    const envFile = writeStackEnv(options.stateDir, env);
+    stops.unshift(async () => clearStackEnv(options.stateDir));
+
+    return { temporal, vault, hsm, taskQueue, env, envFile, worker, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -1,9 +1,9 @@
 // Which Temporal the CLI talks to: --address, else TEMPORAL_ADDRESS (or the config file), else a
 // dev stack running on this machine, else 127.0.0.1:7233.
-import { Client } from '@temporalio/client';
-import type { TemporalConfig } from '../common/config.js';
-import { loadConfig } from '../common/config-file.js';
-import { connectTemporalClient } from '../workers/connections.js';
+import { readFileSync } from 'node:fs';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { ConfigError, parseConfig, type TemporalConfig } from '../common/config.js';
 import { readRunningStack } from './dev-state.js';
 
 export interface GlobalOptions {
@@ -16,6 +16,50 @@ export interface GlobalOptions {
 export interface TemporalTarget {
   temporal: TemporalConfig;
   uiUrl: string | undefined;
+}
+
+/** Stands in for the file's Vault section, which the CLI never reads. */
+const UNUSED_VAULT_SECTION = { address: 'http://127.0.0.1:8200' };
+
+/**
+ * The `temporal:` part of the configuration, validated by the worker's own rules. The CLI never
+ * talks to Vault, so neither the file's `vault_integration:` section nor the VAULT_* environment
+ * is read: the worker's file works here even where ${VAULT_SECRET_ID} is not set.
+ */
+export function loadTemporalConfig(path: string | undefined, env: NodeJS.ProcessEnv): TemporalConfig {
+  const withoutVault = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('VAULT_')));
+  const file = path ?? env.VAULTOPS_CONFIG;
+  if (!file) return parseConfig(undefined, withoutVault, 'environment (TEMPORAL_ADDRESS, ...)').temporal;
+  return parseConfig(temporalSectionOnly(readConfigFile(file)), withoutVault, file).temporal;
+}
+
+function readConfigFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(file, [
+      code === 'ENOENT'
+        ? 'file not found: check the --config path or $VAULTOPS_CONFIG'
+        : `cannot read: ${code}`,
+    ]);
+  }
+}
+
+/** The file cut down to its `temporal:` section; a file that is not a YAML mapping is left whole for parseConfig to explain. */
+function temporalSectionOnly(text: string): string {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch {
+    return text;
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return text;
+  const { temporal } = doc as { temporal?: unknown };
+  return stringifyYaml({
+    vault_integration: UNUSED_VAULT_SECTION,
+    ...(temporal === undefined ? {} : { temporal }),
+  });
 }
 
 export function resolveTemporal(opts: GlobalOptions): TemporalTarget {
@@ -31,10 +75,8 @@ export function resolveTemporal(opts: GlobalOptions): TemporalTarget {
         }
       : {}),
   };
-  // The CLI never talks to Vault itself; only the Temporal part of the configuration matters here.
-  const config = loadConfig(opts.config, env);
   const temporal = {
-    ...config.temporal,
+    ...loadTemporalConfig(opts.config, env),
     ...(opts.address ? { address: opts.address } : {}),
     ...(opts.namespace ? { namespace: opts.namespace } : {}),
     ...(opts.taskQueue ? { task_queue: opts.taskQueue } : {}),
@@ -42,10 +84,29 @@ export function resolveTemporal(opts: GlobalOptions): TemporalTarget {
   return { temporal, uiUrl: stack?.uiUrl ?? process.env.TEMPORAL_UI_URL };
 }
 
+// The same TLS settings as the worker's connection (workers/connections.ts), made here so that the
+// CLI does not load the worker's native bridge and the Vault client just to list workflows.
+function temporalTls(config: TemporalConfig): ConnectionOptions['tls'] {
+  const tls = config.tls;
+  if (!tls) return undefined;
+  return {
+    ...(tls.server_name ? { serverNameOverride: tls.server_name } : {}),
+    ...(tls.ca_cert ? { serverRootCACertificate: readFileSync(tls.ca_cert) } : {}),
+    ...(tls.client_cert && tls.client_key
+      ? { clientCertPair: { crt: readFileSync(tls.client_cert), key: readFileSync(tls.client_key) } }
+      : {}),
+  };
+}
+
 export async function withClient<T>(target: TemporalTarget, fn: (client: Client) => Promise<T>): Promise<T> {
-  let connection: Awaited<ReturnType<typeof connectTemporalClient>>;
+  let connection: Connection;
   try {
-    connection = await connectTemporalClient(target.temporal);
+    const tls = temporalTls(target.temporal);
+    connection = await Connection.connect({
+      address: target.temporal.address,
+      connectTimeout: '5s',
+      ...(tls ? { tls } : {}),
+    });
   } catch (err) {
     throw new Error(
       `cannot reach Temporal at ${target.temporal.address}: ${(err as Error).message}\n` +

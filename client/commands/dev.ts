@@ -1,19 +1,27 @@
+import { relative } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { logger } from '../../common/logger.js';
 import type { preflightWorkflow } from '../../workflows/preflight.js';
 import { startDevStack } from '../dev-stack.js';
-import { workflowHistoryUrl } from '../dev-state.js';
+import { DEFAULT_STATE_DIR, stackExports, workflowHistoryUrl } from '../dev-state.js';
 import { formatPreflight } from '../format.js';
 import type { VaultFlavour } from '../stack/vault-dev.js';
 import { withClient } from '../temporal-client.js';
 
 export interface DevOptions {
-  stateDir: string;
+  /** Default: DEFAULT_STATE_DIR. */
+  stateDir?: string;
   temporalPort?: number;
   uiPort?: number;
   vaultPort?: number;
   server: VaultFlavour;
   preflight: boolean;
+}
+
+/** The path as the user would type it from here. */
+function shortPath(path: string): string {
+  const fromHere = relative(process.cwd(), path);
+  return fromHere && !fromHere.startsWith('..') ? fromHere : path;
 }
 
 /** Brings the stack up, runs a first preflight to show it works, then waits for Ctrl-C. */
@@ -25,7 +33,7 @@ export async function devCommand(opts: DevOptions, out: (s: string) => void): Pr
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   const stack = await startDevStack({
-    stateDir: opts.stateDir,
+    stateDir: opts.stateDir ?? DEFAULT_STATE_DIR,
     flavour: opts.server,
     ...(opts.temporalPort ? { temporalPort: opts.temporalPort } : {}),
     ...(opts.uiPort ? { uiPort: opts.uiPort } : {}),
@@ -39,6 +47,9 @@ export async function devCommand(opts: DevOptions, out: (s: string) => void): Pr
       `Temporal address: ${stack.temporal.address} (namespace ${stack.temporal.namespace}, task queue ${stack.taskQueue})`,
     );
     out(`Vault API:        ${stack.vault.address}`);
+    out('');
+    out(`For your vault, bao and temporal commands (\`source ${shortPath(stack.envFile)}\`, mode 0600):`);
+    for (const line of stackExports(stack.env)) out(`    ${line}`);
     if (opts.preflight) {
       await withClient(
         {

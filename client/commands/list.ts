@@ -1,15 +1,6 @@
 import { z } from 'zod';
 import { type GlobalOptions, resolveTemporal, withClient } from '../temporal-client.js';
-
-export const STATUSES = ['running', 'completed', 'failed', 'canceled', 'terminated', 'timed-out'] as const;
-const QUERY_STATUS: Record<(typeof STATUSES)[number], string> = {
-  running: 'Running',
-  completed: 'Completed',
-  failed: 'Failed',
-  canceled: 'Canceled',
-  terminated: 'Terminated',
-  'timed-out': 'TimedOut',
-};
+import { QUERY_STATUS, STATUSES } from './workflow-statuses.js';
 
 export const listOptionsSchema = z.object({
   type: z

@@ -1,10 +1,10 @@
 // The CLI as a user runs it: `vaultops dev` brings up the embedded stack (real Temporal dev server,
 // UI, OpenBao, SoftHSM2, worker) and other `vaultops` commands talk to it from another process.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { REPO_DIR } from '../../client/stack/tools.js';
 import { startVaultDevServer } from '../../client/stack/vault-dev.js';
 import { type Spawned, spawnCollecting } from '../harness/spawned.js';
@@ -36,8 +36,21 @@ function vaultops(...args: string[]) {
 
 const field = (text: string, label: string) => text.match(new RegExp(`${label}\\s+(\\S+)`))?.[1] ?? '';
 
+/** A shell with nothing of ours but what `source env.sh` brings, as in a user's new terminal. */
+function sourced(envFile: string, command: string) {
+  const result = spawnSync('bash', ['-c', `source ${envFile} && ${command}`], {
+    env: { PATH: process.env.PATH, HOME: stateDir },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
 let dev: Spawned;
 beforeAll(async () => {
+  // What `npm install` does (its prepare step), so these tests run the compiled CLI users run.
+  const build = spawnSync(process.execPath, [join(REPO_DIR, 'scripts/build-cli.mjs')], { encoding: 'utf8' });
+  expect(build.status, build.stderr).toBe(0);
   dev = await startDev();
 });
 afterAll(async () => {
@@ -85,6 +98,41 @@ describe('vaultops dev (the main job)', () => {
   });
 });
 
+describe('vaultops dev for people: the exports of its servers', () => {
+  const envFile = join(stateDir, 'env.sh');
+
+  it('prints them, as `vault server -dev` does, and writes them to env.sh, mode 0600', () => {
+    const out = dev.output();
+    const vaultLine = out.match(/export VAULT_ADDR=.*/)?.[0] ?? '';
+    expect(vaultLine).toMatch(
+      /^export VAULT_ADDR='http:\/\/127\.0\.0\.1:\d+' VAULT_TOKEN='dev-\w+' BAO_ADDR='http:\/\/127\.0\.0\.1:\d+' BAO_TOKEN='dev-\w+'$/,
+    );
+    expect(out).toMatch(/export TEMPORAL_ADDRESS='127\.0\.0\.1:\d+' TEMPORAL_NAMESPACE='default'/);
+    expect(out).toContain(`source ${envFile}`);
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(envFile, 'utf8')).toContain(vaultLine);
+    // The token is in the file the user asked for, never in the state file other commands read.
+    const token = vaultLine.match(/VAULT_TOKEN='([^']+)'/)?.[1] ?? 'missing';
+    expect(readFileSync(join(stateDir, 'stack.json'), 'utf8')).not.toContain(token);
+  });
+
+  it("lets the user's own bao and temporal commands reach the stack", () => {
+    const { openbao, temporal } = inject('tools');
+    const lookup = sourced(envFile, `${openbao} token lookup -format=json`);
+    expect(lookup.code, lookup.stderr).toBe(0);
+    expect((JSON.parse(lookup.stdout) as { data: { policies: string[] } }).data.policies).toContain('root');
+
+    const put = sourced(envFile, `${openbao} kv put -mount=secret e2e/env-sh greeting=hello`);
+    expect(put.code, put.stderr).toBe(0);
+    const get = sourced(envFile, `${openbao} kv get -mount=secret -field=greeting e2e/env-sh`);
+    expect(get.stdout.trim()).toBe('hello');
+
+    const workflows = sourced(envFile, `${temporal} workflow list --output json`);
+    expect(workflows.code, workflows.stderr).toBe(0);
+    expect(workflows.stdout).toContain('preflight-dev-');
+  });
+});
+
 describe('vaultops commands against the running stack', () => {
   let workflowId = '';
 
@@ -124,6 +172,29 @@ describe('vaultops commands against the running stack', () => {
     const unknown = vaultops('status', 'no-such-workflow');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no workflow with id "no-such-workflow"');
+  });
+
+  it("reads only the temporal section of a worker's config file", () => {
+    const file = join(stateDir, 'worker-elsewhere.yaml');
+    const stack = JSON.parse(readFileSync(join(stateDir, 'stack.json'), 'utf8')) as {
+      temporalAddress: string;
+    };
+    writeFileSync(
+      file,
+      [
+        'vault_integration:',
+        '  address: "https://vault.example.com:8200"',
+        '  authentication:',
+        '    method: approle',
+        '    role_id: "${VAULTOPS_E2E_UNSET_ROLE_ID}"',
+        '    secret_id: "${VAULTOPS_E2E_UNSET_SECRET_ID}"',
+        'temporal:',
+        `  address: "${stack.temporalAddress}"`,
+      ].join('\n'),
+    );
+    const list = vaultops('--config', file, 'list', '--json');
+    expect(list.code, list.stderr).toBe(0);
+    expect((JSON.parse(list.stdout) as unknown[]).length).toBeGreaterThan(0);
   });
 
   it('refuses a bad worker config file, naming the field, before touching anything', () => {
@@ -188,6 +259,7 @@ describe('stopping and restarting the stack', () => {
     expect(await dev.exited).toBe(0);
     expect(dev.output()).toContain('[dev] stopped');
     expect(existsSync(join(stateDir, 'stack.json'))).toBe(false);
+    expect(existsSync(join(stateDir, 'env.sh'))).toBe(false);
     await expect(fetch(ui)).rejects.toThrow(); // the UI and its server are gone
 
     dev = await startDev();

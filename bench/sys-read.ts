@@ -1,5 +1,5 @@
 // What the Vault access layer costs over raw HTTP on the calls preflight makes: sys/health and
-// sys/mounts read through VaultClient (node-vault + keep-alive pool + zod) vs undici's Pool, the
+// sys/mounts read through VaultClient (keep-alive pool, retries, zod) vs undici's Pool, the
 // HTTP client inside Node's own fetch, against the same OpenBao dev server in the same run.
 import { Pool } from 'undici';
 import { VaultClient } from '../activities/vault/client.js';

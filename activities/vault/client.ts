@@ -1,25 +1,34 @@
-// The HTTP window onto one Vault cluster. node-vault builds each request; UndiciTransport sends it
-// over pooled keep-alive connections; ClusterNodes picks the node (leader first, open circuit
-// breakers skipped). A node-local failure (unreachable, sealed, overloaded) moves on to the next
-// node at once; when a whole round fails, the next round waits with full-jitter backoff.
-// One node-vault instance per (node, namespace), as node-vault applies one namespace per client.
+// The HTTP window onto one Vault cluster. UndiciTransport sends each request over pooled
+// keep-alive connections; ClusterNodes picks the node (leader first, open circuit breakers
+// skipped). What may be retried, and where, follows one rule: a request is sent again (to the
+// next node, or in a later round with full-jitter backoff) only when that cannot do it twice:
+// reads, writes the caller marks idempotent, and any request that provably never reached Vault
+// (connection refused, Vault's own "sealed"/"standby" 503, a rate-limit 429). A write that is not
+// safe to repeat and whose reply was lost fails as VaultOutcomeUnknown, for the caller to resolve
+// by reading the state (exactly-once.ts). Retries stay inside the calling activity's time, stop
+// when it is cancelled, and heartbeat while they wait.
 // Tokens are held in memory only; every failure is mapped to the taxonomy in errors.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
-import nodeVault from 'node-vault';
 import type { z } from 'zod';
 import type { VaultIntegrationConfig } from '../../common/config.js';
-import { ReadCache } from './cache.js';
+import { type CallScope, currentActivityScope } from './activity-scope.js';
+import { type CacheScope, ReadCache } from './cache.js';
 import { type BackoffOptions, type BreakerOptions, ClusterNodes, fullJitterDelay } from './cluster.js';
 import {
   classifyResponse,
   cleanVaultMessages,
   isNetworkError,
+  isNotSentError,
   isVaultFailure,
   type VaultErrorDetails,
   VaultErrorType,
   vaultFailure,
 } from './errors.js';
-import { type TransportTls, UndiciTransport } from './transport.js';
+import { checkRequestPath, normalizeNamespace } from './paths.js';
+import { type HeldToken, TokenHolder } from './tokens.js';
+import { type RawResponse, type TransportTls, UndiciTransport } from './transport.js';
+
+export { TokenHolder } from './tokens.js';
 
 export interface RetryOptions {
   /** Extra rounds over the nodes after the first one fails entirely. */
@@ -53,32 +62,53 @@ export interface RequestOptions {
   namespace?: string;
   /** Serve a GET/LIST from the read cache when fresh, and cache the answer. */
   cache?: boolean;
+  /**
+   * The caller's word that sending this write twice has the effect of sending it once (it sets
+   * state to a given value, or is guarded by check-and-set), so a lost reply may be retried.
+   * Reads and DELETE are idempotent already.
+   */
+  idempotent?: boolean;
+  /** Send this token instead of the client's (null: send none, as a login does). Never cached. */
+  token?: string | null;
+  /** Stops retries and the request in flight when aborted (besides the activity's own signal). */
+  signal?: AbortSignal;
+  /**
+   * Read from the active node only. Standbys may answer reads from a state a little behind
+   * (OpenBao's do); settling an unknown outcome must not trust such an answer.
+   */
+  consistent?: boolean;
 }
 
-/** Holds the current token; shared by every namespace view of one client so a re-login reaches all. */
-export class TokenHolder {
-  #token: string | undefined;
-  get(): string | undefined {
-    return this.#token;
-  }
-  set(token: string | undefined): void {
-    this.#token = token;
-  }
-}
-
-type NodeVaultClient = ReturnType<typeof nodeVault>;
+const DEFAULT_RETRY: RetryOptions = { maxRetries: 3, waitMinMs: 1000, waitMaxMs: 30_000 };
+const DEFAULT_BREAKER: BreakerOptions = { failureThreshold: 3, openMs: 5000 };
+/** The answers Vault's sys/health gives on purpose; anything else there is a node failure. */
+const HEALTH_CODES = new Set([200, 429, 472, 473, 501, 503]);
+/** The wait after a 429 without Retry-After: a rate-limit quota's shortest interval. */
+const RATE_LIMIT_WAIT_MS = 1000;
+/** How often a long wait between rounds heartbeats the calling activity. */
+const HEARTBEAT_EVERY_MS = 5000;
 
 interface Shared {
   tokens: TokenHolder;
   transport: UndiciTransport;
   cluster: ClusterNodes;
-  instances: Map<string, NodeVaultClient>;
   cache: ReadCache | undefined;
   leaderDiscovery: { pending: Promise<void> | undefined; done: boolean };
 }
 
-const DEFAULT_RETRY: RetryOptions = { maxRetries: 3, waitMinMs: 1000, waitMaxMs: 30_000 };
-const DEFAULT_BREAKER: BreakerOptions = { failureThreshold: 3, openMs: 5000 };
+/** One call as the retry loop sees it. */
+interface Call {
+  method: HttpMethod;
+  route: string;
+  namespace: string;
+  token: string | undefined;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  idempotent: boolean;
+  consistent: boolean;
+  signal: AbortSignal | undefined;
+  details: VaultErrorDetails;
+}
 
 export class VaultClient {
   /** The first configured node: where reports say they looked. */
@@ -93,7 +123,7 @@ export class VaultClient {
     const addresses = options.addresses ?? (options.address ? [options.address] : []);
     this.#options = options;
     this.#retry = options.retry ?? DEFAULT_RETRY;
-    this.namespace = options.namespace || undefined;
+    this.namespace = normalizeNamespace(options.namespace) || undefined;
     this.#shared = shared ?? {
       tokens: new TokenHolder(),
       transport: new UndiciTransport({
@@ -102,25 +132,31 @@ export class VaultClient {
         tls: options.tls,
       }),
       cluster: new ClusterNodes(addresses, options.breaker ?? DEFAULT_BREAKER),
-      instances: new Map(),
       cache: options.cache,
       leaderDiscovery: { pending: undefined, done: addresses.length < 2 },
     };
     this.tokens = this.#shared.tokens;
+    // A superseded token we minted is revoked where it was minted, with itself, once idle.
+    this.tokens.revoker ??= (token) => this.#revoke(token);
     this.address = this.#shared.cluster.addresses[0] as string;
   }
 
   static fromConfig(config: VaultIntegrationConfig): VaultClient {
+    const performance = config.performance;
     return new VaultClient({
       addresses: [config.address, ...config.ha_addresses],
       namespace: config.namespace,
-      timeoutMs: config.performance.connection_timeout,
-      maxConnectionsPerNode: config.performance.max_idle_connections,
+      timeoutMs: performance.connection_timeout,
+      maxConnectionsPerNode: performance.max_idle_connections,
       retry: {
-        maxRetries: config.performance.max_retries,
-        waitMinMs: config.performance.retry_wait_min,
-        waitMaxMs: config.performance.retry_wait_max,
-        maxElapsedMs: config.performance.retry_max_elapsed,
+        maxRetries: performance.max_retries,
+        waitMinMs: performance.retry_wait_min,
+        waitMaxMs: performance.retry_wait_max,
+        maxElapsedMs: performance.retry_max_elapsed,
+      },
+      breaker: {
+        failureThreshold: performance.breaker_failure_threshold,
+        openMs: performance.breaker_open_duration,
       },
       cache: config.caching.enable
         ? new ReadCache({ ttlMs: config.caching.ttl, maxEntries: config.caching.max_entries })
@@ -145,7 +181,7 @@ export class VaultClient {
    * `admin`), `child('team-a')` is `admin/team-a`.
    */
   child(name: string): VaultClient {
-    const clean = name.replace(/^\/+|\/+$/g, '');
+    const clean = normalizeNamespace(name);
     return this.withNamespace(this.namespace ? `${this.namespace}/${clean}` : clean);
   }
 
@@ -162,136 +198,265 @@ export class VaultClient {
     await this.#shared.transport.close();
   }
 
-  #instance(node: string, namespace: string | undefined): NodeVaultClient {
-    const key = `${node}|${namespace ?? ''}`;
-    let client = this.#shared.instances.get(key);
-    if (!client) {
-      client = nodeVault({
-        endpoint: node,
-        apiVersion: 'v1',
-        'request-promise': this.#shared.transport.asRequestPromise(),
-      } as nodeVault.VaultOptions);
-      // node-vault falls back to VAULT_TOKEN / VAULT_NAMESPACE from the environment on falsy
-      // values; pin both so a client never picks up ambient credentials or another namespace.
-      client.token = '';
-      (client as NodeVaultClient & { namespace: string }).namespace = namespace ?? '';
-      this.#shared.instances.set(key, client);
-    }
-    return client;
-  }
-
   /**
    * One Vault API call. Returns the parsed JSON body (undefined for 204). Throws an
    * ApplicationFailure from the taxonomy in errors.ts.
    */
   async request(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<unknown> {
-    const namespace = options.namespace ?? this.namespace;
-    const details = describeCall(method, path, namespace);
-    const cache = this.#shared.cache;
+    const route = checkRequestPath(path);
+    const namespace = normalizeNamespace(options.namespace ?? this.namespace);
     const isRead = method === 'GET' || method === 'LIST';
-    const cacheKeyNs = namespace ?? '';
-    if (cache && isRead && options.cache) {
-      const hit = cache.get(cacheKeyNs, method, path);
-      if (hit !== undefined) return structuredClone(hit);
+    const explicitToken = options.token !== undefined;
+    const held = explicitToken ? undefined : this.tokens.acquire();
+    try {
+      const cache = this.#shared.cache;
+      const scope: CacheScope | undefined =
+        cache && isRead && options.cache && !explicitToken
+          ? { identity: held?.identity ?? '', namespace }
+          : undefined;
+      if (cache && scope) {
+        const hit = cache.get(scope, method, route);
+        if (hit !== undefined) return structuredClone(hit);
+      }
+      const ticket = cache?.ticket() ?? 0;
+      const endWrite = cache && !isRead ? this.#bracketWrite(cache, namespace, route) : undefined;
+      let body: unknown;
+      try {
+        body = await this.#sendJson(method, route, namespace, options, explicitToken ? options.token : held);
+      } finally {
+        endWrite?.();
+      }
+      if (cache && scope && body !== undefined)
+        cache.set(scope, method, route, structuredClone(body), ticket);
+      return body;
+    } finally {
+      this.tokens.release(held);
     }
-    // Invalidate before and after a write, so a read in flight cannot re-plant the old value.
-    if (cache && !isRead) cache.invalidate(cacheKeyNs, path);
-    const body = await this.#send(method, path, options, namespace, details);
-    if (cache && !isRead) cache.invalidate(cacheKeyNs, path);
-    if (cache && isRead && options.cache && body !== undefined)
-      cache.set(cacheKeyNs, method, path, structuredClone(body));
-    return body;
   }
 
-  async #send(
+  /** Writes invalidate their path; writes under sys/ (mounts, policies, namespaces) reach further. */
+  #bracketWrite(cache: ReadCache, namespace: string, route: string): () => void {
+    if (!route.startsWith('sys/')) return cache.beginWrite(namespace, route);
+    cache.clear();
+    return () => cache.clear();
+  }
+
+  async #sendJson(
     method: HttpMethod,
-    path: string,
+    route: string,
+    namespace: string,
     options: RequestOptions,
-    namespace: string | undefined,
-    details: VaultErrorDetails,
+    token: HeldToken | string | null | undefined,
   ): Promise<unknown> {
-    const body = await this.#onSomeNode(details, (node) =>
-      this.#instance(node, namespace).request({
-        method,
-        path: `/${path.replace(/^\/+/, '')}`,
-        headers: {
-          ...(this.tokens.get() ? { 'X-Vault-Token': this.tokens.get() as string } : {}),
-          // Vault takes PATCH bodies only as JSON merge patches.
-          ...(method === 'PATCH' ? { 'Content-Type': 'application/merge-patch+json' } : {}),
-        },
-        ...(options.body !== undefined ? { json: options.body } : {}),
-      }),
-    );
-    return body === '' ? undefined : body;
+    const json = options.body !== undefined ? Buffer.from(JSON.stringify(options.body)) : undefined;
+    const call = (tokenValue: string | undefined): Call => ({
+      method,
+      route,
+      namespace,
+      token: tokenValue,
+      ...(json
+        ? {
+            body: json,
+            // Vault takes PATCH bodies only as JSON merge patches.
+            headers: {
+              'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json',
+            },
+          }
+        : {}),
+      idempotent: isRead(method) || method === 'DELETE' || options.idempotent === true,
+      consistent: options.consistent === true,
+      signal: options.signal,
+      details: describeCall(method, route, namespace),
+    });
+    const value = typeof token === 'string' ? token : token === null ? undefined : token?.value;
+    try {
+      return decodeJson(route, await this.#onSomeNode(call(value)));
+    } catch (err) {
+      // Sent with a token that was replaced meanwhile (a re-login): once more, with the new one.
+      // A 403 is Vault's refusal before doing anything, so this repeats nothing.
+      const replaced = typeof token === 'object' && token !== null && this.tokens.current !== token;
+      if (!replaced || !isVaultFailure(err, VaultErrorType.PermissionDenied)) throw err;
+      const fresh = this.tokens.acquire();
+      try {
+        return decodeJson(route, await this.#onSomeNode(call(fresh?.value)));
+      } finally {
+        this.tokens.release(fresh);
+      }
+    }
   }
 
   /**
    * A call whose answer is bytes, not JSON (a DER CRL or OCSP response, a raft snapshot), and which
    * may upload bytes (a snapshot to restore): the same node choice, retries and error mapping.
+   * An upload replaces what the cache knew, so it empties it.
    */
   async requestRaw(
     path: string,
-    options: { namespace?: string; upload?: Buffer } = {},
+    options: { namespace?: string; upload?: Buffer; idempotent?: boolean; signal?: AbortSignal } = {},
   ): Promise<{ contentType: string; body: Buffer }> {
-    const namespace = options.namespace ?? this.namespace;
-    const details = describeCall(options.upload ? 'POST' : 'GET', path, namespace);
-    return this.#onSomeNode(details, async (node) => {
-      const res = await this.#shared.transport.sendRaw(
-        `${node}/v1/${path.replace(/^\/+/, '')}`,
-        {
-          ...(this.tokens.get() ? { 'X-Vault-Token': this.tokens.get() as string } : {}),
-          ...(namespace ? { 'X-Vault-Namespace': namespace } : {}),
-        },
-        options.upload ? { method: 'POST', body: options.upload } : { method: 'GET' },
-      );
-      if (res.statusCode >= 400) {
-        let errors: unknown;
-        try {
-          errors = (JSON.parse(res.body.toString('utf8')) as { errors?: unknown }).errors;
-        } catch {
-          errors = undefined;
-        }
-        throw new HttpStatusError(res.statusCode, errors);
-      }
+    const route = checkRequestPath(path);
+    const namespace = normalizeNamespace(options.namespace ?? this.namespace);
+    const method: HttpMethod = options.upload ? 'POST' : 'GET';
+    const held = this.tokens.acquire();
+    const cache = this.#shared.cache;
+    if (options.upload) cache?.clear();
+    try {
+      const res = await this.#onSomeNode({
+        method,
+        route,
+        namespace,
+        token: held?.value,
+        ...(options.upload ? { body: options.upload } : {}),
+        idempotent: !options.upload || options.idempotent === true,
+        consistent: false,
+        signal: options.signal,
+        details: describeCall(method, route, namespace),
+      });
       return { contentType: res.contentType, body: res.body };
+    } finally {
+      if (options.upload) cache?.clear();
+      this.tokens.release(held);
+    }
+  }
+
+  /** One exchange with one node; a status Vault means as an error becomes an HttpStatusError. */
+  async #exchange(node: string, call: Call, signal: AbortSignal | undefined): Promise<RawResponse> {
+    const headers: Record<string, string> = { ...call.headers };
+    if (call.token) headers['x-vault-token'] = call.token;
+    if (call.namespace) headers['x-vault-namespace'] = call.namespace;
+    // LIST goes as GET ?list=true, which Vault treats alike: proxies and load balancers in front
+    // of Vault may refuse a method they do not know.
+    const route = call.method === 'LIST' ? withQuery(call.route, 'list=true') : call.route;
+    const res = await this.#shared.transport.exchange(node, `/v1/${route}`, {
+      method: call.method === 'LIST' ? 'GET' : call.method,
+      headers,
+      ...(call.body ? { body: call.body } : {}),
+      ...(signal ? { signal } : {}),
     });
+    if (res.statusCode < 300) return res;
+    // sys/health answers a standby, sealed or uninitialised node with its own codes and a JSON
+    // body; a proxy's 502 or an HTML page there is a failed node like any other.
+    if (/^sys\/health(\?|$)/.test(call.route) && HEALTH_CODES.has(res.statusCode) && isJson(res)) return res;
+    throw new HttpStatusError(res, vaultErrors(res));
   }
 
   /** Runs one attempt per node in the round order, with rounds, backoff and budget as configured. */
-  async #onSomeNode<T>(details: VaultErrorDetails, attempt: (node: string) => Promise<T>): Promise<T> {
-    const method = details.method;
+  async #onSomeNode(call: Call): Promise<RawResponse> {
+    const { details } = call;
     await this.#discoverLeaderOnce();
     const cluster = this.#shared.cluster;
+    const activity = currentActivityScope();
+    const signal = anySignal([call.signal, activity?.signal]);
     const startedAt = Date.now();
-    const budgetLeft = () => Date.now() - startedAt < (this.#retry.maxElapsedMs ?? Number.POSITIVE_INFINITY);
+    const budgetEnds = Math.min(
+      startedAt + (this.#retry.maxElapsedMs ?? Number.POSITIVE_INFINITY),
+      activity?.deadline ?? Number.POSITIVE_INFINITY,
+    );
+    // With a time budget, rounds go on until it is spent; without one, max_retries counts them.
+    const maxRounds =
+      this.#retry.maxElapsedMs === undefined ? this.#retry.maxRetries : Number.POSITIVE_INFINITY;
     let lastFailure: Error | undefined;
-    for (let round = 0; round <= this.#retry.maxRetries && (round === 0 || budgetLeft()); round++) {
+    let retryAfterMs: number | undefined;
+    for (let round = 0; round === 0 || round <= maxRounds; round++) {
       if (round > 0) {
-        await sleep(fullJitterDelay(round - 1, this.#backoff()));
+        const waitMs = retryAfterMs ?? fullJitterDelay(round - 1, this.#backoff());
+        retryAfterMs = undefined;
+        if (Date.now() + waitMs >= budgetEnds) break;
+        await this.#wait(waitMs, signal, activity);
         void this.#discoverLeader();
       }
-      for (const node of cluster.roundOrder()) {
-        try {
-          const result = await attempt(node);
-          cluster.succeeded(node);
-          return result;
-        } catch (err) {
-          const failure = this.#translate(err, details, node);
-          // 4xx answers are the cluster's answer, the same on every node: no point retrying.
-          if (failure.nonRetryable) throw failure;
-          cluster.failed(node);
-          lastFailure = failure;
+      const plan = await this.#roundFor(call);
+      if (!plan) {
+        lastFailure = vaultFailure(
+          VaultErrorType.Unavailable,
+          `${details.method} ${details.path}: no active node known yet (a leader election?)`,
+          details,
+        );
+        continue;
+      }
+      const { order, trials } = plan;
+      const reported = new Set<string>();
+      try {
+        for (const node of order) {
+          throwIfAborted(signal, call);
+          try {
+            const result = await this.#exchange(node, call, signal);
+            reported.add(node);
+            cluster.succeeded(node);
+            return result;
+          } catch (err) {
+            reported.add(node);
+            throwIfAborted(signal, call);
+            if (err instanceof HttpStatusError && err.statusCode >= 300 && err.statusCode < 400) {
+              // A standby sends writes on to the active node by redirect: it did nothing itself,
+              // and is alive. Ask who leads now, and try the next node.
+              cluster.succeeded(node);
+              if (cluster.leader === node) cluster.setLeader(undefined);
+              void this.#discoverLeader();
+              lastFailure = vaultFailure(
+                VaultErrorType.Unavailable,
+                `${details.method} ${details.path}: ${node} is a standby (redirected to ${err.location ?? 'the active node'})`,
+                details,
+              );
+              continue;
+            }
+            const failure = this.#translate(err, details, node);
+            const answered = err instanceof HttpStatusError && err.fromVault;
+            if (failure.type === VaultErrorType.RateLimited) {
+              // A quota's refusal, not a dead node: the node is alive, and it did nothing.
+              cluster.succeeded(node);
+              // Retry-After when given; else a quota's interval is at least a second (Vault's default).
+              retryAfterMs =
+                parseRetryAfter(err instanceof HttpStatusError ? err.retryAfter : undefined) ??
+                Math.max(RATE_LIMIT_WAIT_MS, fullJitterDelay(round, this.#backoff()));
+              lastFailure = failure;
+              break;
+            }
+            // Vault's own 4xx answers are the cluster's answer, the same on every node.
+            if (failure.nonRetryable) {
+              if (answered) cluster.succeeded(node);
+              throw failure;
+            }
+            cluster.failed(node);
+            if (!call.idempotent && mayHaveBeenDone(err)) throw outcomeUnknown(failure, details, node);
+            lastFailure = failure;
+          }
         }
+      } finally {
+        for (const node of trials) if (!reported.has(node)) cluster.release(node);
       }
     }
     throw (
       lastFailure ??
       vaultFailure(
         VaultErrorType.Unavailable,
-        `${method} ${details.path}: no node of ${cluster.addresses.join(', ')} would take the request`,
+        `${details.method} ${details.path}: no node of ${cluster.addresses.join(', ')} would take the request`,
         details,
       )
     );
+  }
+
+  /** The nodes to try this round: all (breakers allowing), or for a consistent read the leader. */
+  async #roundFor(call: Call): Promise<{ order: string[]; trials: string[] } | undefined> {
+    const cluster = this.#shared.cluster;
+    if (!call.consistent || cluster.addresses.length < 2) return cluster.startRound();
+    if (!cluster.leader) await this.#discoverLeader();
+    return cluster.leader ? { order: [cluster.leader], trials: [] } : undefined;
+  }
+
+  /** Sleeps between rounds; wakes on cancellation and heartbeats the activity while it waits. */
+  async #wait(ms: number, signal: AbortSignal | undefined, activity: CallScope | undefined): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      activity?.heartbeat?.();
+      const chunk = Math.min(until - Date.now(), HEARTBEAT_EVERY_MS);
+      try {
+        await sleep(chunk, undefined, signal ? { signal } : undefined);
+      } catch {
+        return; // aborted: the caller's next check throws the cancellation
+      }
+    }
+    activity?.heartbeat?.();
   }
 
   #backoff(): BackoffOptions {
@@ -312,12 +477,14 @@ export class VaultClient {
       try {
         for (const node of this.#shared.cluster.addresses) {
           try {
-            const body = (await this.#instance(node, undefined).request({
+            const res = await this.#shared.transport.exchange(node, '/v1/sys/leader', {
               method: 'GET',
-              path: '/sys/leader',
-            })) as {
-              leader_address?: string;
-            };
+              headers: {},
+            });
+            const body =
+              res.statusCode === 200 && isJson(res)
+                ? (decodeJson('sys/leader', res) as { leader_address?: string })
+                : undefined;
             if (body?.leader_address) {
               this.#shared.cluster.setLeader(body.leader_address);
               return;
@@ -333,15 +500,23 @@ export class VaultClient {
     return state.pending;
   }
 
+  /** Revokes a token we minted and no longer use; a failure only means it expires on its own. */
+  async #revoke(token: HeldToken): Promise<void> {
+    try {
+      await this.request('POST', 'auth/token/revoke-self', { token: token.value, idempotent: true });
+    } catch {
+      // Its TTL still bounds it; nothing else can be done here.
+    }
+  }
+
   #translate(err: unknown, details: VaultErrorDetails, node: string) {
     if (isVaultFailure(err)) return err;
-    const response = (err as { response?: { statusCode?: number; body?: { errors?: unknown } } }).response;
-    if (response && typeof response.statusCode === 'number') {
-      const type = classifyResponse(response.statusCode, response.body?.errors);
-      const words = cleanVaultMessages(response.body?.errors) || `HTTP ${response.statusCode}`;
+    if (err instanceof HttpStatusError) {
+      const type = classifyResponse(err.statusCode, err.errors);
+      const words = cleanVaultMessages(err.errors) || `HTTP ${err.statusCode}`;
       return vaultFailure(type, `${details.method} ${details.path}: ${words}`, {
         ...details,
-        status: response.statusCode,
+        status: err.statusCode,
       });
     }
     if (isNetworkError(err)) {
@@ -365,6 +540,14 @@ export class VaultClient {
   async write(path: string, body: unknown, options?: RequestOptions): Promise<unknown> {
     return this.request('POST', path, { ...options, body });
   }
+  /**
+   * A write that leaves the same state however often it is sent (it sets a policy, a role, a
+   * config to given values; or it only computes, as transit encrypt does): retried after a lost
+   * reply like a read. Sent as POST, which Vault treats as PUT.
+   */
+  async put(path: string, body: unknown, options?: RequestOptions): Promise<unknown> {
+    return this.request('POST', path, { ...options, body, idempotent: true });
+  }
   async list(path: string, options?: RequestOptions): Promise<unknown> {
     return this.request('LIST', path, options);
   }
@@ -373,17 +556,107 @@ export class VaultClient {
   }
 }
 
-/** What a failure says about the call, without its body: method, path (no query), namespace. */
-function describeCall(method: string, path: string, namespace: string | undefined): VaultErrorDetails {
-  return { method, path: path.split('?')[0] ?? path, status: null, namespace: namespace ?? null };
+function withQuery(route: string, param: string): string {
+  return `${route}${route.includes('?') ? '&' : '?'}${param}`;
 }
 
-/** A non-2xx answer to a raw call, shaped like node-vault's errors so one mapping serves both. */
+const isRead = (method: HttpMethod) => method === 'GET' || method === 'LIST';
+
+function isJson(res: RawResponse): boolean {
+  return res.contentType.includes('json');
+}
+
+function decodeJson(route: string, res: RawResponse): unknown {
+  if (res.body.length === 0) return undefined;
+  const text = res.body.toString('utf8');
+  if (!isJson(res)) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw vaultFailure(VaultErrorType.BadResponse, `${route}: the answer is not valid JSON`, {
+      method: '',
+      path: route.split('?')[0] ?? route,
+      status: res.statusCode,
+      namespace: null,
+    });
+  }
+}
+
+/** Vault's `errors` list from an error answer, if the body is Vault's JSON. */
+function vaultErrors(res: RawResponse): unknown {
+  if (!isJson(res)) return undefined;
+  try {
+    return (JSON.parse(res.body.toString('utf8')) as { errors?: unknown }).errors;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Could the server have carried the request out? Not when the connection was never made, nor when
+ * Vault itself answered 503 (sealed, standby, not active) or 429 before handling it. A 500, a
+ * proxy's 502/504, a reset or timeout after sending: it may have.
+ */
+function mayHaveBeenDone(err: unknown): boolean {
+  if (isNotSentError(err)) return false;
+  if (err instanceof HttpStatusError)
+    return !(err.fromVault && (err.statusCode === 503 || err.statusCode === 429));
+  return true;
+}
+
+function outcomeUnknown(failure: Error, details: VaultErrorDetails, node: string) {
+  return vaultFailure(
+    VaultErrorType.OutcomeUnknown,
+    `${details.method} ${details.path}: sent to ${node}, but no answer came back (${failure.message}); ` +
+      'it may or may not have been done, and it is not safe to send twice: read the state to find out',
+    details,
+  );
+}
+
+function parseRetryAfter(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function anySignal(signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (present.length <= 1) return present[0];
+  return AbortSignal.any(present);
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, call: Call): void {
+  if (!signal?.aborted) return;
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) throw reason;
+  throw vaultFailure(
+    VaultErrorType.Unavailable,
+    `${call.details.method} ${call.details.path}: cancelled`,
+    call.details,
+  );
+}
+
+/** What a failure says about the call, without its body: method, path (no query), namespace. */
+function describeCall(method: string, path: string, namespace: string | undefined): VaultErrorDetails {
+  return { method, path: path.split('?')[0] ?? path, status: null, namespace: namespace || null };
+}
+
+/** A non-2xx answer; `fromVault` when the body is Vault's own JSON error, not a proxy's page. */
 class HttpStatusError extends Error {
-  readonly response: { statusCode: number; body: { errors: unknown } };
-  constructor(statusCode: number, errors: unknown) {
-    super(`HTTP ${statusCode}`);
-    this.response = { statusCode, body: { errors } };
+  readonly statusCode: number;
+  readonly errors: unknown;
+  readonly retryAfter: string | undefined;
+  readonly fromVault: boolean;
+  readonly location: string | undefined;
+  constructor(res: RawResponse, errors: unknown) {
+    super(`HTTP ${res.statusCode}`);
+    this.statusCode = res.statusCode;
+    this.errors = errors;
+    this.retryAfter = res.retryAfter;
+    this.fromVault = Array.isArray(errors);
+    this.location = res.location;
   }
 }
 

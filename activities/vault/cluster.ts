@@ -59,18 +59,37 @@ export class ClusterNodes {
   /**
    * The order in which to try nodes for one round: the leader first (standbys would forward to it
    * anyway), then the others in rotation, skipping nodes whose breaker is open. A half-open node
-   * gets a single trial request. Breakers keep traffic off a failing node while others work; when
-   * none is admitted (the whole cluster is failing over), every node is tried and the caller's
-   * backoff between rounds paces the retries instead.
+   * gets a single trial request, listed in `trials`: the caller reports how the trial went, or
+   * releases it when the round ended without trying that node (an earlier node answered), so the
+   * recovered node is offered again next round instead of staying half-open for good. Breakers
+   * keep traffic off a failing node while others work; when none is admitted (the whole cluster
+   * is failing over), every node is tried and the caller's backoff paces the retries instead.
    */
-  roundOrder(): string[] {
+  startRound(): { order: string[]; trials: string[] } {
     const rotation = this.addresses.map(
       (_, i) => this.addresses[(this.#next + i) % this.addresses.length] as string,
     );
     this.#next = (this.#next + 1) % this.addresses.length;
     const ordered = this.#leader ? [this.#leader, ...rotation.filter((a) => a !== this.#leader)] : rotation;
-    const admitted = ordered.filter((address) => this.#admits(this.#node(address)));
-    return admitted.length > 0 ? admitted : ordered;
+    const trials: string[] = [];
+    const admitted = ordered.filter((address) => {
+      const node = this.#node(address);
+      const admits = this.#admits(node);
+      if (admits && node.state === 'half-open') trials.push(address);
+      return admits;
+    });
+    return { order: admitted.length > 0 ? admitted : ordered, trials };
+  }
+
+  /** The order of one round, for callers that report every node they are given. */
+  roundOrder(): string[] {
+    return this.startRound().order;
+  }
+
+  /** Hands back a half-open trial that was never made; no-op if it was reported. */
+  release(address: string): void {
+    const node = this.#node(address);
+    if (node.state === 'half-open') node.trialInFlight = false;
   }
 
   #node(address: string): NodeState {

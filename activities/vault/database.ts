@@ -4,6 +4,7 @@
 // error, not a half-configured connection.
 import { z } from 'zod';
 import { parseResponse, type VaultClient } from './client.js';
+import { segment, vaultPath } from './paths.js';
 
 const templated = z.string().refine((u) => u.includes('{{username}}') && u.includes('{{password}}'), {
   message: 'must contain {{username}} and {{password}} so Vault can rotate the credentials it holds',
@@ -88,12 +89,12 @@ export async function configureConnection(
   connection: DatabaseConnection,
 ): Promise<void> {
   const { name, body } = connectionBody(connection);
-  await vault.write(`${mount}/config/${name}`, body);
+  await vault.put(vaultPath`${mount}/config/${segment(name)}`, body);
 }
 
 /** Rotates the password Vault uses for the connection's own user; afterwards only Vault knows it. */
 export async function rotateRoot(vault: VaultClient, mount: string, connection: string): Promise<void> {
-  await vault.write(`${mount}/rotate-root/${connection}`, {});
+  await vault.write(vaultPath`${mount}/rotate-root/${segment(connection)}`, {});
 }
 
 export interface DynamicRole {
@@ -110,7 +111,7 @@ export async function writeDynamicRole(
   name: string,
   role: DynamicRole,
 ): Promise<void> {
-  await vault.write(`${mount}/roles/${name}`, {
+  await vault.put(vaultPath`${mount}/roles/${segment(name)}`, {
     db_name: role.db,
     creation_statements: role.creationStatements,
     ...(role.revocationStatements ? { revocation_statements: role.revocationStatements } : {}),
@@ -132,7 +133,7 @@ export async function writeStaticRole(
   name: string,
   role: StaticRole,
 ): Promise<void> {
-  await vault.write(`${mount}/static-roles/${name}`, {
+  await vault.put(vaultPath`${mount}/static-roles/${segment(name)}`, {
     db_name: role.db,
     username: role.username,
     rotation_period: role.rotationPeriod,
@@ -161,7 +162,7 @@ export async function dynamicCredentials(
   mount: string,
   role: string,
 ): Promise<DynamicCredentials> {
-  const where = `${mount}/creds/${role}`;
+  const where = vaultPath`${mount}/creds/${segment(role)}`;
   const c = parseResponse(dynamicCredsSchema, await vault.read(where), where);
   return {
     leaseId: c.lease_id,
@@ -183,7 +184,7 @@ const staticCredsSchema = z.object({
 });
 
 export async function staticCredentials(vault: VaultClient, mount: string, role: string) {
-  const where = `${mount}/static-creds/${role}`;
+  const where = vaultPath`${mount}/static-creds/${segment(role)}`;
   const { data } = parseResponse(staticCredsSchema, await vault.read(where), where);
   return {
     username: data.username,
@@ -195,13 +196,13 @@ export async function staticCredentials(vault: VaultClient, mount: string, role:
 }
 
 export async function rotateStaticRole(vault: VaultClient, mount: string, role: string): Promise<void> {
-  await vault.write(`${mount}/rotate-role/${role}`, {});
+  await vault.write(vaultPath`${mount}/rotate-role/${segment(role)}`, {});
 }
 
 const leaseSchema = z.object({ lease_id: z.string(), lease_duration: z.number(), renewable: z.boolean() });
 
 export async function renewLease(vault: VaultClient, leaseId: string, incrementSeconds?: number) {
-  const body = await vault.write('sys/leases/renew', {
+  const body = await vault.put('sys/leases/renew', {
     lease_id: leaseId,
     ...(incrementSeconds === undefined ? {} : { increment: incrementSeconds }),
   });
@@ -210,5 +211,5 @@ export async function renewLease(vault: VaultClient, leaseId: string, incrementS
 }
 
 export async function revokeLease(vault: VaultClient, leaseId: string): Promise<void> {
-  await vault.write('sys/leases/revoke', { lease_id: leaseId });
+  await vault.put('sys/leases/revoke', { lease_id: leaseId });
 }

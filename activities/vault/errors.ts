@@ -12,6 +12,13 @@ export const VaultErrorType = {
   CasMismatch: 'VaultCasMismatch',
   RateLimited: 'VaultRateLimited',
   BadResponse: 'VaultBadResponse',
+  /** An input path that would leave the place it names ("..", ".", "//", control characters). */
+  InvalidPath: 'VaultInvalidPath',
+  /**
+   * A write that is not safe to repeat was sent, and its reply was lost: Vault may or may not have
+   * done it. Never retried blindly; the caller reads the state to learn which (exactly-once.ts).
+   */
+  OutcomeUnknown: 'VaultOutcomeUnknown',
 } as const;
 export type VaultErrorType = (typeof VaultErrorType)[keyof typeof VaultErrorType];
 
@@ -101,6 +108,23 @@ const NETWORK_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_CLOSED',
 ]);
+
+// Failures before a request could reach the server: it was not sent, so any request may be resent.
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+]);
+
+/** True when the error proves the request never left this process (connection not established). */
+export function isNotSentError(err: unknown): boolean {
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && NOT_SENT_CODES.has(code);
+}
 
 export function isNetworkError(err: unknown): err is Error & { code: string } {
   const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;

@@ -1,10 +1,14 @@
 // KV version 2: versioned secrets, check-and-set, metadata, soft delete, undelete, destroy.
 // These functions return secret values to their caller; activities built on them hand workflows
 // references (mount, path, version), never the values.
+
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { inBatches, type Outcome } from './batch.js';
 import { parseResponse, type VaultClient } from './client.js';
 import { isVaultFailure, VaultErrorType } from './errors.js';
+import { exactlyOnce } from './exactly-once.js';
+import { vaultPath } from './paths.js';
 
 const versionMetadataSchema = z.object({
   version: z.number().int(),
@@ -45,28 +49,33 @@ export interface KvSecret {
   metadata: KvVersionMetadata;
 }
 
-const clean = (path: string) => path.replace(/^\/+|\/+$/g, '');
-
 /** Reads the latest version, or `version`. `cache: true` serves it from the read cache when fresh. */
 export async function readSecret(
   vault: VaultClient,
   mount: string,
   path: string,
-  options: { version?: number; cache?: boolean } = {},
+  options: { version?: number; cache?: boolean; consistent?: boolean } = {},
 ): Promise<KvSecret> {
   const query = options.version === undefined ? '' : `?version=${options.version}`;
-  const where = `${mount}/data/${clean(path)}`;
+  const where = vaultPath`${mount}/data/${path}`;
   const body = parseResponse(
     readSchema,
-    await vault.read(`${where}${query}`, { cache: options.cache ?? false }),
+    await vault.read(`${where}${query}`, {
+      cache: options.cache ?? false,
+      consistent: options.consistent ?? false,
+    }),
     where,
   );
   return { data: body.data.data ?? {}, metadata: body.data.metadata };
 }
 
 /**
- * Writes a new version. `cas: 0` writes only if the secret does not exist; `cas: n` only if the
- * current version is n (a mismatch is a VaultCasMismatch failure).
+ * Writes a new version, exactly once. `cas: 0` writes only if the secret does not exist; `cas: n`
+ * only if the current version is n (a mismatch is a VaultCasMismatch failure).
+ *
+ * A lost reply never writes a second version: a CAS write may be resent (the CAS refuses a
+ * duplicate, and a mismatch whose version n+1 holds our data is our own earlier send); a write
+ * without CAS is settled by reading the latest version, and resent only guarded by CAS.
  */
 export async function writeSecret(
   vault: VaultClient,
@@ -75,16 +84,76 @@ export async function writeSecret(
   data: Record<string, unknown>,
   options: { cas?: number } = {},
 ): Promise<KvVersionMetadata> {
-  const where = `${mount}/data/${clean(path)}`;
-  const body = await vault.write(where, {
-    ...(options.cas === undefined ? {} : { options: { cas: options.cas } }),
-    data,
-  });
-  return parseResponse(writeSchema, body, where).data;
+  const where = vaultPath`${mount}/data/${path}`;
+  const send = async (cas: number | undefined) =>
+    parseResponse(
+      writeSchema,
+      await vault.write(
+        where,
+        { ...(cas === undefined ? {} : { options: { cas } }), data },
+        { idempotent: cas !== undefined },
+      ),
+      where,
+    ).data;
+
+  // A CAS-guarded send may be resent: a duplicate meets a mismatch, and a mismatch whose next
+  // version holds exactly our data is our own earlier send having landed.
+  const sendGuarded = async (cas: number) => {
+    try {
+      return await send(cas);
+    } catch (err) {
+      if (!isVaultFailure(err, VaultErrorType.CasMismatch)) throw err;
+      const ours = await versionHolding(vault, mount, path, cas + 1, data);
+      if (ours) return ours;
+      throw err;
+    }
+  };
+  if (options.cas !== undefined) return sendGuarded(options.cas);
+
+  let guard: number | undefined;
+  return exactlyOnce<KvVersionMetadata>(
+    () => (guard === undefined ? send(undefined) : sendGuarded(guard)),
+    async () => {
+      const latest = await readLatestOrNothing(vault, mount, path);
+      if (latest && isDeepStrictEqual(latest.data, data)) return { done: true, value: latest.metadata };
+      // Not there (or not yet seen by the node that answered): resend, guarded by the version
+      // seen now, so that even a late landing of the first send cannot make a second version.
+      guard = latest?.metadata.version ?? 0;
+      return { done: false };
+    },
+  );
+}
+
+/** The version's metadata if version `version` exists and holds exactly `data`. */
+async function versionHolding(
+  vault: VaultClient,
+  mount: string,
+  path: string,
+  version: number,
+  data: Record<string, unknown>,
+): Promise<KvVersionMetadata | undefined> {
+  try {
+    const found = await readSecret(vault, mount, path, { version, consistent: true });
+    return found.metadata.version === version && isDeepStrictEqual(found.data, data)
+      ? found.metadata
+      : undefined;
+  } catch (err) {
+    if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
+    throw err;
+  }
+}
+
+async function readLatestOrNothing(vault: VaultClient, mount: string, path: string) {
+  try {
+    return await readSecret(vault, mount, path, { consistent: true });
+  } catch (err) {
+    if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
+    throw err;
+  }
 }
 
 export async function readMetadata(vault: VaultClient, mount: string, path: string): Promise<KvMetadata> {
-  const where = `${mount}/metadata/${clean(path)}`;
+  const where = vaultPath`${mount}/metadata/${path}`;
   return parseResponse(metadataSchema, await vault.read(where), where).data;
 }
 
@@ -101,14 +170,18 @@ export async function writeMetadata(
   path: string,
   settings: KvMetadataSettings,
 ): Promise<void> {
-  await vault.write(`${mount}/metadata/${clean(path)}`, {
-    ...(settings.maxVersions === undefined ? {} : { max_versions: settings.maxVersions }),
-    ...(settings.casRequired === undefined ? {} : { cas_required: settings.casRequired }),
-    ...(settings.deleteVersionAfter === undefined
-      ? {}
-      : { delete_version_after: settings.deleteVersionAfter }),
-    ...(settings.customMetadata === undefined ? {} : { custom_metadata: settings.customMetadata }),
-  });
+  await vault.write(
+    vaultPath`${mount}/metadata/${path}`,
+    {
+      ...(settings.maxVersions === undefined ? {} : { max_versions: settings.maxVersions }),
+      ...(settings.casRequired === undefined ? {} : { cas_required: settings.casRequired }),
+      ...(settings.deleteVersionAfter === undefined
+        ? {}
+        : { delete_version_after: settings.deleteVersionAfter }),
+      ...(settings.customMetadata === undefined ? {} : { custom_metadata: settings.customMetadata }),
+    },
+    { idempotent: true }, // sets the metadata to given values
+  );
 }
 
 /** Soft delete: the latest version, or the given versions. Undelete brings them back. */
@@ -118,8 +191,8 @@ export async function softDelete(
   path: string,
   versions?: number[],
 ): Promise<void> {
-  if (versions === undefined) await vault.delete(`${mount}/data/${clean(path)}`);
-  else await vault.write(`${mount}/delete/${clean(path)}`, { versions });
+  if (versions === undefined) await vault.delete(vaultPath`${mount}/data/${path}`);
+  else await vault.write(vaultPath`${mount}/delete/${path}`, { versions }, { idempotent: true });
 }
 
 export async function undelete(
@@ -128,7 +201,7 @@ export async function undelete(
   path: string,
   versions: number[],
 ): Promise<void> {
-  await vault.write(`${mount}/undelete/${clean(path)}`, { versions });
+  await vault.write(vaultPath`${mount}/undelete/${path}`, { versions }, { idempotent: true });
 }
 
 /** Destroys the given versions' data for good; metadata remains. */
@@ -138,17 +211,20 @@ export async function destroy(
   path: string,
   versions: number[],
 ): Promise<void> {
-  await vault.write(`${mount}/destroy/${clean(path)}`, { versions });
+  await vault.write(vaultPath`${mount}/destroy/${path}`, { versions }, { idempotent: true });
 }
 
 /** Deletes every version and the metadata. */
 export async function deleteAll(vault: VaultClient, mount: string, path: string): Promise<void> {
-  await vault.delete(`${mount}/metadata/${clean(path)}`);
+  await vault.delete(vaultPath`${mount}/metadata/${path}`);
 }
 
 /** Keys under a folder ("app/" for subfolders); an empty or missing folder lists nothing. */
 export async function listKeys(vault: VaultClient, mount: string, folder = ''): Promise<string[]> {
-  const where = `${mount}/metadata/${clean(folder)}`;
+  const where =
+    folder.replace(/^\/+|\/+$/g, '') === ''
+      ? vaultPath`${mount}/metadata/`
+      : vaultPath`${mount}/metadata/${folder}/`;
   try {
     return parseResponse(listSchema, await vault.list(where), where).data.keys;
   } catch (err) {

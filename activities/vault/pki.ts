@@ -10,8 +10,11 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import { z } from 'zod';
+import { inBatches } from './batch.js';
 import { parseResponse, type VaultClient } from './client.js';
 import { VaultErrorType, vaultFailure } from './errors.js';
+import { exactlyOnce } from './exactly-once.js';
+import { segment, vaultPath } from './paths.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -40,7 +43,7 @@ export async function generateRoot(
   mount: string,
   options: KeySpec & { commonName: string; ttl: string; issuerName?: string },
 ) {
-  const where = `${mount}/root/generate/internal`;
+  const where = vaultPath`${mount}/root/generate/internal`;
   const { data } = parseResponse(
     generatedRootSchema,
     await vault.write(where, {
@@ -67,7 +70,7 @@ export async function generateIntermediateCsr(
   mount: string,
   options: KeySpec & { commonName: string; keyName?: string },
 ): Promise<{ csr: string; keyId: string }> {
-  const where = `${mount}/intermediate/generate/internal`;
+  const where = vaultPath`${mount}/intermediate/generate/internal`;
   const { data } = parseResponse(
     csrSchema,
     await vault.write(where, {
@@ -97,8 +100,8 @@ export async function signIntermediate(
   options: { csr: string; commonName: string; ttl: string; issuerRef?: string; maxPathLength?: number },
 ) {
   const where = options.issuerRef
-    ? `${rootMount}/issuer/${options.issuerRef}/sign-intermediate`
-    : `${rootMount}/root/sign-intermediate`;
+    ? vaultPath`${rootMount}/issuer/${segment(options.issuerRef)}/sign-intermediate`
+    : vaultPath`${rootMount}/root/sign-intermediate`;
   const { data } = parseResponse(
     signedSchema,
     await vault.write(where, {
@@ -126,7 +129,7 @@ const setSignedSchema = z.object({
  * whose key lives in this mount (its CSR was made here); chain certificates come in keyless.
  */
 export async function setSignedIntermediate(vault: VaultClient, mount: string, pemBundle: string) {
-  const where = `${mount}/intermediate/set-signed`;
+  const where = vaultPath`${mount}/intermediate/set-signed`;
   const { data } = parseResponse(
     setSignedSchema,
     await vault.write(where, { certificate: pemBundle }),
@@ -146,13 +149,13 @@ const issuersConfigSchema = z.object({
 });
 
 export async function readDefaultIssuer(vault: VaultClient, mount: string): Promise<string> {
-  const where = `${mount}/config/issuers`;
+  const where = vaultPath`${mount}/config/issuers`;
   return parseResponse(issuersConfigSchema, await vault.read(where), where).data.default;
 }
 
 /** Step 4: new certificates come from this issuer from now on. */
 export async function setDefaultIssuer(vault: VaultClient, mount: string, issuerRef: string): Promise<void> {
-  await vault.write(`${mount}/config/issuers`, { default: issuerRef });
+  await vault.put(vaultPath`${mount}/config/issuers`, { default: issuerRef });
 }
 
 export type IssuerUsage = 'read-only' | 'issuing-certificates' | 'crl-signing' | 'ocsp-signing';
@@ -172,7 +175,7 @@ const issuerSchema = z.object({
 export type Issuer = z.output<typeof issuerSchema>['data'];
 
 export async function readIssuer(vault: VaultClient, mount: string, issuerRef: string): Promise<Issuer> {
-  const where = `${mount}/issuer/${issuerRef}`;
+  const where = vaultPath`${mount}/issuer/${segment(issuerRef)}`;
   return parseResponse(issuerSchema, await vault.read(where), where).data;
 }
 
@@ -186,7 +189,7 @@ const listIssuersSchema = z.object({
 });
 
 export async function listIssuers(vault: VaultClient, mount: string) {
-  const where = `${mount}/issuers`;
+  const where = vaultPath`${mount}/issuers`;
   const { data } = parseResponse(listIssuersSchema, await vault.list(where), where);
   return data.keys.map((id) => ({ issuerId: id, issuerName: data.key_info?.[id]?.issuer_name ?? '' }));
 }
@@ -206,7 +209,7 @@ export async function updateIssuer(
     issuerName?: string;
   },
 ): Promise<Issuer> {
-  const where = `${mount}/issuer/${issuerRef}`;
+  const where = vaultPath`${mount}/issuer/${segment(issuerRef)}`;
   if (
     patch.manualChain &&
     !patch.issuerName &&
@@ -227,12 +230,13 @@ export async function updateIssuer(
       ...(patch.manualChain ? { manual_chain: patch.manualChain } : {}),
       ...(patch.issuerName ? { issuer_name: patch.issuerName } : {}),
     },
+    idempotent: true, // a merge patch to given values
   });
   return parseResponse(issuerSchema, body, where).data;
 }
 
 export async function deleteIssuer(vault: VaultClient, mount: string, issuerRef: string): Promise<void> {
-  await vault.delete(`${mount}/issuer/${issuerRef}`);
+  await vault.delete(vaultPath`${mount}/issuer/${segment(issuerRef)}`);
 }
 
 export interface RoleSpec extends Partial<KeySpec> {
@@ -252,7 +256,7 @@ export async function writeRole(
   name: string,
   role: RoleSpec,
 ): Promise<void> {
-  await vault.write(`${mount}/roles/${name}`, {
+  await vault.put(vaultPath`${mount}/roles/${segment(name)}`, {
     allowed_domains: role.allowedDomains,
     allow_subdomains: role.allowSubdomains ?? false,
     allow_bare_domains: role.allowBareDomains ?? false,
@@ -302,7 +306,7 @@ export async function issue(
   role: string,
   request: { commonName: string; altNames?: string[]; ipSans?: string[]; ttl?: string },
 ): Promise<IssuedCertificate> {
-  const where = `${mount}/issue/${role}`;
+  const where = vaultPath`${mount}/issue/${segment(role)}`;
   const body = await vault.write(where, {
     common_name: request.commonName,
     ...(request.altNames ? { alt_names: request.altNames.join(',') } : {}),
@@ -312,24 +316,79 @@ export async function issue(
   return toIssued(parseResponse(issuedSchema, body, where).data);
 }
 
-/** Signs a CSR whose key the caller holds: no private key crosses the wire. */
+/**
+ * Signs a CSR whose key the caller holds: no private key crosses the wire. Exactly once: when the
+ * reply is lost, the certificate Vault stored for this CSR's public key is found and returned
+ * instead of signing again. (`issue`, whose key exists only in its reply, cannot be settled so:
+ * a lost reply there is a VaultOutcomeUnknown failure; use a CSR where that matters.)
+ */
 export async function signCsr(
   vault: VaultClient,
   mount: string,
   role: string,
   request: { csr: string; commonName: string; ttl?: string },
 ): Promise<IssuedCertificate> {
-  const where = `${mount}/sign/${role}`;
-  const body = await vault.write(where, {
-    csr: request.csr,
-    common_name: request.commonName,
-    ...(request.ttl ? { ttl: request.ttl } : {}),
+  const where = vaultPath`${mount}/sign/${segment(role)}`;
+  const send = async () =>
+    toIssued(
+      parseResponse(
+        issuedSchema,
+        await vault.write(where, {
+          csr: request.csr,
+          common_name: request.commonName,
+          ...(request.ttl ? { ttl: request.ttl } : {}),
+        }),
+        where,
+      ).data,
+    );
+  return exactlyOnce<IssuedCertificate>(send, async () => {
+    const found = await findCertificateForKey(vault, mount, csrPublicKey(request.csr));
+    return found ? { done: true, value: found } : { done: false };
   });
-  return toIssued(parseResponse(issuedSchema, body, where).data);
+}
+
+function csrPublicKey(csrPem: string): Buffer {
+  return Buffer.from(new x509.Pkcs10CertificateRequest(csrPem).publicKey.rawData);
+}
+
+const storedCertSchema = z.object({
+  data: z.object({
+    certificate: z.string(),
+    ca_chain: z.array(z.string()).nullish(),
+    revocation_time: z.number(),
+  }),
+});
+
+/** The unrevoked certificate the mount stored for this public key (SPKI), if any. */
+async function findCertificateForKey(
+  vault: VaultClient,
+  mount: string,
+  spki: Buffer,
+): Promise<IssuedCertificate | undefined> {
+  const serials = await listCertificates(vault, mount, { consistent: true });
+  const outcomes = await inBatches(serials, 8, async (serial) => {
+    const where = vaultPath`${mount}/cert/${segment(serial)}`;
+    const { data } = parseResponse(storedCertSchema, await vault.read(where, { consistent: true }), where);
+    const cert = new x509.X509Certificate(data.certificate);
+    if (data.revocation_time > 0 || !Buffer.from(cert.publicKey.rawData).equals(spki)) return undefined;
+    const chain = data.ca_chain ?? [];
+    return {
+      certificate: data.certificate.trim(),
+      issuingCa: chain[0] ?? '',
+      caChain: chain,
+      serialNumber: serial,
+      expiration: Math.floor(cert.notAfter.getTime() / 1000),
+    } satisfies IssuedCertificate;
+  });
+  for (const outcome of outcomes) {
+    if (!outcome.ok) throw outcome.error;
+    if (outcome.value) return outcome.value;
+  }
+  return undefined;
 }
 
 export async function revoke(vault: VaultClient, mount: string, serialNumber: string): Promise<Date> {
-  const body = (await vault.write(`${mount}/revoke`, { serial_number: serialNumber })) as {
+  const body = (await vault.put(vaultPath`${mount}/revoke`, { serial_number: serialNumber })) as {
     data: { revocation_time: number };
   };
   return new Date(body.data.revocation_time * 1000);
@@ -338,7 +397,7 @@ export async function revoke(vault: VaultClient, mount: string, serialNumber: st
 const certSchema = z.object({ data: z.object({ certificate: z.string(), revocation_time: z.number() }) });
 
 export async function readCertificate(vault: VaultClient, mount: string, serialNumber: string) {
-  const where = `${mount}/cert/${serialNumber}`;
+  const where = vaultPath`${mount}/cert/${segment(serialNumber)}`;
   const { data } = parseResponse(certSchema, await vault.read(where), where);
   return {
     certificate: data.certificate,
@@ -346,11 +405,15 @@ export async function readCertificate(vault: VaultClient, mount: string, serialN
   };
 }
 
-export async function listCertificates(vault: VaultClient, mount: string): Promise<string[]> {
-  const where = `${mount}/certs`;
+export async function listCertificates(
+  vault: VaultClient,
+  mount: string,
+  options: { consistent?: boolean } = {},
+): Promise<string[]> {
+  const where = vaultPath`${mount}/certs`;
   return parseResponse(
     z.object({ data: z.object({ keys: z.array(z.string()) }) }),
-    await vault.list(where),
+    await vault.list(where, { consistent: options.consistent ?? false }),
     where,
   ).data.keys;
 }
@@ -367,7 +430,7 @@ export interface ParsedCrl {
 
 /** Fetches the default issuer's CRL (or one issuer's) and parses it. */
 export async function fetchCrl(vault: VaultClient, mount: string, issuerRef?: string): Promise<ParsedCrl> {
-  const path = issuerRef ? `${mount}/issuer/${issuerRef}/crl/der` : `${mount}/crl`;
+  const path = issuerRef ? vaultPath`${mount}/issuer/${segment(issuerRef)}/crl/der` : vaultPath`${mount}/crl`;
   const { body } = await vault.requestRaw(path);
   const crl = new x509.X509Crl(new Uint8Array(body));
   return {
@@ -379,7 +442,7 @@ export async function fetchCrl(vault: VaultClient, mount: string, issuerRef?: st
 }
 
 export async function rotateCrl(vault: VaultClient, mount: string): Promise<void> {
-  await vault.read(`${mount}/crl/rotate`);
+  await vault.read(vaultPath`${mount}/crl/rotate`);
 }
 
 export interface TidyOptions {
@@ -390,7 +453,7 @@ export interface TidyOptions {
 }
 
 export async function tidy(vault: VaultClient, mount: string, options: TidyOptions): Promise<void> {
-  await vault.write(`${mount}/tidy`, {
+  await vault.write(vaultPath`${mount}/tidy`, {
     tidy_cert_store: options.tidyCertStore ?? true,
     tidy_revoked_certs: options.tidyRevokedCerts ?? true,
     ...(options.tidyExpiredIssuers === undefined ? {} : { tidy_expired_issuers: options.tidyExpiredIssuers }),
@@ -408,7 +471,7 @@ const tidyStatusSchema = z.object({
 });
 
 export async function tidyStatus(vault: VaultClient, mount: string) {
-  const where = `${mount}/tidy-status`;
+  const where = vaultPath`${mount}/tidy-status`;
   const { data } = parseResponse(tidyStatusSchema, await vault.read(where), where);
   return {
     state: data.state as 'Inactive' | 'Running' | 'Finished' | 'Error' | 'Cancelled',
@@ -457,7 +520,7 @@ export async function queryOcsp(
     }),
   );
   const { body } = await vault.requestRaw(
-    `${mount}/ocsp/${encodeURIComponent(Buffer.from(der).toString('base64'))}`,
+    `${vaultPath`${mount}/ocsp`}/${encodeURIComponent(Buffer.from(der).toString('base64'))}`,
   );
   const answer = AsnConvert.parse(new Uint8Array(body), ocsp.OCSPResponse);
   if (answer.responseStatus !== ocsp.OCSPResponseStatus.successful || !answer.responseBytes) {

@@ -11,6 +11,7 @@ import type {
 } from '../../common/preflight.js';
 import { parseResponse, type VaultClient } from './client.js';
 import { isVaultFailure, VaultErrorType } from './errors.js';
+import { segment, vaultPath } from './paths.js';
 
 /** Health, seal status and leader describe the cluster; they are answered in the root namespace only. */
 const CLUSTER_WIDE = { namespace: '' };
@@ -204,14 +205,17 @@ export async function unseal(vault: VaultClient, keyShare: string): Promise<Seal
 // --- policies and capabilities ------------------------------------------------------------------
 
 export async function writePolicy(vault: VaultClient, name: string, hcl: string): Promise<void> {
-  await vault.write(`sys/policies/acl/${name}`, { policy: hcl });
+  await vault.put(vaultPath`sys/policies/acl/${segment(name)}`, { policy: hcl });
 }
 
 const policySchema = z.object({ data: z.object({ name: z.string(), policy: z.string() }) });
 
 export async function readPolicy(vault: VaultClient, name: string): Promise<string> {
-  return parseResponse(policySchema, await vault.read(`sys/policies/acl/${name}`), `sys/policies/acl/${name}`)
-    .data.policy;
+  return parseResponse(
+    policySchema,
+    await vault.read(vaultPath`sys/policies/acl/${segment(name)}`),
+    vaultPath`sys/policies/acl/${segment(name)}`,
+  ).data.policy;
 }
 
 export async function listPolicies(vault: VaultClient): Promise<string[]> {
@@ -221,7 +225,7 @@ export async function listPolicies(vault: VaultClient): Promise<string[]> {
 }
 
 export async function deletePolicy(vault: VaultClient, name: string): Promise<void> {
-  await vault.delete(`sys/policies/acl/${name}`);
+  await vault.delete(vaultPath`sys/policies/acl/${segment(name)}`);
 }
 
 /** What a token may do on each path (sys/capabilities for another token, -self for ours). */
@@ -230,7 +234,7 @@ export async function capabilities(
   paths: string[],
   token?: string,
 ): Promise<Record<string, string[]>> {
-  const body = (await vault.write(token ? 'sys/capabilities' : 'sys/capabilities-self', {
+  const body = (await vault.put(token ? 'sys/capabilities' : 'sys/capabilities-self', {
     paths,
     ...(token ? { token } : {}),
   })) as Record<string, unknown>;
@@ -241,7 +245,11 @@ export async function capabilities(
 // --- audit devices ------------------------------------------------------------------------------
 
 export async function enableFileAudit(vault: VaultClient, path: string, filePath: string): Promise<void> {
-  await vault.write(`sys/audit/${path}`, { type: 'file', options: { file_path: filePath } }, CLUSTER_WIDE);
+  await vault.write(
+    vaultPath`sys/audit/${segment(path)}`,
+    { type: 'file', options: { file_path: filePath } },
+    CLUSTER_WIDE,
+  );
 }
 
 export async function listAuditDevices(vault: VaultClient): Promise<{ path: string; type: string }[]> {
@@ -250,7 +258,7 @@ export async function listAuditDevices(vault: VaultClient): Promise<{ path: stri
 }
 
 export async function disableAudit(vault: VaultClient, path: string): Promise<void> {
-  await vault.delete(`sys/audit/${path}`, CLUSTER_WIDE);
+  await vault.delete(vaultPath`sys/audit/${segment(path)}`, CLUSTER_WIDE);
 }
 
 // --- raft snapshots -----------------------------------------------------------------------------
@@ -262,7 +270,8 @@ export async function saveRaftSnapshot(vault: VaultClient): Promise<Buffer> {
 
 /** Restores a snapshot taken from this cluster; data written since is gone. */
 export async function restoreRaftSnapshot(vault: VaultClient, snapshot: Buffer): Promise<void> {
-  await vault.requestRaw('sys/storage/raft/snapshot', { namespace: '', upload: snapshot });
+  // Restoring the same bytes twice leaves the same state: safe to resend after a lost reply.
+  await vault.requestRaw('sys/storage/raft/snapshot', { namespace: '', upload: snapshot, idempotent: true });
 }
 
 // --- quotas -------------------------------------------------------------------------------------
@@ -272,8 +281,8 @@ export async function writeRateLimitQuota(
   name: string,
   quota: { path: string; ratePerSecond: number; interval?: string; blockInterval?: string },
 ): Promise<void> {
-  await vault.write(
-    `sys/quotas/rate-limit/${name}`,
+  await vault.put(
+    vaultPath`sys/quotas/rate-limit/${segment(name)}`,
     {
       path: quota.path,
       rate: quota.ratePerSecond,
@@ -285,16 +294,16 @@ export async function writeRateLimitQuota(
 }
 
 export async function deleteRateLimitQuota(vault: VaultClient, name: string): Promise<void> {
-  await vault.delete(`sys/quotas/rate-limit/${name}`, CLUSTER_WIDE);
+  await vault.delete(vaultPath`sys/quotas/rate-limit/${segment(name)}`, CLUSTER_WIDE);
 }
 
 // --- namespaces ---------------------------------------------------------------------------------
 
 /** Creates a child of the client's namespace (OpenBao, Vault Enterprise, HCP). */
 export async function createNamespace(vault: VaultClient, name: string): Promise<void> {
-  await vault.write(`sys/namespaces/${name}`, {});
+  await vault.write(vaultPath`sys/namespaces/${segment(name)}`, {});
 }
 
 export async function deleteNamespace(vault: VaultClient, name: string): Promise<void> {
-  await vault.delete(`sys/namespaces/${name}`);
+  await vault.delete(vaultPath`sys/namespaces/${segment(name)}`);
 }

@@ -3,6 +3,8 @@
 import { z } from 'zod';
 import { parseResponse, type VaultClient } from './client.js';
 import { VaultErrorType, vaultFailure } from './errors.js';
+import { exactlyOnce } from './exactly-once.js';
+import { segment, vaultPath } from './paths.js';
 
 export type TransitKeyType = 'aes256-gcm96' | 'chacha20-poly1305' | 'ed25519' | 'ecdsa-p384';
 
@@ -39,20 +41,43 @@ export async function createKey(
   name: string,
   options: CreateKeyOptions,
 ): Promise<void> {
-  await vault.write(`${mount}/keys/${name}`, {
+  await vault.put(vaultPath`${mount}/keys/${segment(name)}`, {
     type: options.type,
     ...(options.derived ? { derived: true } : {}),
     ...(options.convergentEncryption ? { convergent_encryption: true } : {}),
   });
 }
 
-export async function readKey(vault: VaultClient, mount: string, name: string): Promise<TransitKeyInfo> {
-  return parseResponse(keySchema, await vault.read(`${mount}/keys/${name}`), `${mount}/keys/${name}`).data;
+export async function readKey(
+  vault: VaultClient,
+  mount: string,
+  name: string,
+  options: { consistent?: boolean } = {},
+): Promise<TransitKeyInfo> {
+  return parseResponse(
+    keySchema,
+    await vault.read(vaultPath`${mount}/keys/${segment(name)}`, { consistent: options.consistent ?? false }),
+    vaultPath`${mount}/keys/${segment(name)}`,
+  ).data;
 }
 
+/**
+ * Rotates the key once and returns its new latest version. Rotating twice would retire one more
+ * version than asked, so a lost reply is settled by the version read before: moved on means done.
+ */
 export async function rotateKey(vault: VaultClient, mount: string, name: string): Promise<number> {
-  await vault.write(`${mount}/keys/${name}/rotate`, {});
-  return (await readKey(vault, mount, name)).latest_version;
+  const latest = async () => (await readKey(vault, mount, name, { consistent: true })).latest_version;
+  const before = await latest();
+  return exactlyOnce<number>(
+    async () => {
+      await vault.write(vaultPath`${mount}/keys/${segment(name)}/rotate`, {});
+      return latest();
+    },
+    async () => {
+      const now = await latest();
+      return now > before ? { done: true, value: now } : { done: false };
+    },
+  );
 }
 
 export async function configureKey(
@@ -61,7 +86,7 @@ export async function configureKey(
   name: string,
   config: { minDecryptionVersion?: number; minEncryptionVersion?: number; deletionAllowed?: boolean },
 ): Promise<void> {
-  await vault.write(`${mount}/keys/${name}/config`, {
+  await vault.put(vaultPath`${mount}/keys/${segment(name)}/config`, {
     ...(config.minDecryptionVersion === undefined
       ? {}
       : { min_decryption_version: config.minDecryptionVersion }),
@@ -74,7 +99,7 @@ export async function configureKey(
 
 export async function deleteKey(vault: VaultClient, mount: string, name: string): Promise<void> {
   await configureKey(vault, mount, name, { deletionAllowed: true });
-  await vault.delete(`${mount}/keys/${name}`);
+  await vault.delete(vaultPath`${mount}/keys/${segment(name)}`);
 }
 
 export interface EncryptItem {
@@ -105,13 +130,17 @@ export async function encryptBatch(
   key: string,
   items: readonly EncryptItem[],
 ): Promise<BatchResult<{ ciphertext: string; keyVersion: number }>[]> {
-  const body = await vault.write(`${mount}/encrypt/${key}`, {
+  const body = await vault.put(vaultPath`${mount}/encrypt/${segment(key)}`, {
     batch_input: items.map((i) => ({
       plaintext: b64(i.plaintext),
       ...(i.context ? { context: b64(i.context) } : {}),
     })),
   });
-  return parseResponse(batchResultsSchema, body, `${mount}/encrypt/${key}`).data.batch_results.map((r) =>
+  return parseResponse(
+    batchResultsSchema,
+    body,
+    vaultPath`${mount}/encrypt/${segment(key)}`,
+  ).data.batch_results.map((r) =>
     r.error || !r.ciphertext
       ? { ok: false, error: r.error ?? 'no ciphertext' }
       : { ok: true, value: { ciphertext: r.ciphertext, keyVersion: r.key_version ?? 0 } },
@@ -124,13 +153,17 @@ export async function decryptBatch(
   key: string,
   items: readonly { ciphertext: string; context?: Buffer | string }[],
 ): Promise<BatchResult<Buffer>[]> {
-  const body = await vault.write(`${mount}/decrypt/${key}`, {
+  const body = await vault.put(vaultPath`${mount}/decrypt/${segment(key)}`, {
     batch_input: items.map((i) => ({
       ciphertext: i.ciphertext,
       ...(i.context ? { context: b64(i.context) } : {}),
     })),
   });
-  return parseResponse(batchResultsSchema, body, `${mount}/decrypt/${key}`).data.batch_results.map((r) =>
+  return parseResponse(
+    batchResultsSchema,
+    body,
+    vaultPath`${mount}/decrypt/${segment(key)}`,
+  ).data.batch_results.map((r) =>
     r.error || r.plaintext === undefined
       ? { ok: false, error: r.error ?? 'no plaintext' }
       : { ok: true, value: Buffer.from(r.plaintext, 'base64') },
@@ -157,7 +190,8 @@ export async function encrypt(
   key: string,
   item: EncryptItem,
 ): Promise<string> {
-  return only(await encryptBatch(vault, mount, key, [item]), `${mount}/encrypt/${key}`).ciphertext;
+  return only(await encryptBatch(vault, mount, key, [item]), vaultPath`${mount}/encrypt/${segment(key)}`)
+    .ciphertext;
 }
 
 export async function decrypt(
@@ -169,7 +203,7 @@ export async function decrypt(
 ): Promise<Buffer> {
   return only(
     await decryptBatch(vault, mount, key, [{ ciphertext, ...(context ? { context } : {}) }]),
-    `${mount}/decrypt/${key}`,
+    vaultPath`${mount}/decrypt/${segment(key)}`,
   );
 }
 
@@ -180,13 +214,17 @@ export async function rewrap(
   key: string,
   items: readonly { ciphertext: string; context?: Buffer | string }[],
 ): Promise<BatchResult<{ ciphertext: string; keyVersion: number }>[]> {
-  const body = await vault.write(`${mount}/rewrap/${key}`, {
+  const body = await vault.put(vaultPath`${mount}/rewrap/${segment(key)}`, {
     batch_input: items.map((i) => ({
       ciphertext: i.ciphertext,
       ...(i.context ? { context: b64(i.context) } : {}),
     })),
   });
-  return parseResponse(batchResultsSchema, body, `${mount}/rewrap/${key}`).data.batch_results.map((r) =>
+  return parseResponse(
+    batchResultsSchema,
+    body,
+    vaultPath`${mount}/rewrap/${segment(key)}`,
+  ).data.batch_results.map((r) =>
     r.error || !r.ciphertext
       ? { ok: false, error: r.error ?? 'no ciphertext' }
       : { ok: true, value: { ciphertext: r.ciphertext, keyVersion: r.key_version ?? 0 } },
@@ -212,8 +250,8 @@ export async function dataKey(
   kind: 'wrapped' | 'plaintext',
   bits: 128 | 256 | 512 = 256,
 ): Promise<{ ciphertext: string; plaintext?: Buffer }> {
-  const where = `${mount}/datakey/${kind}/${key}`;
-  const { data } = parseResponse(dataKeySchema, await vault.write(where, { bits }), where);
+  const where = vaultPath`${mount}/datakey/${segment(kind)}/${segment(key)}`;
+  const { data } = parseResponse(dataKeySchema, await vault.put(where, { bits }), where);
   return {
     ciphertext: data.ciphertext,
     ...(data.plaintext ? { plaintext: Buffer.from(data.plaintext, 'base64') } : {}),
@@ -230,8 +268,8 @@ export async function sign(
   input: Buffer | string,
   hash: 'sha2-256' | 'sha2-384' = 'sha2-384',
 ): Promise<string> {
-  const where = `${mount}/sign/${key}/${hash}`;
-  return parseResponse(signSchema, await vault.write(where, { input: b64(input) }), where).data.signature;
+  const where = vaultPath`${mount}/sign/${segment(key)}/${segment(hash)}`;
+  return parseResponse(signSchema, await vault.put(where, { input: b64(input) }), where).data.signature;
 }
 
 export async function verify(
@@ -242,7 +280,7 @@ export async function verify(
   signature: string,
   hash: 'sha2-256' | 'sha2-384' = 'sha2-384',
 ): Promise<boolean> {
-  const where = `${mount}/verify/${key}/${hash}`;
-  return parseResponse(verifySchema, await vault.write(where, { input: b64(input), signature }), where).data
+  const where = vaultPath`${mount}/verify/${segment(key)}/${segment(hash)}`;
+  return parseResponse(verifySchema, await vault.put(where, { input: b64(input), signature }), where).data
     .valid;
 }

@@ -1,6 +1,5 @@
-// node-vault's HTTP underneath, replaced: node-vault accepts a `request-promise`-shaped function,
-// and this one sends each request over an undici Pool per node (pooled keep-alive connections,
-// HTTP/1.1 pipelining off), instead of axios. node-vault keeps building paths and headers.
+// The HTTP underneath the Vault client: an undici Pool per node (pooled keep-alive connections,
+// HTTP/1.1 pipelining off, so a request lost with its connection is never one of several).
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 
@@ -19,19 +18,14 @@ export interface TransportOptions {
   tls?: TransportTls | undefined;
 }
 
-/** What node-vault passes to its request function. */
-interface NodeVaultRequest {
-  method: string;
-  uri: string;
-  headers?: Record<string, string>;
-  json?: unknown;
-}
-
-/** What node-vault expects back. */
-interface NodeVaultResponse {
+export interface RawResponse {
   statusCode: number;
-  body: unknown;
-  request: { path: string };
+  contentType: string;
+  /** The Retry-After header, when the server sent one (a rate-limit quota does). */
+  retryAfter: string | undefined;
+  /** Where a redirect points (a standby names the active node). */
+  location: string | undefined;
+  body: Buffer;
 }
 
 export class UndiciTransport {
@@ -66,49 +60,33 @@ export class UndiciTransport {
     return pool;
   }
 
-  async send(request: NodeVaultRequest): Promise<NodeVaultResponse> {
-    const hasBody = request.json !== undefined && typeof request.json === 'object';
-    const { 'Content-Type': contentType, ...headers } = request.headers ?? {};
-    const res = await this.sendRaw(
-      request.uri,
-      { ...headers, ...(hasBody ? { 'content-type': contentType ?? 'application/json' } : {}) },
-      hasBody
-        ? { method: request.method, body: Buffer.from(JSON.stringify(request.json)) }
-        : { method: request.method },
-    );
-    const text = res.body.toString('utf8');
-    const body: unknown = text !== '' && res.contentType.includes('json') ? JSON.parse(text) : text;
-    // node-vault accepts only 200 and 204 as success; Vault also answers 202 (e.g. tidy accepted).
-    const statusCode =
-      res.statusCode > 200 && res.statusCode < 300 && res.statusCode !== 204 ? 200 : res.statusCode;
-    return { statusCode, body, request: { path: new URL(request.uri).pathname } };
-  }
-
-  /** One exchange with a node: the answer as bytes (JSON callers decode it in `send`). */
-  async sendRaw(
-    uri: string,
-    headers: Record<string, string>,
-    request: { method: string; body?: Buffer } = { method: 'GET' },
-  ): Promise<{ statusCode: number; contentType: string; body: Buffer }> {
-    const url = new URL(uri);
-    const res = await this.#pool(url.origin).request({
+  /**
+   * One exchange with a node: the answer as bytes. `path` is sent as given: it is not resolved
+   * as a URL would be, so no "." or ".." segment can move it (the client refuses those anyway).
+   */
+  async exchange(
+    origin: string,
+    path: string,
+    request: { method: string; headers: Record<string, string>; body?: Buffer; signal?: AbortSignal },
+  ): Promise<RawResponse> {
+    const res = await this.#pool(origin).request({
       method: request.method as 'GET',
-      path: `${url.pathname}${url.search}`,
-      headers,
+      path,
+      headers: request.headers,
       ...(request.body ? { body: request.body } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
       headersTimeout: this.#options.timeoutMs,
       bodyTimeout: this.#options.timeoutMs,
     });
+    const retryAfter = res.headers['retry-after'];
+    const location = res.headers.location;
     return {
       statusCode: res.statusCode,
       contentType: String(res.headers['content-type'] ?? ''),
+      retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+      location: typeof location === 'string' ? location : undefined,
       body: Buffer.from(await res.body.arrayBuffer()),
     };
-  }
-
-  /** The object node-vault's `request-promise` option expects. */
-  asRequestPromise(): { defaults: () => (request: NodeVaultRequest) => Promise<NodeVaultResponse> } {
-    return { defaults: () => (request) => this.send(request) };
   }
 
   async close(): Promise<void> {

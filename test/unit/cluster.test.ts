@@ -54,6 +54,31 @@ describe('ClusterNodes', () => {
   });
 });
 
+describe('ClusterNodes half-open trials', () => {
+  it('hands a trial back when the round ended without trying the node, so it is offered again', () => {
+    const t = clock();
+    const nodes = new ClusterNodes([A, B], { failureThreshold: 1, openMs: 1000 }, t.now);
+    nodes.setLeader(B);
+    nodes.failed(A);
+    t.advance(1000);
+    const round = nodes.startRound();
+    expect(round.order).toEqual([B, A]);
+    expect(round.trials).toEqual([A]);
+    nodes.succeeded(B); // B answered first: A was never tried
+    for (const node of round.trials) nodes.release(node);
+    expect(nodes.startRound().trials).toEqual([A]); // offered again, not stuck half-open
+  });
+
+  it('does not hand out a second trial while one is out', () => {
+    const t = clock();
+    const nodes = new ClusterNodes([A, B], { failureThreshold: 1, openMs: 1000 }, t.now);
+    nodes.failed(A);
+    t.advance(1000);
+    expect(nodes.startRound().trials).toEqual([A]);
+    expect(nodes.startRound().trials).toEqual([]);
+  });
+});
+
 describe('fullJitterDelay', () => {
   it('draws uniformly below min(cap, base * 2^attempt)', () => {
     const opts = { baseMs: 100, capMs: 1000 };

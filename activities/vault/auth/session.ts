@@ -1,6 +1,7 @@
 // Keeps a client logged in, as Vault Agent does: log in through a chain of methods (the next one
 // is tried when one fails, and the log says why), renew the token at 2/3 of its TTL, and log in
-// afresh when it is not renewable or renewal stops extending it (max TTL). Tokens stay in memory.
+// afresh when it is not renewable or renewal stops extending it (max TTL). Tokens stay in memory,
+// and a re-login swaps the token in one step (login.ts, tokens.ts): no request goes without one.
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { VaultAuthConfig } from '../../../common/config.js';
@@ -99,10 +100,21 @@ export class AuthSession {
 
   /** Renews the token now; exposed for operators and benchmarks. */
   async renewNow(): Promise<number> {
-    const body = await this.#vault.write('auth/token/renew-self', {});
+    // Renewing twice extends the same token twice: harmless, so a lost reply may be retried.
+    const body = await this.#vault.write('auth/token/renew-self', {}, { idempotent: true });
     const { auth } = parseResponse(renewSchema, body, 'auth/token/renew-self');
     this.renewals += 1;
     return auth.lease_duration;
+  }
+
+  /**
+   * Logs in again now (operators rotating credentials; tests). The old token stays in use until
+   * the new one is in hand, and is revoked once the requests carrying it have ended.
+   */
+  async reloginNow(): Promise<LoginResult> {
+    const result = await this.#loginThroughChain();
+    this.#afterGrant(result.ttlSeconds, result.renewable);
+    return result;
   }
 
   async #renewOrRelogin(): Promise<void> {

@@ -1,9 +1,10 @@
 // Which Temporal the CLI talks to: --address, else TEMPORAL_ADDRESS (or the config file), else a
 // dev stack running on this machine, else 127.0.0.1:7233.
-import { readFileSync } from 'node:fs';
-import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { ConfigError, parseConfig, type TemporalConfig } from '../common/config.js';
+import { parseConfig, type TemporalConfig } from '../common/config.js';
+import { readConfigFile } from '../common/config-file.js';
+import { temporalTls } from '../common/temporal-tls.js';
 import { readRunningStack } from './dev-state.js';
 
 export interface GlobalOptions {
@@ -31,19 +32,6 @@ export function loadTemporalConfig(path: string | undefined, env: NodeJS.Process
   const file = path ?? env.VAULTOPS_CONFIG;
   if (!file) return parseConfig(undefined, withoutVault, 'environment (TEMPORAL_ADDRESS, ...)').temporal;
   return parseConfig(temporalSectionOnly(readConfigFile(file)), withoutVault, file).temporal;
-}
-
-function readConfigFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(file, [
-      code === 'ENOENT'
-        ? 'file not found: check the --config path or $VAULTOPS_CONFIG'
-        : `cannot read: ${code}`,
-    ]);
-  }
 }
 
 /** The file cut down to its `temporal:` section; a file that is not a YAML mapping is left whole for parseConfig to explain. */
@@ -82,20 +70,6 @@ export function resolveTemporal(opts: GlobalOptions): TemporalTarget {
     ...(opts.taskQueue ? { task_queue: opts.taskQueue } : {}),
   };
   return { temporal, uiUrl: stack?.uiUrl ?? process.env.TEMPORAL_UI_URL };
-}
-
-// The same TLS settings as the worker's connection (workers/connections.ts), made here so that the
-// CLI does not load the worker's native bridge and the Vault client just to list workflows.
-function temporalTls(config: TemporalConfig): ConnectionOptions['tls'] {
-  const tls = config.tls;
-  if (!tls) return undefined;
-  return {
-    ...(tls.server_name ? { serverNameOverride: tls.server_name } : {}),
-    ...(tls.ca_cert ? { serverRootCACertificate: readFileSync(tls.ca_cert) } : {}),
-    ...(tls.client_cert && tls.client_key
-      ? { clientCertPair: { crt: readFileSync(tls.client_cert), key: readFileSync(tls.client_key) } }
-      : {}),
-  };
 }
 
 export async function withClient<T>(target: TemporalTarget, fn: (client: Client) => Promise<T>): Promise<T> {

@@ -5,9 +5,13 @@ import { ConfigError, parseConfig, type VaultopsConfig } from './config.js';
 export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): VaultopsConfig {
   const file = path ?? env.VAULTOPS_CONFIG;
   if (!file) return parseConfig(undefined, env, 'environment (VAULT_ADDR, VAULT_TOKEN, ...)');
-  let text: string;
+  return parseConfig(readConfigFile(file), env, file);
+}
+
+/** The configuration file's text; a file that cannot be read is a ConfigError naming it. */
+export function readConfigFile(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(file, [
@@ -16,5 +20,4 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
         : `cannot read: ${code}`,
     ]);
   }
-  return parseConfig(text, env, file);
 }

@@ -1,12 +1,12 @@
 // Configuration → live connections: a logged-in Vault client and a Temporal connection.
-import { readFileSync } from 'node:fs';
-import { Connection, type ConnectionOptions } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { LoginResult } from '../activities/vault/auth/login.js';
 import { AuthSession } from '../activities/vault/auth/session.js';
 import { VaultClient } from '../activities/vault/client.js';
 import type { TemporalConfig, VaultIntegrationConfig } from '../common/config.js';
 import { logger } from '../common/logger.js';
+import { temporalTls } from '../common/temporal-tls.js';
 
 export interface VaultConnection {
   vault: VaultClient;
@@ -34,18 +34,6 @@ export async function connectVault(config: VaultIntegrationConfig): Promise<Vaul
     await vault.close();
     throw err;
   }
-}
-
-function temporalTls(config: TemporalConfig): ConnectionOptions['tls'] {
-  const tls = config.tls;
-  if (!tls) return undefined;
-  return {
-    ...(tls.server_name ? { serverNameOverride: tls.server_name } : {}),
-    ...(tls.ca_cert ? { serverRootCACertificate: readFileSync(tls.ca_cert) } : {}),
-    ...(tls.client_cert && tls.client_key
-      ? { clientCertPair: { crt: readFileSync(tls.client_cert), key: readFileSync(tls.client_key) } }
-      : {}),
-  };
 }
 
 export async function connectTemporalWorker(config: TemporalConfig): Promise<NativeConnection> {

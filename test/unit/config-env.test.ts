@@ -1,7 +1,8 @@
 // What wins when both the file and the environment say something: each variable on its own.
 // Where and how to connect: the environment. Who to be (authentication): the file.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, type VaultopsConfig } from '../../common/config.js';
+import { parseConfig, type VaultopsConfig } from '../../common/config.js';
+import { configProblems } from './fixtures.js';
 
 const FILE = `
 vault_integration:
@@ -32,15 +33,7 @@ const noFiles = { checkFile: () => undefined };
 const parse = (env: Record<string, string>, text: string = FILE): VaultopsConfig =>
   parseConfig(text, env, 'vaultops.yaml', noFiles);
 
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 describe('the environment over the file', () => {
   it('leaves the file alone when nothing is set', () => {

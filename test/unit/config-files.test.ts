@@ -4,7 +4,8 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, checkConfigFiles, parseConfig, readableFile } from '../../common/config.js';
+import { checkConfigFiles, parseConfig, readableFile } from '../../common/config.js';
+import { configProblems } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vaultops-config-files-'));
 const pem = (name: string, mode = 0o600) => {
@@ -26,15 +27,7 @@ const file = (tls: Record<string, string>, section: 'vault' | 'temporal' = 'vaul
     : `vault_integration:\n  address: "https://vault.example.com:8200"\ntemporal:\n  tls:\n${lines}\n`;
 };
 
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 describe('TLS files', () => {
   it('accepts files that exist and can be read', () => {

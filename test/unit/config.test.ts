@@ -2,8 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../common/config.js';
+import { parseConfig } from '../../common/config.js';
 import { loadConfig } from '../../common/config-file.js';
+import { configProblems } from './fixtures.js';
 
 // Seed 003's "Vault Configuration" example, as a user would paste it.
 const SEED_EXAMPLE = `
@@ -48,15 +49,7 @@ const env = { VAULT_ROLE_ID: 'role-123', VAULT_SECRET_ID: 'secret-456' };
 // The example's /etc/vault/*.pem files do not exist here; config-files.test.ts checks files.
 const anyFileReadable = { checkFile: () => undefined };
 
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 describe('parseConfig', () => {
   it('accepts seed 003 example and expands ${VARS}', () => {

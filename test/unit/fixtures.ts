@@ -1,4 +1,6 @@
-// Observations as a healthy OpenBao dev server reports them; tests change what they need.
+// Observations as a healthy OpenBao dev server reports them; tests change what they need. And the
+// problems a configuration is refused with.
+import { ConfigError } from '../../common/config.js';
 import type {
   HealthObservation,
   LeaderObservation,
@@ -59,3 +61,14 @@ export const namespaces = (over: Partial<NamespaceObservation> = {}): NamespaceO
   evidence: 'LIST sys/namespaces: none yet (404 with no error)',
   ...over,
 });
+
+/** The problems a ConfigError lists; fails the test when `fn` is not refused. */
+export function configProblems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}

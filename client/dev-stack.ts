@@ -1,11 +1,16 @@
 // The embedded dev stack behind `vaultops dev`: Temporal dev server (UI + SQLite history),
 // an OpenBao dev server, a SoftHSM2 token and the worker, started in that order, health-checked,
-// and stopped in reverse order.
+// and stopped in reverse order. Every payload is encrypted with the key file in the state dir, and
+// the UI decodes through a codec server that starts first (the UI is told its URL at start).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { VaultClient } from '../activities/vault/client.js';
+import { encryptingDataConverter } from '../common/codec/data-converter.js';
+import { devKeyFile, loadKeyFile } from '../common/codec/key-file.js';
 import { parseConfig } from '../common/config.js';
 import { logger } from '../common/logger.js';
 import { runWorker } from '../workers/run.js';
+import { type Authorizer, type CodecServer, startCodecServer, vaultTokenAuthorizer } from './codec-server.js';
 import {
   clearStackEnv,
   clearStackState,
@@ -13,9 +18,13 @@ import {
   writeStackEnv,
   writeStackState,
 } from './dev-state.js';
+import { freePort } from './stack/ports.js';
 import { devSoftHsmToken, type SoftHsmToken } from './stack/softhsm.js';
 import { startTemporalDevServer, type TemporalDevServer } from './stack/temporal-dev.js';
 import { startVaultDevServer, type VaultDevServer, type VaultFlavour } from './stack/vault-dev.js';
+
+/** The policy a Vault token needs to use the codec server. */
+export const CODEC_POLICY = 'vaultops-codec';
 
 export interface DevStackOptions {
   stateDir: string;
@@ -31,6 +40,9 @@ export interface DevStack {
   temporal: TemporalDevServer;
   vault: VaultDevServer;
   hsm: SoftHsmToken;
+  codecServer: CodecServer;
+  /** The key file that encrypts every payload of this stack (kept across restarts, like history). */
+  codecKeyFile: string;
   taskQueue: string;
   /** What `env.sh` exports, and where it is. */
   env: StackEnv;
@@ -53,12 +65,28 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   };
 
   try {
+    const codecKeyFile = devKeyFile(options.stateDir);
+    const dataConverter = encryptingDataConverter(loadKeyFile(codecKeyFile, { create: true }));
+    const codec = dataConverter.payloadCodecs?.[0] as NonNullable<typeof dataConverter.payloadCodecs>[number];
+    const uiPort = options.uiPort ?? (await freePort());
+    const uiOrigins = [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`];
+    // Requests are refused until OpenBao is up and the authorizer is set below.
+    let authorize: Authorizer = async () => ({ ok: false, status: 503, error: 'the dev stack is starting' });
+    const codecServer = await startCodecServer({
+      codec,
+      allowedOrigins: uiOrigins,
+      authorize: (req) => authorize(req),
+    });
+    stops.push(() => codecServer.close());
+    say(`codec server ${codecServer.url} (payloads encrypted with ${codecKeyFile})`);
+
     say('starting Temporal dev server (history in temporal.sqlite)...');
     const temporal = await startTemporalDevServer({
       stateDir: options.stateDir,
       logDir,
+      uiPort,
+      codecEndpoint: codecServer.url,
       ...(options.temporalPort ? { port: options.temporalPort } : {}),
-      ...(options.uiPort ? { uiPort: options.uiPort } : {}),
     });
     stops.push(() => temporal.stop());
     say(`Temporal ${temporal.address}, UI ${temporal.uiUrl}`);
@@ -71,6 +99,17 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     });
     stops.push(() => vault.stop());
     say(`Vault API ${vault.address} (dev mode: in-memory, reset on restart)`);
+
+    // The codec server asks Vault about each request's token. The dev UI has no login and so no
+    // token to pass: its requests (by Origin) use a token made here with only the codec policy.
+    const codecVault = new VaultClient({ address: vault.address, timeoutMs: 10_000 });
+    stops.push(() => codecVault.close());
+    const uiToken = await devCodecToken(codecVault, vault.rootToken);
+    authorize = vaultTokenAuthorizer({
+      vault: codecVault,
+      policy: CODEC_POLICY,
+      devFallback: { origins: uiOrigins, token: uiToken },
+    });
 
     const hsm = devSoftHsmToken(options.stateDir);
     say(`SoftHSM2 token "${hsm.label}" (${hsm.confPath})`);
@@ -92,7 +131,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const workerReady = new Promise<void>((resolve) => {
       ready = resolve;
     });
-    const worker = runWorker(config, { signal: controller.signal, onReady: () => ready() });
+    const worker = runWorker(config, { signal: controller.signal, onReady: () => ready(), dataConverter });
     await Promise.race([workerReady, worker]);
     stops.push(async () => {
       controller.abort();
@@ -121,9 +160,35 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const envFile = writeStackEnv(options.stateDir, env);
     stops.unshift(async () => clearStackEnv(options.stateDir));
 
-    return { temporal, vault, hsm, taskQueue, env, envFile, worker, stop: stopAll };
+    return {
+      temporal,
+      vault,
+      hsm,
+      codecServer,
+      codecKeyFile,
+      taskQueue,
+      env,
+      envFile,
+      worker,
+      stop: stopAll,
+    };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/** The codec policy (a marker: the codec server checks for it) and a token that has only it. */
+async function devCodecToken(vault: VaultClient, rootToken: string): Promise<string> {
+  await vault.put(
+    `sys/policies/acl/${CODEC_POLICY}`,
+    { policy: 'path "auth/token/lookup-self" { capabilities = ["read"] }' },
+    { token: rootToken },
+  );
+  const body = (await vault.write(
+    'auth/token/create',
+    { policies: [CODEC_POLICY], no_default_policy: true, period: '24h', display_name: 'temporal-ui-codec' },
+    { token: rootToken },
+  )) as { auth: { client_token: string } };
+  return body.auth.client_token;
 }

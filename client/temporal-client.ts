@@ -1,11 +1,14 @@
 // Which Temporal the CLI talks to: --address, else TEMPORAL_ADDRESS (or the config file), else a
-// dev stack running on this machine, else 127.0.0.1:7233.
+// dev stack running on this machine, else 127.0.0.1:7233. And how payloads are encrypted there:
+// the file's `codec:` section, else the dev stack's key file when that is the Temporal we talk to.
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { parseConfig, type TemporalConfig } from '../common/config.js';
+import { devKeyFile } from '../common/codec/key-file.js';
+import { type CodecConfig, parseConfig, type TemporalConfig } from '../common/config.js';
 import { readConfigFile } from '../common/config-file.js';
 import { temporalTls } from '../common/temporal-tls.js';
-import { readRunningStack } from './dev-state.js';
+import { DEFAULT_STATE_DIR, readRunningStack, type StackState } from './dev-state.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -17,6 +20,8 @@ export interface GlobalOptions {
 export interface TemporalTarget {
   temporal: TemporalConfig;
   uiUrl: string | undefined;
+  /** How payloads are encrypted; undefined: plain. */
+  codec?: CodecConfig | undefined;
 }
 
 /** Stands in for the file's Vault section, which the CLI never reads. */
@@ -28,13 +33,23 @@ const UNUSED_VAULT_SECTION = { address: 'http://127.0.0.1:8200' };
  * is read: the worker's file works here even where ${VAULT_SECRET_ID} is not set.
  */
 export function loadTemporalConfig(path: string | undefined, env: NodeJS.ProcessEnv): TemporalConfig {
-  const withoutVault = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('VAULT_')));
-  const file = path ?? env.VAULTOPS_CONFIG;
-  if (!file) return parseConfig(undefined, withoutVault, 'environment (TEMPORAL_ADDRESS, ...)').temporal;
-  return parseConfig(temporalSectionOnly(readConfigFile(file)), withoutVault, file).temporal;
+  return loadClientConfig(path, env).temporal;
 }
 
-/** The file cut down to its `temporal:` section; a file that is not a YAML mapping is left whole for parseConfig to explain. */
+/** The `temporal:` and `codec:` sections, read as loadTemporalConfig reads the first. */
+export function loadClientConfig(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv,
+): { temporal: TemporalConfig; codec: CodecConfig | undefined } {
+  const withoutVault = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('VAULT_')));
+  const file = path ?? env.VAULTOPS_CONFIG;
+  const config = file
+    ? parseConfig(temporalSectionOnly(readConfigFile(file)), withoutVault, file)
+    : parseConfig(undefined, withoutVault, 'environment (TEMPORAL_ADDRESS, ...)');
+  return { temporal: config.temporal, codec: config.codec };
+}
+
+/** The file cut down to its `temporal:` and `codec:` sections; a file that is not a YAML mapping is left whole for parseConfig to explain. */
 function temporalSectionOnly(text: string): string {
   let doc: unknown;
   try {
@@ -43,10 +58,11 @@ function temporalSectionOnly(text: string): string {
     return text;
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return text;
-  const { temporal } = doc as { temporal?: unknown };
+  const { temporal, codec } = doc as { temporal?: unknown; codec?: unknown };
   return stringifyYaml({
     vault_integration: UNUSED_VAULT_SECTION,
     ...(temporal === undefined ? {} : { temporal }),
+    ...(codec === undefined ? {} : { codec }),
   });
 }
 
@@ -63,13 +79,79 @@ export function resolveTemporal(opts: GlobalOptions): TemporalTarget {
         }
       : {}),
   };
+  const loaded = loadClientConfig(opts.config, env);
   const temporal = {
-    ...loadTemporalConfig(opts.config, env),
+    ...loaded.temporal,
     ...(opts.address ? { address: opts.address } : {}),
     ...(opts.namespace ? { namespace: opts.namespace } : {}),
     ...(opts.taskQueue ? { task_queue: opts.taskQueue } : {}),
   };
-  return { temporal, uiUrl: stack?.uiUrl ?? process.env.TEMPORAL_UI_URL };
+  return {
+    temporal,
+    uiUrl: stack?.uiUrl ?? process.env.TEMPORAL_UI_URL,
+    codec: loaded.codec ?? devStackCodec(temporal.address, configured ? undefined : stack),
+  };
+}
+
+/**
+ * The dev stack's key file when the Temporal we talk to is the dev stack's (found even with
+ * --address or TEMPORAL_ADDRESS, as a worker pointed at it finds it). Its state file is not
+ * read when configured, so a broken one does not break a configured CLI: then we skip it.
+ */
+function devStackCodec(address: string, found: StackState | undefined): CodecConfig | undefined {
+  let stack = found;
+  if (!stack) {
+    try {
+      stack = readRunningStack();
+    } catch {
+      return undefined;
+    }
+  }
+  return stack?.temporalAddress === address
+    ? { kind: 'key_file', key_file: devKeyFile(DEFAULT_STATE_DIR) }
+    : undefined;
+}
+
+/**
+ * The CLI's data converter. Keys wrapped by Vault transit are unwrapped with the user's own
+ * VAULT_ADDR and VAULT_TOKEN (a token allowed transit/decrypt on the codec key): the CLI holds no
+ * worker credentials. Loaded on demand, so commands without a codec load none of it.
+ */
+async function clientDataConverter(target: TemporalTarget): Promise<DataConverter | undefined> {
+  if (!target.codec) return undefined;
+  const { encryptingDataConverter } = await import('../common/codec/data-converter.js');
+  if (target.codec.kind === 'key_file') {
+    const { loadKeyFile } = await import('../common/codec/key-file.js');
+    return encryptingDataConverter(loadKeyFile(target.codec.key_file, { create: false }));
+  }
+  const address = process.env.VAULT_ADDR;
+  const token = process.env.VAULT_TOKEN;
+  if (!address || !token) {
+    throw new Error(
+      `payloads are encrypted with data keys wrapped by Vault transit (${target.codec.transit_mount}/keys/${target.codec.transit_key}); ` +
+        'export VAULT_ADDR and VAULT_TOKEN (a token allowed transit/decrypt on that key) to read them',
+    );
+  }
+  const [{ VaultClient }, { loadTransitKeys }] = await Promise.all([
+    import('../activities/vault/client.js'),
+    import('../common/codec/transit-keys.js'),
+  ]);
+  const vault = new VaultClient({ address, namespace: process.env.VAULT_NAMESPACE, timeoutMs: 10_000 });
+  vault.tokens.set(token);
+  try {
+    const keyring = await loadTransitKeys(
+      vault,
+      {
+        mount: target.codec.transit_mount,
+        key: target.codec.transit_key,
+        wrappedKeysFile: target.codec.wrapped_keys_file,
+      },
+      { create: false },
+    );
+    return encryptingDataConverter(keyring);
+  } finally {
+    await vault.close();
+  }
 }
 
 export async function withClient<T>(target: TemporalTarget, fn: (client: Client) => Promise<T>): Promise<T> {
@@ -88,7 +170,14 @@ export async function withClient<T>(target: TemporalTarget, fn: (client: Client)
     );
   }
   try {
-    return await fn(new Client({ connection, namespace: target.temporal.namespace }));
+    const dataConverter = await clientDataConverter(target);
+    return await fn(
+      new Client({
+        connection,
+        namespace: target.temporal.namespace,
+        ...(dataConverter ? { dataConverter } : {}),
+      }),
+    );
   } finally {
     await connection.close();
   }

@@ -223,9 +223,63 @@ const temporal = z.strictObject({
   tls: temporalTls.optional(),
 });
 
+/**
+ * Payload encryption: a local key file (`key_file`), or data keys wrapped by Vault transit whose
+ * wrapped form lives in `wrapped_keys_file` (the worker creates either file on first start).
+ */
+const codec = z
+  .strictObject({
+    key_file: z.string().min(1, 'must be a path, not empty').optional(),
+    transit_mount: z.string().min(1, 'must be a mount path such as "transit"').optional(),
+    transit_key: z.string().min(1, 'must be a transit key name such as "vaultops-codec"').optional(),
+    wrapped_keys_file: z.string().min(1, 'must be a path, not empty').optional(),
+  })
+  .superRefine((c, ctx) => {
+    const transit =
+      c.transit_key !== undefined || c.transit_mount !== undefined || c.wrapped_keys_file !== undefined;
+    if (c.key_file !== undefined && transit) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['key_file'],
+        message:
+          'give either key_file (a local key file) or transit_key with wrapped_keys_file (keys wrapped by Vault transit), not both',
+      });
+    } else if (c.key_file === undefined && !transit) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: 'give key_file: <path>, or transit_key: "vaultops-codec" with wrapped_keys_file: <path>',
+      });
+    } else if (transit) {
+      for (const field of ['transit_key', 'wrapped_keys_file'] as const) {
+        if (c[field] === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            message:
+              field === 'transit_key'
+                ? 'is required with Vault transit keys: name the transit key that wraps the data keys, e.g. "vaultops-codec"'
+                : 'is required with Vault transit keys: the file that stores the wrapped data keys, e.g. "/var/lib/vaultops/codec-keys.wrapped.json"',
+          });
+        }
+      }
+    }
+  })
+  .transform((c) =>
+    c.key_file !== undefined
+      ? { kind: 'key_file' as const, key_file: c.key_file }
+      : {
+          kind: 'transit' as const,
+          transit_mount: c.transit_mount ?? 'transit',
+          transit_key: c.transit_key as string,
+          wrapped_keys_file: c.wrapped_keys_file as string,
+        },
+  );
+
 export const configFileSchema = z.strictObject({
   vault_integration: vaultIntegration,
   temporal: temporal.default({ address: '127.0.0.1:7233', namespace: 'default', task_queue: 'vaultops' }),
+  codec: codec.optional(),
 });
 
 export type VaultopsConfig = z.output<typeof configFileSchema>;
@@ -233,6 +287,7 @@ export type VaultAuthConfig = z.output<typeof authMethod>;
 export type VaultAuthChain = z.output<typeof authentication>;
 export type VaultIntegrationConfig = VaultopsConfig['vault_integration'];
 export type TemporalConfig = VaultopsConfig['temporal'];
+export type CodecConfig = NonNullable<VaultopsConfig['codec']>;
 
 /** A configuration problem, already phrased for the person who has to fix it. */
 export class ConfigError extends Error {

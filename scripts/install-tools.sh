@@ -6,7 +6,7 @@
 # $VAULTOPS_CACHE_DIR (default: ~/.cache/vaultops) so a fresh clone does not rebuild them.
 #
 # Usage: scripts/install-tools.sh [tool ...]   (no arguments: every tool)
-#   tools: temporal-test-server temporal openbao vault softhsm postgres mariadb slapd
+#   tools: temporal-test-server temporal openbao vault softhsm postgres mariadb slapd chromium
 # Environment:
 #   VAULTOPS_SKIP_VAULT_BUILD=1   do not build HashiCorp Vault (OpenBao carries the suites)
 set -euo pipefail
@@ -194,7 +194,18 @@ install_slapd() {
   link_bin /usr/sbin/slapd slapd
 }
 
-all=(temporal-test-server temporal openbao softhsm postgres mariadb slapd vault)
+# The browser the e2e suite drives (through playwright-core) to check that the Temporal UI decodes
+# payloads through the codec server. Debian's build: playwright's own download needs the internet.
+install_chromium() {
+  if [[ ! -x /usr/bin/chromium ]]; then
+    apt_install Chromium chromium
+  else
+    say "Chromium: present"
+  fi
+  link_bin /usr/bin/chromium chromium
+}
+
+all=(temporal-test-server temporal openbao softhsm postgres mariadb slapd chromium vault)
 tools=("$@")
 [[ ${#tools[@]} -gt 0 ]] || tools=("${all[@]}")
 for t in "${tools[@]}"; do
@@ -207,6 +218,7 @@ for t in "${tools[@]}"; do
     postgres) install_postgres ;;
     mariadb) install_mariadb ;;
     slapd) install_slapd ;;
+    chromium) install_chromium ;;
     *) fail "$t" "the list of known tools" "use one of: ${all[*]}" ;;
   esac
 done

@@ -1,6 +1,7 @@
 // Builds a vaultops worker: the workflow bundle plus activities over injected clients.
 // Used by the worker entrypoint, the embedded dev stack and the tests, so all run the same thing.
 import { fileURLToPath } from 'node:url';
+import type { DataConverter } from '@temporalio/common';
 import {
   bundleWorkflowCode,
   type NativeConnection,
@@ -33,11 +34,23 @@ export interface CreateWorkerOptions {
   identity?: string;
   /** A bundle built once with bundleVaultopsWorkflows(), so several workers skip webpack. */
   workflowBundle?: WorkflowBundle;
+  /**
+   * Payload codecs and failure converter (common/codec/). A prebuilt workflowBundle must have been
+   * bundled with the same failureConverterPath, which runs inside the workflow sandbox.
+   */
+  dataConverter?: DataConverter;
 }
 
 /** Bundles the workflows once (webpack takes seconds); pass the result to several workers. */
-export async function bundleVaultopsWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...bundlerOptions });
+export async function bundleVaultopsWorkflows(
+  options: { dataConverter?: DataConverter } = {},
+): Promise<WorkflowBundle> {
+  const failureConverterPath = options.dataConverter?.failureConverterPath;
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    ...bundlerOptions,
+    ...(failureConverterPath ? { failureConverterPath } : {}),
+  });
 }
 
 export async function createVaultopsWorker(options: CreateWorkerOptions): Promise<Worker> {
@@ -53,5 +66,6 @@ export async function createVaultopsWorker(options: CreateWorkerOptions): Promis
       : { workflowsPath: WORKFLOWS_PATH, bundlerOptions }),
     activities,
     ...(options.identity ? { identity: options.identity } : {}),
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
   });
 }

@@ -59,6 +59,7 @@ export async function devCommand(opts: DevOptions, out: (s: string) => void): Pr
             task_queue: stack.taskQueue,
           },
           uiUrl: stack.temporal.uiUrl,
+          codec: { kind: 'key_file', key_file: stack.codecKeyFile },
         },
         async (client) => {
           const workflowId = `preflight-dev-${Date.now()}`;

@@ -30,6 +30,8 @@ export async function startTemporalDevServer(options: {
   port?: number;
   uiPort?: number;
   namespace?: string;
+  /** A codec server the UI decodes payloads through (`--ui-codec-endpoint`). */
+  codecEndpoint?: string;
 }): Promise<TemporalDevServer> {
   const binary = toolPath('temporal');
   const port = options.port ?? (await freePort());
@@ -56,6 +58,7 @@ export async function startTemporalDevServer(options: {
       namespace,
       '--log-level',
       'warn',
+      ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
     ],
     logFile: join(options.logDir, 'temporal-dev.log'),
     ready: async () => (await uiReady()) && (await namespaceReady(address, namespace)),

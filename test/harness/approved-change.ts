@@ -1,0 +1,118 @@
+// The approved-change example in the time-skipping environment: a worker per test with stand-in
+// marker activities that record what they were asked to do, and helpers to follow the workflow.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundle } from '@temporalio/worker';
+import type { Activities } from '../../activities/index.js';
+import type { ApprovalPolicy } from '../../common/approval.js';
+import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
+import {
+  type ApprovedChangeInput,
+  approvedChangeWorkflow,
+  type ChangeMarkerActivities,
+} from '../../workflows/examples/approved-change.js';
+import { type StepState, workflowStatusQuery } from '../../workflows/lib/status.js';
+import { createTimeSkippingEnv } from './temporal.js';
+
+/** Two of three; carol asks, so alice and bob are the two who can approve. */
+export const POLICY: ApprovalPolicy = {
+  requester: 'carol',
+  approvers: ['alice', 'bob', 'carol'],
+  quorum: 2,
+  timeout: '1h',
+};
+
+export const changeInput = (approval: Partial<ApprovalPolicy> = {}): ApprovedChangeInput => ({
+  path: 'changes/demo',
+  approval: { ...POLICY, ...approval },
+});
+
+export type MarkerStandIns = ChangeMarkerActivities & { calls: string[] };
+
+/** Stand-ins that record `write <name>` / `delete <name>` (the marker's last path segment). */
+export function markerStandIns(overrides: Partial<ChangeMarkerActivities> = {}): MarkerStandIns {
+  const calls: string[] = [];
+  const name = (path: string) => path.split('/').at(-1);
+  return {
+    calls,
+    async writeChangeMarker(input) {
+      calls.push(`write ${name(input.path)}`);
+      await overrides.writeChangeMarker?.(input);
+    },
+    async deleteChangeMarker(input) {
+      calls.push(`delete ${name(input.path)}`);
+      await overrides.deleteChangeMarker?.(input);
+    },
+  };
+}
+
+export interface ApprovalTestBed {
+  env: TestWorkflowEnvironment;
+  /** Starts the example on a fresh task queue and runs `fn` while a worker with `activities` serves it. */
+  withChange<T>(
+    activities: ChangeMarkerActivities,
+    input: ApprovedChangeInput,
+    fn: (workflowId: string) => Promise<T>,
+  ): Promise<T>;
+  /** Runs `fn` while a worker with `activities` serves a fresh task queue (any workflow). */
+  withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T>;
+  teardown(): Promise<void>;
+}
+
+export async function startApprovalTestBed(): Promise<ApprovalTestBed> {
+  const [env, workflowBundle]: [TestWorkflowEnvironment, WorkflowBundle] = await Promise.all([
+    createTimeSkippingEnv(),
+    bundleVaultopsWorkflows(),
+  ]);
+  let runs = 0;
+  async function withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+    const taskQueue = `approved-change-${process.pid}-${++runs}`;
+    const worker = await createVaultopsWorker({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue,
+      // The example's activities are stand-ins only: the worker has no real ones by these names.
+      activities: activities as Partial<Activities>,
+      workflowBundle,
+    });
+    return worker.runUntil(() => fn(taskQueue));
+  }
+  return {
+    env,
+    withWorker,
+    withChange(activities, input, fn) {
+      return withWorker(activities, async (taskQueue) => {
+        await env.client.workflow.start(approvedChangeWorkflow, {
+          taskQueue,
+          workflowId: taskQueue,
+          args: [input],
+        });
+        return fn(taskQueue);
+      });
+    },
+    teardown: () => env.teardown(),
+  };
+}
+
+/** Waits (in real time; workflow time stays put) until the workflow's step reaches `state`. */
+export async function waitForStep(
+  env: TestWorkflowEnvironment,
+  workflowId: string,
+  step: string,
+  state: StepState,
+): Promise<void> {
+  const handle = env.client.workflow.getHandle(workflowId);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const { steps } = await handle.query(workflowStatusQuery);
+    const current = steps.find((s) => s.name === step)?.state;
+    if (current === state) return;
+    if (Date.now() > deadline) throw new Error(`step ${step} is ${current}, not ${state}, after 20s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Step name → state, the way a reader compares them. */
+export async function stepStates(env: TestWorkflowEnvironment, workflowId: string) {
+  const { steps } = await env.client.workflow.getHandle(workflowId).query(workflowStatusQuery);
+  return Object.fromEntries(steps.map((s) => [s.name, s.state]));
+}

@@ -1,9 +1,13 @@
 // Runs a vaultops worker until SIGINT/SIGTERM (or an abort signal), then shuts down in order:
 // stop polling, let running activities finish, close Temporal and Vault connections.
+import { Client, type Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
 import type { VaultopsConfig } from '../common/config.js';
 import { logger } from '../common/logger.js';
-import { connectTemporalWorker, connectVault } from './connections.js';
+import { workerDataConverter } from './codec.js';
+import { connectTemporalClient, connectTemporalWorker, connectVault } from './connections.js';
+import { ensureSealGuard } from './seal-guard.js';
 import { createVaultopsWorker } from './worker.js';
 
 let runtimeInstalled = false;
@@ -20,7 +24,8 @@ export function installRuntime(): void {
 
 export async function runWorker(
   config: VaultopsConfig,
-  options: { signal?: AbortSignal; onReady?: () => void } = {},
+  /** dataConverter: given by the dev stack; otherwise built from config (workers/codec.ts). */
+  options: { signal?: AbortSignal; onReady?: () => void; dataConverter?: DataConverter } = {},
 ): Promise<void> {
   installRuntime();
   const { vault, login, close: closeVault } = await connectVault(config.vault_integration);
@@ -33,9 +38,17 @@ export async function runWorker(
     },
     'connected to Vault',
   );
+  let dataConverter: DataConverter | undefined;
+  try {
+    dataConverter = options.dataConverter ?? (await workerDataConverter(config, vault));
+  } catch (err) {
+    await closeVault();
+    throw err;
+  }
   const connection = await connectTemporalWorker(config.temporal);
   try {
     const worker = await createVaultopsWorker({
+      ...(dataConverter ? { dataConverter } : {}),
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.task_queue,
@@ -57,11 +70,33 @@ export async function runWorker(
       'worker polling',
     );
     const running = worker.run();
+    await startSealGuard(config, dataConverter);
     options.onReady?.();
     await running;
     logger.info('worker stopped');
   } finally {
     await connection.close();
     await closeVault();
+  }
+}
+
+/** The default cluster's seal guard; a failure to start it is logged, not fatal to the worker. */
+async function startSealGuard(
+  config: VaultopsConfig,
+  dataConverter: DataConverter | undefined,
+): Promise<void> {
+  let connection: Connection | undefined;
+  try {
+    connection = await connectTemporalClient(config.temporal);
+    const client = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      ...(dataConverter ? { dataConverter } : {}),
+    });
+    await ensureSealGuard(client, { cluster: 'default', taskQueue: config.temporal.task_queue });
+  } catch (err) {
+    logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not start the seal guard');
+  } finally {
+    await connection?.close();
   }
 }

@@ -1,2 +1,5 @@
 // The workflow bundle's entry: every workflow the worker runs.
+export { approvedChangeWorkflow } from './examples/approved-change.js';
+export { orderedWritesWorkflow } from './examples/ordered-writes.js';
 export { preflightWorkflow } from './preflight.js';
+export { sealGuardWorkflow } from './seal-guard.js';

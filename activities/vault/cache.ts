@@ -109,8 +109,8 @@ export class ReadCache {
   get(scope: CacheScope, method: string, path: string): unknown {
     const key = this.#key(scope, method, path);
     const entry = this.#entries.get(key);
+    // An expired entry is a miss but stays until evicted: `peekStale` may still serve it.
     if (!entry || entry.expiresAt <= this.#now()) {
-      if (entry) this.#delete(key);
       this.misses += 1;
       return undefined;
     }
@@ -119,6 +119,11 @@ export class ReadCache {
     this.#entries.set(key, entry);
     this.hits += 1;
     return entry.body;
+  }
+
+  /** The entry whatever its age (while Vault is sealed, for callers that accept stale data). */
+  peekStale(scope: CacheScope, method: string, path: string): unknown {
+    return this.#entries.get(this.#key(scope, method, path))?.body;
   }
 
   /** Taken before a read is sent; `set` refuses the answer if a related write came after it. */

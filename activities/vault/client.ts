@@ -73,6 +73,11 @@ export interface RequestOptions {
   /** Stops retries and the request in flight when aborted (besides the activity's own signal). */
   signal?: AbortSignal;
   /**
+   * A cached read whose entry has expired is served anyway while Vault is sealed, for callers
+   * that prefer stale data to none (needs `cache`).
+   */
+  staleIfSealed?: boolean;
+  /**
    * Read from the active node only. Standbys may answer reads from a state a little behind
    * (OpenBao's do); settling an unknown outcome must not trust such an answer.
    */
@@ -223,6 +228,13 @@ export class VaultClient {
       let body: unknown;
       try {
         body = await this.#sendJson(method, route, namespace, options, explicitToken ? options.token : held);
+      } catch (err) {
+        const stale =
+          cache && scope && options.staleIfSealed && isVaultFailure(err, VaultErrorType.Sealed)
+            ? cache.peekStale(scope, method, route)
+            : undefined;
+        if (stale === undefined) throw err;
+        return structuredClone(stale);
       } finally {
         endWrite?.();
       }
@@ -376,6 +388,7 @@ export class VaultClient {
       }
       const { order, trials } = plan;
       const reported = new Set<string>();
+      let everyNodeSealed = true;
       try {
         for (const node of order) {
           throwIfAborted(signal, call);
@@ -419,12 +432,16 @@ export class VaultClient {
             }
             cluster.failed(node);
             if (!call.idempotent && mayHaveBeenDone(err)) throw outcomeUnknown(failure, details, node);
+            if (failure.type !== VaultErrorType.Sealed) everyNodeSealed = false;
             lastFailure = failure;
           }
         }
       } finally {
         for (const node of trials) if (!reported.has(node)) cluster.release(node);
       }
+      // Every node is sealed: waiting here helps nobody. The caller hears it at once (a
+      // seal-aware workflow step then queues until the unseal).
+      if (everyNodeSealed && isVaultFailure(lastFailure, VaultErrorType.Sealed)) break;
     }
     throw (
       lastFailure ??

@@ -252,7 +252,10 @@ describe('vaultops worker against a Vault and Temporal of your own', () => {
 
 describe('stopping and restarting the stack', () => {
   it('stops cleanly on Ctrl-C and keeps workflow history for the next start', async () => {
-    const before = JSON.parse(vaultops('list', '--json').stdout) as { workflowId: string }[];
+    // The preflights (the stack's seal guard runs on, so it is no COMPLETED witness).
+    const before = JSON.parse(vaultops('list', '--type', 'preflightWorkflow', '--json').stdout) as {
+      workflowId: string;
+    }[];
     const ui = field(dev.output(), 'Temporal UI:');
 
     dev.child.kill('SIGINT');

@@ -1,0 +1,97 @@
+// What the seal guard needs from the outside world: watch a cluster's seal state (a heartbeating
+// poll, so a seal is noticed within a poll interval), alert once per seal event, and put a
+// waiting step in the guard's queue (starting the guard if it is not running yet).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Context } from '@temporalio/activity';
+import type { Alert, Notifier } from './notifier.js';
+import type { VaultClient } from './vault/client.js';
+import { readHealth } from './vault/sys.js';
+
+export interface SealWatchInput {
+  cluster: string;
+  /** What the guard believes now; the watch returns as soon as the cluster differs. */
+  knownSealed: boolean;
+  /** Return the current state after this long even without a change (the guard loops). */
+  maxWaitMs?: number;
+  pollMs?: number;
+}
+
+export interface SealWatchResult {
+  sealed: boolean;
+  /** False when the last polls could not reach the cluster (then `sealed` is the known state). */
+  reachable: boolean;
+  observedAt: string;
+}
+
+export interface QueuedStep {
+  workflowId: string;
+  step: string;
+  queuedAt: string;
+}
+
+export interface EnqueueInput {
+  cluster: string;
+  guardWorkflowId: string;
+  waiter: QueuedStep;
+}
+
+export interface SealDeps {
+  vault: VaultClient;
+  notifier: Notifier;
+}
+
+/** The guard's workflow type and signal names, by name: activities never import workflow code. */
+export const SEAL_GUARD_WORKFLOW = 'sealGuardWorkflow';
+export const ENQUEUE_SIGNAL = 'sealGuard.enqueue';
+
+export function createSealActivities({ vault, notifier }: SealDeps) {
+  /** Usable means unsealed and active: a node just unsealed answers as standby for a moment. */
+  async function observe(): Promise<{ sealed: boolean } | undefined> {
+    try {
+      const health = await readHealth(vault);
+      return { sealed: health.sealed || !health.initialized || health.standby };
+    } catch {
+      return undefined;
+    }
+  }
+
+  return {
+    async watchSealStatus(input: SealWatchInput): Promise<SealWatchResult> {
+      const context = Context.current();
+      const until = Date.now() + (input.maxWaitMs ?? 60_000);
+      const pollMs = input.pollMs ?? 200;
+      let reachable = true;
+      for (;;) {
+        const seen = await observe();
+        reachable = seen !== undefined;
+        if (seen && seen.sealed !== input.knownSealed) {
+          return { sealed: seen.sealed, reachable, observedAt: new Date().toISOString() };
+        }
+        if (Date.now() >= until) {
+          return { sealed: input.knownSealed, reachable, observedAt: new Date().toISOString() };
+        }
+        context.heartbeat();
+        await sleep(pollMs, undefined, { signal: context.cancellationSignal }).catch(() => undefined);
+        if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+      }
+    },
+
+    async notifySealEvent(alert: Alert): Promise<void> {
+      await notifier.notify(alert);
+    },
+
+    /** Queues a step with the cluster's guard, starting the guard first if it is not running. */
+    async enqueueForUnseal(input: EnqueueInput): Promise<void> {
+      const { client, info } = Context.current();
+      await client.workflow.signalWithStart(SEAL_GUARD_WORKFLOW, {
+        workflowId: input.guardWorkflowId,
+        taskQueue: info.taskQueue,
+        args: [{ cluster: input.cluster }],
+        signal: ENQUEUE_SIGNAL,
+        signalArgs: [input.waiter],
+      });
+    },
+  };
+}
+
+export type SealActivities = ReturnType<typeof createSealActivities>;

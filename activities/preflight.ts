@@ -8,6 +8,7 @@ import type {
   PluginCatalog,
   SealObservation,
 } from '../common/preflight.js';
+import { type ClusterClients, DEFAULT_CLUSTER, resolveClusters } from './clusters.js';
 import type { VaultClient } from './vault/client.js';
 import { isVaultFailure, VaultErrorType } from './vault/errors.js';
 import {
@@ -21,12 +22,17 @@ import {
 } from './vault/sys.js';
 
 export interface PreflightTarget {
+  /** The configured cluster to inspect (vault_clusters); "default" is vault_integration. */
+  cluster?: string | undefined;
   /** Namespace to inspect in; undefined means the client's configured namespace. */
   namespace?: string | undefined;
 }
 
 export interface PreflightDeps {
+  /** The default cluster's client (the only one when `clusters` is not given). */
   vault: VaultClient;
+  /** Every configured cluster's client by name; default: `vault` as "default". */
+  clusters?: ClusterClients | undefined;
 }
 
 /** A permission-denied answer becomes null: the report says what could not be seen, and why. */
@@ -39,13 +45,24 @@ async function orNullIfDenied<T>(call: Promise<T>): Promise<T | null> {
   }
 }
 
-export function createPreflightActivities({ vault }: PreflightDeps) {
-  const at = (target: PreflightTarget) =>
-    target.namespace === undefined ? vault : vault.withNamespace(target.namespace || undefined);
+export function createPreflightActivities(deps: PreflightDeps) {
+  const clusters = resolveClusters(deps);
+  const at = (target: PreflightTarget) => {
+    const vault = clusters.get(target.cluster);
+    return target.namespace === undefined ? vault : vault.withNamespace(target.namespace || undefined);
+  };
 
   return {
-    async describeTarget(target: PreflightTarget): Promise<{ address: string; namespace: string | null }> {
-      return { address: vault.address, namespace: at(target).namespace ?? null };
+    /** `cluster` is optional in the type: histories recorded before clusters had names lack it. */
+    async describeTarget(
+      target: PreflightTarget,
+    ): Promise<{ cluster?: string; address: string; namespace: string | null }> {
+      const vault = at(target);
+      return {
+        cluster: target.cluster ?? DEFAULT_CLUSTER,
+        address: vault.address,
+        namespace: vault.namespace ?? null,
+      };
     },
     async readHealth(target: PreflightTarget): Promise<HealthObservation> {
       return readHealth(at(target));

@@ -3,11 +3,13 @@
 // waiting step in the guard's queue (starting the guard if it is not running yet).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
+import { type ClusterClients, resolveClusters } from './clusters.js';
 import type { Alert, Notifier } from './notifier.js';
 import type { VaultClient } from './vault/client.js';
 import { readHealth } from './vault/sys.js';
 
 export interface SealWatchInput {
+  /** Which configured cluster to watch ("default" is vault_integration). */
   cluster: string;
   /** What the guard believes now; the watch returns as soon as the cluster differs. */
   knownSealed: boolean;
@@ -36,7 +38,9 @@ export interface EnqueueInput {
 }
 
 export interface SealDeps {
+  /** The default cluster's client (the only one when `clusters` is not given). */
   vault: VaultClient;
+  clusters?: ClusterClients | undefined;
   notifier: Notifier;
 }
 
@@ -44,9 +48,12 @@ export interface SealDeps {
 export const SEAL_GUARD_WORKFLOW = 'sealGuardWorkflow';
 export const ENQUEUE_SIGNAL = 'sealGuard.enqueue';
 
-export function createSealActivities({ vault, notifier }: SealDeps) {
+export function createSealActivities(deps: SealDeps) {
+  const { notifier } = deps;
+  const clusters = resolveClusters(deps);
+
   /** Usable means unsealed and active: a node just unsealed answers as standby for a moment. */
-  async function observe(): Promise<{ sealed: boolean } | undefined> {
+  async function observe(vault: VaultClient): Promise<{ sealed: boolean } | undefined> {
     try {
       const health = await readHealth(vault);
       return { sealed: health.sealed || !health.initialized || health.standby };
@@ -57,12 +64,13 @@ export function createSealActivities({ vault, notifier }: SealDeps) {
 
   return {
     async watchSealStatus(input: SealWatchInput): Promise<SealWatchResult> {
+      const vault = clusters.get(input.cluster); // an unknown name fails here, not as "unreachable"
       const context = Context.current();
       const until = Date.now() + (input.maxWaitMs ?? 60_000);
       const pollMs = input.pollMs ?? 200;
       let reachable = true;
       for (;;) {
-        const seen = await observe();
+        const seen = await observe(vault);
         reachable = seen !== undefined;
         if (seen && seen.sealed !== input.knownSealed) {
           return { sealed: seen.sealed, reachable, observedAt: new Date().toISOString() };

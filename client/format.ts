@@ -3,7 +3,7 @@ import type { PreflightReport } from '../common/preflight.js';
 
 export function formatPreflight(r: PreflightReport): string {
   const lines = [
-    `Cluster     ${r.address}${r.namespace ? ` (namespace ${r.namespace})` : ''}`,
+    `Cluster     ${r.cluster && r.cluster !== 'default' ? `${r.cluster}: ` : ''}${r.address}${r.namespace ? ` (namespace ${r.namespace})` : ''}`,
     `Server      ${r.flavour === 'openbao' ? 'OpenBao' : 'HashiCorp Vault'} ${r.health.version} (${r.edition}; ${r.flavourEvidence})`,
     `State       ${r.health.initialized ? 'initialized' : 'NOT initialized'}, ${r.seal.sealed ? `SEALED (${r.seal.progress}/${r.seal.threshold})` : 'unsealed'}, seal ${r.seal.type}, storage ${r.seal.storageType ?? 'unknown'}`,
     `HA          ${r.leader === null ? 'unknown' : r.leader.haEnabled ? `enabled; leader ${r.leader.leaderAddress ?? 'unknown'}${r.leader.isSelf ? ' (this node)' : ''}` : 'disabled'}`,

@@ -93,37 +93,43 @@ const authentication = z.preprocess(
   z.array(authMethod).min(1, 'list at least one auth method'),
 );
 
-/** A client certificate is useless without its key and the other way round: ask for the pair. */
+/**
+ * A client certificate is useless without its key and the other way round: ask for the pair.
+ * `env` names the variables that can give them (none for a named cluster: VAULT_* is the default's).
+ */
 function certKeyPair(
   tls: { client_cert?: string | undefined; client_key?: string | undefined },
   ctx: z.core.$RefinementCtx,
-  env: { cert: string; key: string },
+  env: { cert: string; key: string } | undefined,
 ): void {
   if (tls.client_cert !== undefined && tls.client_key === undefined) {
     ctx.addIssue({
       code: 'custom',
       path: ['client_key'],
-      message: `is required with client_cert: give the client certificate's private key too (or ${env.key}), or remove client_cert`,
+      message: `is required with client_cert: give the client certificate's private key too${env ? ` (or ${env.key})` : ''}, or remove client_cert`,
     });
   }
   if (tls.client_key !== undefined && tls.client_cert === undefined) {
     ctx.addIssue({
       code: 'custom',
       path: ['client_cert'],
-      message: `is required with client_key: give the client certificate too (or ${env.cert}), or remove client_key`,
+      message: `is required with client_key: give the client certificate too${env ? ` (or ${env.cert})` : ''}, or remove client_key`,
     });
   }
 }
 
-const vaultTls = z
-  .strictObject({
-    ca_cert: z.string().min(1).optional(),
-    client_cert: z.string().min(1).optional(),
-    client_key: z.string().min(1).optional(),
-    tls_server_name: z.string().optional(),
-    skip_verify: z.boolean().default(false),
-  })
-  .superRefine((tls, ctx) => certKeyPair(tls, ctx, { cert: 'VAULT_CLIENT_CERT', key: 'VAULT_CLIENT_KEY' }));
+const VAULT_TLS_ENV = { cert: 'VAULT_CLIENT_CERT', key: 'VAULT_CLIENT_KEY' };
+
+const vaultTls = (fromEnv: boolean) =>
+  z
+    .strictObject({
+      ca_cert: z.string().min(1).optional(),
+      client_cert: z.string().min(1).optional(),
+      client_key: z.string().min(1).optional(),
+      tls_server_name: z.string().optional(),
+      skip_verify: z.boolean().default(false),
+    })
+    .superRefine((tls, ctx) => certKeyPair(tls, ctx, fromEnv ? VAULT_TLS_ENV : undefined));
 
 const engines = z.strictObject({
   pki: z
@@ -172,37 +178,64 @@ const caching = z.strictObject({
   max_entries: z.number().int().min(1).default(10_000),
 });
 
-const vaultIntegration = z
-  .strictObject({
-    address: url,
-    /** The other nodes of an HA cluster; the client finds the leader and fails over among all. */
-    ha_addresses: z.array(url).default([]),
-    namespace: z.string().optional(),
-    authentication: authentication.optional(),
-    tls: vaultTls.default({ skip_verify: false }),
-    engines: engines.default({}),
-    performance: performance.default({
-      max_retries: 3,
-      retry_wait_min: 1000,
-      retry_wait_max: 30_000,
-      connection_timeout: 30_000,
-      max_idle_connections: 10,
-      breaker_failure_threshold: 3,
-      breaker_open_duration: 5000,
-    }),
-    caching: caching.default({ enable: true, ttl: 300_000, max_entries: 10_000 }),
-  })
-  .superRefine((vault, ctx) => {
-    const cert = vault.authentication?.some((a) => a.method === 'cert');
-    if (cert && vault.tls.client_cert === undefined && vault.tls.client_key === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['tls', 'client_cert'],
-        message:
-          'is required by the cert auth method, which logs in with tls.client_cert and tls.client_key (or VAULT_CLIENT_CERT and VAULT_CLIENT_KEY)',
-      });
-    }
+/**
+ * One Vault cluster: `vault_integration` (the cluster named "default", which the VAULT_*
+ * environment overlays) or an entry of `vault_clusters` (`fromEnv` false: messages then name no
+ * VAULT_* variable, since the environment does not reach it).
+ */
+const vaultCluster = (fromEnv: boolean) =>
+  z
+    .strictObject({
+      address: url,
+      /** The other nodes of an HA cluster; the client finds the leader and fails over among all. */
+      ha_addresses: z.array(url).default([]),
+      namespace: z.string().optional(),
+      authentication: authentication.optional(),
+      tls: vaultTls(fromEnv).default({ skip_verify: false }),
+      engines: engines.default({}),
+      performance: performance.default({
+        max_retries: 3,
+        retry_wait_min: 1000,
+        retry_wait_max: 30_000,
+        connection_timeout: 30_000,
+        max_idle_connections: 10,
+        breaker_failure_threshold: 3,
+        breaker_open_duration: 5000,
+      }),
+      caching: caching.default({ enable: true, ttl: 300_000, max_entries: 10_000 }),
+    })
+    .superRefine((vault, ctx) => {
+      const cert = vault.authentication?.some((a) => a.method === 'cert');
+      if (cert && vault.tls.client_cert === undefined && vault.tls.client_key === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tls', 'client_cert'],
+          message: `is required by the cert auth method, which logs in with tls.client_cert and tls.client_key${fromEnv ? ' (or VAULT_CLIENT_CERT and VAULT_CLIENT_KEY)' : ''}`,
+        });
+      }
+    });
+
+const vaultIntegration = vaultCluster(true);
+
+/** The name of the cluster `vault_integration` describes; activities default to it. */
+export const DEFAULT_CLUSTER = 'default';
+
+const clusterName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]*$/,
+    'is not a valid cluster name: use lowercase letters, digits and "-", starting with a letter or digit, such as "dr-standby"',
+  )
+  .refine((name) => name !== DEFAULT_CLUSTER, {
+    message:
+      'is defined twice: the cluster named "default" is vault_integration; put its settings there, or give this cluster another name',
   });
+
+/** Further clusters by name (a DR primary and standby, a migration's source and target). */
+const vaultClusters = z.record(clusterName, vaultCluster(false), {
+  error:
+    'must be a mapping of cluster name to settings shaped like vault_integration, such as "dr-standby: { address: ... }"',
+});
 
 const temporalTls = z
   .strictObject({
@@ -278,6 +311,7 @@ const codec = z
 
 export const configFileSchema = z.strictObject({
   vault_integration: vaultIntegration,
+  vault_clusters: vaultClusters.optional(),
   temporal: temporal.default({ address: '127.0.0.1:7233', namespace: 'default', task_queue: 'vaultops' }),
   codec: codec.optional(),
 });
@@ -288,6 +322,14 @@ export type VaultAuthChain = z.output<typeof authentication>;
 export type VaultIntegrationConfig = VaultopsConfig['vault_integration'];
 export type TemporalConfig = VaultopsConfig['temporal'];
 export type CodecConfig = NonNullable<VaultopsConfig['codec']>;
+
+/** Every configured Vault cluster by name: "default" (vault_integration) first, then vault_clusters. */
+export function vaultClusterConfigs(config: VaultopsConfig): Map<string, VaultIntegrationConfig> {
+  return new Map([
+    [DEFAULT_CLUSTER, config.vault_integration],
+    ...Object.entries(config.vault_clusters ?? {}),
+  ]);
+}
 
 /** A configuration problem, already phrased for the person who has to fix it. */
 export class ConfigError extends Error {
@@ -402,37 +444,53 @@ export const readableFile: FileCheck = (path) => {
   }
 };
 
-const TLS_FILES: { section: 'vault_integration' | 'temporal'; field: string; env: string }[] = [
-  { section: 'vault_integration', field: 'ca_cert', env: 'VAULT_CACERT' },
-  { section: 'vault_integration', field: 'client_cert', env: 'VAULT_CLIENT_CERT' },
-  { section: 'vault_integration', field: 'client_key', env: 'VAULT_CLIENT_KEY' },
-  { section: 'temporal', field: 'ca_cert', env: 'TEMPORAL_TLS_CA' },
-  { section: 'temporal', field: 'client_cert', env: 'TEMPORAL_TLS_CERT' },
-  { section: 'temporal', field: 'client_key', env: 'TEMPORAL_TLS_KEY' },
-];
+/** The TLS file fields of each section, with the variable that can give each (none for a named cluster). */
+function tlsFileFields(
+  config: VaultopsConfig,
+): { where: string; tls: Record<string, unknown> | undefined; env: Record<string, string> }[] {
+  return [
+    {
+      where: 'vault_integration',
+      tls: config.vault_integration.tls,
+      env: { ca_cert: 'VAULT_CACERT', client_cert: 'VAULT_CLIENT_CERT', client_key: 'VAULT_CLIENT_KEY' },
+    },
+    ...Object.entries(config.vault_clusters ?? {}).map(([name, cluster]) => ({
+      where: `vault_clusters.${name}`,
+      tls: cluster.tls,
+      env: {},
+    })),
+    {
+      where: 'temporal',
+      tls: config.temporal.tls,
+      env: { ca_cert: 'TEMPORAL_TLS_CA', client_cert: 'TEMPORAL_TLS_CERT', client_key: 'TEMPORAL_TLS_KEY' },
+    },
+  ];
+}
 
 /** Problems with the TLS files the configuration names: each with its field and what to do. */
 export function checkConfigFiles(config: VaultopsConfig, check: FileCheck = readableFile): string[] {
   const problems: string[] = [];
-  for (const { section, field, env } of TLS_FILES) {
-    const tls = (section === 'vault_integration' ? config.vault_integration.tls : config.temporal.tls) as
-      | Record<string, unknown>
-      | undefined;
-    const path = tls?.[field];
-    if (typeof path !== 'string') continue;
-    const code = check(path);
-    if (code === undefined) continue;
-    const where = `${section}.tls.${field}`;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      problems.push(`${where}: file "${path}" does not exist; correct the path (or ${env})`);
-    } else if (code === 'EISDIR') {
-      problems.push(`${where}: "${path}" is a directory; give the PEM file inside it`);
-    } else if (code === 'EACCES' || code === 'EPERM') {
-      problems.push(
-        `${where}: file "${path}" is not readable by this user; make it readable by the user running vaultops`,
-      );
-    } else {
-      problems.push(`${where}: cannot read file "${path}" (${code})`);
+  for (const section of tlsFileFields(config)) {
+    for (const field of ['ca_cert', 'client_cert', 'client_key']) {
+      const path = section.tls?.[field];
+      if (typeof path !== 'string') continue;
+      const code = check(path);
+      if (code === undefined) continue;
+      const where = `${section.where}.tls.${field}`;
+      const env = section.env[field];
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        problems.push(
+          `${where}: file "${path}" does not exist; correct the path${env ? ` (or ${env})` : ''}`,
+        );
+      } else if (code === 'EISDIR') {
+        problems.push(`${where}: "${path}" is a directory; give the PEM file inside it`);
+      } else if (code === 'EACCES' || code === 'EPERM') {
+        problems.push(
+          `${where}: file "${path}" is not readable by this user; make it readable by the user running vaultops`,
+        );
+      } else {
+        problems.push(`${where}: cannot read file "${path}" (${code})`);
+      }
     }
   }
   return problems;
@@ -448,16 +506,22 @@ function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, singleAuthMethod: boolean, doc: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue, doc: unknown): string {
   // A single method is parsed as a chain of one; report its fields without the list index.
+  const auth = issue.path[0] === 'vault_integration' ? 1 : issue.path[0] === 'vault_clusters' ? 2 : undefined;
+  const singleAuthMethod =
+    auth !== undefined &&
+    issue.path[auth] === 'authentication' &&
+    issue.path[auth + 1] === 0 &&
+    !Array.isArray(valueAt(doc, issue.path.slice(0, auth + 1)));
   const path =
-    singleAuthMethod &&
-    issue.path[0] === 'vault_integration' &&
-    issue.path[1] === 'authentication' &&
-    issue.path[2] === 0
-      ? [...issue.path.slice(0, 2), ...issue.path.slice(3)]
+    singleAuthMethod && auth !== undefined
+      ? [...issue.path.slice(0, auth + 1), ...issue.path.slice(auth + 2)]
       : issue.path;
   const where = path.length > 0 ? path.join('.') : '(top level)';
+  if (issue.code === 'invalid_key') {
+    return `${where}: ${issue.issues[0]?.message ?? issue.message}`;
+  }
   if (issue.code === 'unrecognized_keys') {
     return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove or correct ${issue.keys.length > 1 ? 'them' : 'it'} (see README, "Configuration")`;
   }
@@ -504,10 +568,9 @@ export function parseConfig(
   const overlaid = overlayEnv(doc, env);
   const result = configFileSchema.safeParse(overlaid);
   if (!result.success) {
-    const auth = (overlaid.vault_integration as { authentication?: unknown }).authentication;
     throw new ConfigError(
       source,
-      result.error.issues.map((issue) => describeIssue(issue, !Array.isArray(auth), overlaid)),
+      result.error.issues.map((issue) => describeIssue(issue, overlaid)),
     );
   }
   const fileProblems = checkConfigFiles(result.data, options.checkFile);

@@ -66,6 +66,8 @@ export interface PluginCatalog {
 }
 
 export interface PreflightObservations {
+  /** The configured cluster's name ("default": vault_integration); absent in older histories. */
+  cluster?: string;
   address: string;
   namespace: string | null;
   health: HealthObservation;

@@ -1,10 +1,16 @@
-// Configuration → live connections: a logged-in Vault client and a Temporal connection.
+// Configuration → live connections: a logged-in Vault client per cluster and a Temporal connection.
 import { Connection } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { LoginResult } from '../activities/vault/auth/login.js';
 import { AuthSession } from '../activities/vault/auth/session.js';
 import { VaultClient } from '../activities/vault/client.js';
-import type { TemporalConfig, VaultIntegrationConfig } from '../common/config.js';
+import {
+  DEFAULT_CLUSTER,
+  type TemporalConfig,
+  type VaultIntegrationConfig,
+  type VaultopsConfig,
+  vaultClusterConfigs,
+} from '../common/config.js';
 import { logger } from '../common/logger.js';
 import { temporalTls } from '../common/temporal-tls.js';
 
@@ -34,6 +40,33 @@ export async function connectVault(config: VaultIntegrationConfig): Promise<Vaul
     await vault.close();
     throw err;
   }
+}
+
+/**
+ * A logged-in client for every configured cluster ("default" first), logged in one after the
+ * other. A cluster that fails to log in fails the whole start, with its name in the message, and
+ * the clusters already connected are closed again.
+ */
+export async function connectVaultClusters(config: VaultopsConfig): Promise<Map<string, VaultConnection>> {
+  const connected = new Map<string, VaultConnection>();
+  for (const [name, cluster] of vaultClusterConfigs(config)) {
+    try {
+      connected.set(name, await connectVault(cluster));
+    } catch (err) {
+      await closeVaultClusters(connected);
+      const where = name === DEFAULT_CLUSTER ? 'vault_integration' : `vault_clusters.${name}`;
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new Error(`Vault cluster "${name}" (${where}, ${cluster.address}): could not log in: ${reason}`, {
+        cause: err,
+      });
+    }
+  }
+  return connected;
+}
+
+/** Closes every cluster's connection (token renewal stops); one failing does not stop the others. */
+export async function closeVaultClusters(connections: ReadonlyMap<string, VaultConnection>): Promise<void> {
+  await Promise.allSettled([...connections.values()].map((c) => c.close()));
 }
 
 export async function connectTemporalWorker(config: TemporalConfig): Promise<NativeConnection> {

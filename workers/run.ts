@@ -3,10 +3,17 @@
 import { Client, type Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
-import type { VaultopsConfig } from '../common/config.js';
+import { clusterClients } from '../activities/clusters.js';
+import type { VaultClient } from '../activities/vault/client.js';
+import { DEFAULT_CLUSTER, type VaultopsConfig } from '../common/config.js';
 import { logger } from '../common/logger.js';
 import { workerDataConverter } from './codec.js';
-import { connectTemporalClient, connectTemporalWorker, connectVault } from './connections.js';
+import {
+  closeVaultClusters,
+  connectTemporalClient,
+  connectTemporalWorker,
+  connectVaultClusters,
+} from './connections.js';
 import { ensureSealGuard } from './seal-guard.js';
 import { createVaultopsWorker } from './worker.js';
 
@@ -28,16 +35,22 @@ export async function runWorker(
   options: { signal?: AbortSignal; onReady?: () => void; dataConverter?: DataConverter } = {},
 ): Promise<void> {
   installRuntime();
-  const { vault, login, close: closeVault } = await connectVault(config.vault_integration);
-  logger.info(
-    {
-      vault: vault.address,
-      namespace: vault.namespace ?? null,
-      auth: login?.method ?? 'none',
-      policies: login?.policies,
-    },
-    'connected to Vault',
-  );
+  const connections = await connectVaultClusters(config);
+  const closeVault = () => closeVaultClusters(connections);
+  for (const [cluster, { vault, login }] of connections) {
+    logger.info(
+      {
+        cluster,
+        vault: vault.address,
+        namespace: vault.namespace ?? null,
+        auth: login?.method ?? 'none',
+        policies: login?.policies,
+      },
+      'connected to Vault',
+    );
+  }
+  const clients = new Map<string, VaultClient>([...connections].map(([name, c]) => [name, c.vault]));
+  const vault = clients.get(DEFAULT_CLUSTER) as VaultClient;
   let dataConverter: DataConverter | undefined;
   try {
     dataConverter = options.dataConverter ?? (await workerDataConverter(config, vault));
@@ -52,7 +65,7 @@ export async function runWorker(
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.task_queue,
-      deps: { vault },
+      deps: { vault, clusters: clusterClients(clients) },
     });
     const stop = () => {
       if (worker.getState() === 'RUNNING') {
@@ -70,7 +83,7 @@ export async function runWorker(
       'worker polling',
     );
     const running = worker.run();
-    await startSealGuard(config, dataConverter);
+    await startSealGuards(config, [...clients.keys()], dataConverter);
     options.onReady?.();
     await running;
     logger.info('worker stopped');
@@ -80,9 +93,10 @@ export async function runWorker(
   }
 }
 
-/** The default cluster's seal guard; a failure to start it is logged, not fatal to the worker. */
-async function startSealGuard(
+/** A seal guard per configured cluster; a failure to start one is logged, not fatal to the worker. */
+async function startSealGuards(
   config: VaultopsConfig,
+  clusters: string[],
   dataConverter: DataConverter | undefined,
 ): Promise<void> {
   let connection: Connection | undefined;
@@ -93,9 +107,18 @@ async function startSealGuard(
       namespace: config.temporal.namespace,
       ...(dataConverter ? { dataConverter } : {}),
     });
-    await ensureSealGuard(client, { cluster: 'default', taskQueue: config.temporal.task_queue });
+    for (const cluster of clusters) {
+      try {
+        await ensureSealGuard(client, { cluster, taskQueue: config.temporal.task_queue });
+      } catch (err) {
+        logger.warn(
+          { cluster, err: err instanceof Error ? err.message : String(err) },
+          'could not start the seal guard',
+        );
+      }
+    }
   } catch (err) {
-    logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not start the seal guard');
+    logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not start the seal guards');
   } finally {
     await connection?.close();
   }

@@ -7,6 +7,8 @@ import { formatPreflight } from '../format.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../temporal-client.js';
 
 export interface PreflightOptions extends GlobalOptions {
+  /** A cluster the worker's configuration names (vault_clusters); default "default". */
+  cluster?: string;
   vaultNamespace?: string;
   workflowId?: string;
   wait: boolean;
@@ -23,7 +25,12 @@ export async function preflightCommand(opts: PreflightOptions, out: (s: string) 
     const handle = await client.workflow.start<typeof preflightWorkflow>('preflightWorkflow', {
       taskQueue: target.temporal.task_queue,
       workflowId,
-      args: [opts.vaultNamespace === undefined ? {} : { namespace: opts.vaultNamespace }],
+      args: [
+        {
+          ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
+          ...(opts.vaultNamespace === undefined ? {} : { namespace: opts.vaultNamespace }),
+        },
+      ],
     });
     const runId = handle.firstExecutionRunId;
     if (!opts.json) {

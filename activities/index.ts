@@ -1,10 +1,16 @@
 // Every activity the worker registers, built from injected clients.
 import { logger } from '../common/logger.js';
+import { createBreakGlassActivities } from './break-glass.js';
+import { resolveClusters } from './clusters.js';
 import { createMarkerActivities } from './markers.js';
 import { createNotifier, type Notifier } from './notifier.js';
 import { createPreflightActivities, type PreflightDeps } from './preflight.js';
 import { createSealActivities } from './seal.js';
 
+/**
+ * `vault` is the default cluster's client; `clusters` every configured cluster's by name (default:
+ * just `vault` as "default"). Vault-touching activities take the cluster's name in their input.
+ */
 export interface ActivityDeps extends PreflightDeps {
   /** Where alerts go; by default a log line, plus a POST to $VAULTOPS_ALERT_WEBHOOK if set. */
   notifier?: Notifier;
@@ -13,10 +19,12 @@ export interface ActivityDeps extends PreflightDeps {
 export function createActivities(deps: ActivityDeps) {
   const notifier =
     deps.notifier ?? createNotifier({ logger, webhookUrl: process.env.VAULTOPS_ALERT_WEBHOOK || undefined });
+  const clusters = resolveClusters(deps);
   return {
-    ...createPreflightActivities(deps),
-    ...createSealActivities({ vault: deps.vault, notifier }),
-    ...createMarkerActivities(deps),
+    ...createPreflightActivities({ vault: deps.vault, clusters }),
+    ...createSealActivities({ vault: deps.vault, clusters, notifier }),
+    ...createMarkerActivities({ vault: deps.vault, clusters }),
+    ...createBreakGlassActivities({ vault: deps.vault, clusters }),
   };
 }
 

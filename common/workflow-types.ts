@@ -7,6 +7,7 @@ export const WORKFLOW_TYPES = [
   'sealGuardWorkflow',
   'orderedWritesWorkflow',
   'approvedChangeWorkflow',
+  'breakGlassWorkflow',
 ] as const;
 
 export type WorkflowType = (typeof WORKFLOW_TYPES)[number];

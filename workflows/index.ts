@@ -1,4 +1,5 @@
 // The workflow bundle's entry: every workflow the worker runs.
+export { breakGlassWorkflow } from './break-glass.js';
 export { approvedChangeWorkflow } from './examples/approved-change.js';
 export { orderedWritesWorkflow } from './examples/ordered-writes.js';
 export { preflightWorkflow } from './preflight.js';

@@ -18,6 +18,8 @@ export interface TokenRequest {
   renewable?: boolean;
   displayName?: string;
   meta?: Record<string, string>;
+  /** Leave out Vault's `default` policy: the token has exactly `policies` (break-glass). */
+  noDefaultPolicy?: boolean;
 }
 
 export interface CreatedToken {
@@ -55,6 +57,7 @@ export async function createToken(vault: VaultClient, request: TokenRequest): Pr
     ...(request.orphan ? { no_parent: true } : {}),
     ...(request.renewable !== undefined ? { renewable: request.renewable } : {}),
     ...(request.displayName ? { display_name: request.displayName } : {}),
+    ...(request.noDefaultPolicy ? { no_default_policy: true } : {}),
     meta: { ...request.meta, [REQUEST_META_KEY]: requestId },
   };
   return exactlyOnce<CreatedToken>(

@@ -15,6 +15,7 @@ import {
   stepStates,
   waitForStep,
 } from '../harness/approved-change.js';
+import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 
 let bed: ApprovalTestBed;
 beforeAll(async () => {
@@ -227,5 +228,15 @@ describe('approval gate', () => {
       expect(failure.message).toContain('3 approvals needed but only 2 approver(s) other than the requester');
       expect(markers.calls).toEqual([]);
     });
+  });
+});
+
+describe('approval gate history', () => {
+  it('holds no token: every run of this file is scanned, raw and decoded', async () => {
+    // Approvers, reasons and marker values are no secrets; a Vault token would be. The stand-ins
+    // hold none, so this stands for the root token the real runs use (see the integration suite).
+    rememberSecret('hvs.unit-approval-stand-in-root-token', 'stand-in root token');
+    const scan = await expectNoSecretsInHistory(bed.env.client, { all: true });
+    expect(scan.runs).toBeGreaterThanOrEqual(5);
   });
 });

@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreflightActivities } from '../../activities/preflight.js';
 import { VaultErrorType } from '../../activities/vault/errors.js';
+import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 import { PREFLIGHT_STEPS, startWorkflowTestBed, type WorkflowTestBed } from '../harness/temporal.js';
 import { health, leader, mount, namespaces, seal } from './fixtures.js';
 
@@ -111,5 +112,15 @@ describe('preflightWorkflow', () => {
     expect(report.ready).toBe(true);
     expect(report.warnings).toContain('could not list secrets engines: the token lacks read on sys/mounts');
     expect(report.warnings).toContain('could not list auth methods: the token lacks read on sys/auth');
+  });
+});
+
+describe('preflightWorkflow history', () => {
+  it('holds no token: every run of this file is scanned, raw and decoded', async () => {
+    // A stand-in Vault has no real token; this one stands for it, as the real one does in the
+    // integration suite: the workflow never sees it, so no run may carry it.
+    rememberSecret('hvs.unit-preflight-stand-in-root-token', 'stand-in root token');
+    const scan = await expectNoSecretsInHistory(bed.env.client, { all: true });
+    expect(scan.runs).toBeGreaterThanOrEqual(5);
   });
 });

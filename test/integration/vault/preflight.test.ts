@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../../activities/index.js';
 import { VaultClient } from '../../../activities/vault/client.js';
 import { startVaultDevServer } from '../../../client/stack/vault-dev.js';
+import { expectNoSecretsInHistory, rememberSecret } from '../../harness/history-scan.js';
 import { startWorkflowTestBed, type WorkflowTestBed } from '../../harness/temporal.js';
 import { rootClient, server, tokenWithPolicy, unique } from '../../harness/vault.js';
 
@@ -14,6 +15,7 @@ let bed: WorkflowTestBed;
 
 beforeAll(async () => {
   bed = await startWorkflowTestBed();
+  rememberSecret(server().rootToken, `${server().flavour} root token`);
 });
 afterAll(async () => {
   await bed?.teardown();
@@ -52,7 +54,9 @@ describe(`preflight on ${server().flavour}`, () => {
 
   it('says what a token without sys/mounts read could not see, instead of failing', async () => {
     const limited = new VaultClient({ address: server().address });
-    limited.tokens.set((await tokenWithPolicy(root, 'path "sys/leader" { capabilities = ["read"] }')).token);
+    const limitedToken = (await tokenWithPolicy(root, 'path "sys/leader" { capabilities = ["read"] }')).token;
+    rememberSecret(limitedToken, 'limited token');
+    limited.tokens.set(limitedToken);
     try {
       const report = await runPreflight(limited);
       expect(report.ready).toBe(true);
@@ -90,6 +94,7 @@ describe(`preflight on ${server().flavour}`, () => {
   it('reports a sealed server as not ready, without failing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vaultops-sealed-'));
     const sealed = await startVaultDevServer({ flavour: server().flavour, logDir: dir });
+    rememberSecret(sealed.rootToken, 'sealed server root token');
     const vault = new VaultClient({ address: sealed.address });
     vault.tokens.set(sealed.rootToken);
     try {
@@ -105,5 +110,12 @@ describe(`preflight on ${server().flavour}`, () => {
       await sealed.stop();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe(`preflight history on ${server().flavour}`, () => {
+  it('holds none of the tokens these runs used: every run is scanned, raw and decoded', async () => {
+    const scan = await expectNoSecretsInHistory(bed.env.client, { all: true });
+    expect(scan.runs).toBeGreaterThanOrEqual(5);
   });
 });

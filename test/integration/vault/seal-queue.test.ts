@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterClients } from '../../../activities/clusters.js';
 import { createNotifier } from '../../../activities/notifier.js';
 import { VaultClient } from '../../../activities/vault/client.js';
 import { readMetadata } from '../../../activities/vault/kv.js';
@@ -23,6 +24,7 @@ import { ensureSealGuard } from '../../../workers/seal-guard.js';
 import { createVaultopsWorker } from '../../../workers/worker.js';
 import { orderedWritesWorkflow } from '../../../workflows/examples/ordered-writes.js';
 import { sealGuardId, sealGuardStateQuery } from '../../../workflows/lib/seal-signals.js';
+import { expectNoSecretsInHistory, rememberSecret } from '../../harness/history-scan.js';
 import { server } from '../../harness/vault.js';
 
 const flavour = server().flavour;
@@ -57,6 +59,8 @@ beforeAll(async () => {
       server: { executable: { type: 'existing-path', path: toolPath('temporal') }, ip: '127.0.0.1' },
     }),
   ]);
+  rememberSecret(raft.rootToken, `${flavour} raft root token`);
+  rememberSecret(raft.unsealKey, `${flavour} raft unseal key`);
   vault = new VaultClient({
     address: raft.nodes[0]?.address as string,
     retry: { maxRetries: 3, waitMinMs: 50, waitMaxMs: 200 },
@@ -67,7 +71,12 @@ beforeAll(async () => {
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue: 'seal-queue',
-    deps: { vault, notifier: createNotifier({ logger, webhookUrl: hook }) },
+    // The raft cluster is the worker's cluster by that name, as vault_clusters would make it.
+    deps: {
+      vault,
+      clusters: clusterClients({ [cluster]: vault }),
+      notifier: createNotifier({ logger, webhookUrl: hook }),
+    },
   });
   running = worker.run();
   // As `vaultops worker` does at start: the guard watches before anything meets a seal.
@@ -159,6 +168,13 @@ describe(`seal-event queuing on a real ${flavour} cluster`, () => {
     );
     expect(detectedMs).toBeLessThan(1000);
   }, 120_000);
+
+  it('puts neither the root token nor the unseal key into Temporal history', async () => {
+    // Every run on the worker's task queue: the writers and the seal guard (marker values and
+    // step names are no secrets; the tokens and key that sealed and unsealed the cluster are).
+    const scan = await expectNoSecretsInHistory(env.client, { taskQueue: 'seal-queue' });
+    expect(scan.runs).toBeGreaterThanOrEqual(4);
+  });
 });
 
 async function markers(prefixes: string[]): Promise<string[]> {

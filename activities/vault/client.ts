@@ -73,6 +73,11 @@ export interface RequestOptions {
   /** Stops retries and the request in flight when aborted (besides the activity's own signal). */
   signal?: AbortSignal;
   /**
+   * Response wrapping: Vault answers with a single-use wrapping token (in `wrap_info`) valid this
+   * long ("60s"), instead of the response itself. Never cached.
+   */
+  wrapTtl?: string;
+  /**
    * A cached read whose entry has expired is served anyway while Vault is sealed, for callers
    * that prefer stale data to none (needs `cache`).
    */
@@ -88,6 +93,9 @@ const DEFAULT_RETRY: RetryOptions = { maxRetries: 3, waitMinMs: 1000, waitMaxMs:
 const DEFAULT_BREAKER: BreakerOptions = { failureThreshold: 3, openMs: 5000 };
 /** The answers Vault's sys/health gives on purpose; anything else there is a node failure. */
 const HEALTH_CODES = new Set([200, 429, 472, 473, 501, 503]);
+/** sys/ writes that change no data a read could have cached: they leave the cache alone. */
+const SYS_WRITES_WITHOUT_DATA =
+  /^sys\/(?:(?:seal|unseal|step-down|capabilities|capabilities-self|capabilities-accessor)(?:\?|$)|(?:leases|wrapping|tools)\/)/;
 /** The wait after a 429 without Retry-After: a rate-limit quota's shortest interval. */
 const RATE_LIMIT_WAIT_MS = 1000;
 /** How often a long wait between rounds heartbeats the calling activity. */
@@ -216,7 +224,7 @@ export class VaultClient {
     try {
       const cache = this.#shared.cache;
       const scope: CacheScope | undefined =
-        cache && isRead && options.cache && !explicitToken
+        cache && isRead && options.cache && !explicitToken && !options.wrapTtl
           ? { identity: held?.identity ?? '', namespace }
           : undefined;
       if (cache && scope) {
@@ -246,9 +254,13 @@ export class VaultClient {
     }
   }
 
-  /** Writes invalidate their path; writes under sys/ (mounts, policies, namespaces) reach further. */
+  /**
+   * Writes invalidate their path; writes under sys/ (mounts, policies, namespaces, restores) reach
+   * further and empty the cache, except those that change no data (sealing, leases, wrapping).
+   */
   #bracketWrite(cache: ReadCache, namespace: string, route: string): () => void {
     if (!route.startsWith('sys/')) return cache.beginWrite(namespace, route);
+    if (SYS_WRITES_WITHOUT_DATA.test(route)) return () => {};
     cache.clear();
     return () => cache.clear();
   }
@@ -266,15 +278,14 @@ export class VaultClient {
       route,
       namespace,
       token: tokenValue,
-      ...(json
-        ? {
-            body: json,
-            // Vault takes PATCH bodies only as JSON merge patches.
-            headers: {
-              'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json',
-            },
-          }
-        : {}),
+      headers: {
+        // Vault takes PATCH bodies only as JSON merge patches.
+        ...(json
+          ? { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }
+          : {}),
+        ...(options.wrapTtl ? { 'x-vault-wrap-ttl': options.wrapTtl } : {}),
+      },
+      ...(json ? { body: json } : {}),
       idempotent: isRead(method) || method === 'DELETE' || options.idempotent === true,
       consistent: options.consistent === true,
       signal: options.signal,

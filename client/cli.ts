@@ -329,6 +329,22 @@ breakGlass
   });
 
 program
+  .command('codec-server')
+  .description(
+    "serve the Temporal UI's codec endpoint with the worker's keys, for Vault tokens with a policy",
+  )
+  .requiredOption(
+    '--ui-origin <url...>',
+    'the Temporal UI origin(s) allowed to call, e.g. https://temporal.example.com',
+  )
+  .option('--policy <name>', 'the Vault policy a token must carry', 'vaultops-codec')
+  .option('--port <port>', 'port on 127.0.0.1 (default: a free port)', port)
+  .action(async (opts, cmd) => {
+    const { codecServerCommand } = await import('./commands/codec-server.js');
+    await codecServerCommand({ ...opts, config: cmd.optsWithGlobals().config }, out);
+  });
+
+program
   .command('worker')
   .description('run a worker against the configured Vault and Temporal until SIGINT/SIGTERM')
   .action(async (_opts, cmd) => {

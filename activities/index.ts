@@ -5,6 +5,7 @@ import { resolveClusters } from './clusters.js';
 import { createMarkerActivities } from './markers.js';
 import { createNotifier, type Notifier } from './notifier.js';
 import { createPreflightActivities, type PreflightDeps } from './preflight.js';
+import { createRotationActivities } from './rotation.js';
 import { createSealActivities } from './seal.js';
 
 /**
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSealActivities({ vault: deps.vault, clusters, notifier }),
     ...createMarkerActivities({ vault: deps.vault, clusters }),
     ...createBreakGlassActivities({ vault: deps.vault, clusters }),
+    ...createRotationActivities({ vault: deps.vault, clusters }),
   };
 }
 

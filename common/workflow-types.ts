@@ -8,6 +8,7 @@ export const WORKFLOW_TYPES = [
   'orderedWritesWorkflow',
   'approvedChangeWorkflow',
   'breakGlassWorkflow',
+  'secretRotationWorkflow',
 ] as const;
 
 export type WorkflowType = (typeof WORKFLOW_TYPES)[number];

@@ -4,3 +4,4 @@ export { approvedChangeWorkflow } from './examples/approved-change.js';
 export { orderedWritesWorkflow } from './examples/ordered-writes.js';
 export { preflightWorkflow } from './preflight.js';
 export { sealGuardWorkflow } from './seal-guard.js';
+export { secretRotationWorkflow } from './secret-rotation.js';

@@ -1,0 +1,444 @@
+// Secret rotation activities (the protocol of issue 9 on KV v2): lock, create the pending
+// credential, set it on the target, test it, promote it, wait out live sessions, retire, roll
+// back, unlock. Each one reads before it writes, so running it again after a crash or a lost
+// reply does it once. They return references (paths, versions, role names), never credentials:
+// the credential is generated, read and used inside the activity.
+import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  formatRotationLabels,
+  parseRotationLabels,
+  pendingPath,
+  ROTATION_IN_PROGRESS,
+  RotationLabelError,
+  type RotationLabels,
+  type RotationState,
+} from '../common/rotation.js';
+import { type ClusterClients, resolveClusters } from './clusters.js';
+import { kvTarget } from './rotation/kv-target.js';
+import { parsePostgresAdmin, postgresTarget } from './rotation/postgres-target.js';
+import type { Credential, LiveSession, RotationStrategy, RotationTarget } from './rotation/target.js';
+import type { VaultClient } from './vault/client.js';
+import { isVaultFailure, VaultErrorType } from './vault/errors.js';
+import {
+  deleteAll,
+  type KvMetadata,
+  readMetadata,
+  readSecret,
+  writeMetadata,
+  writeSecret,
+} from './vault/kv.js';
+import { vaultPath } from './vault/paths.js';
+
+/** Where a secret lives in KV: a reference, never its value. */
+export interface KvRef {
+  mount: string;
+  path: string;
+}
+
+export type RotationTargetSpec =
+  | { kind: 'kv'; field?: string | undefined }
+  | {
+      kind: 'postgres';
+      /** The KV path holding the admin connection's host, port, user, password and database. */
+      admin: { mount?: string | undefined; path: string };
+      /** The role (single-user), or the base of the pair `<role>_a`/`<role>_b` (alternating). */
+      role: string;
+    };
+
+export interface RotationRef {
+  cluster?: string | undefined;
+  mount: string;
+  path: string;
+  rotationId: string;
+  target: RotationTargetSpec;
+  strategy: RotationStrategy;
+}
+
+export interface CreatePendingInput extends RotationRef {
+  /** The version of `<path>` that was current at the lock (0: the secret is new). */
+  baseVersion: number;
+  /** A Vault password policy to generate the password with; random bytes by default. */
+  passwordPolicy?: string | undefined;
+}
+
+export interface PromoteInput extends RotationRef {
+  baseVersion: number;
+}
+
+const passwordSchema = (body: unknown): string => {
+  const password = (body as { data?: { password?: unknown } } | null)?.data?.password;
+  if (typeof password !== 'string' || password === '')
+    throw new Error('the password policy returned no password');
+  return password;
+};
+
+function refused(message: string, holder: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: ROTATION_IN_PROGRESS,
+    nonRetryable: true,
+    message,
+    details: [{ rotation: holder }],
+  });
+}
+
+async function metadataOrNothing(
+  vault: VaultClient,
+  mount: string,
+  path: string,
+): Promise<KvMetadata | undefined> {
+  try {
+    return await readMetadata(vault, mount, path);
+  } catch (err) {
+    if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
+    throw err;
+  }
+}
+
+function labelsOf(meta: KvMetadata | undefined): RotationLabels {
+  try {
+    return parseRotationLabels(meta?.custom_metadata);
+  } catch (err) {
+    if (err instanceof RotationLabelError)
+      throw ApplicationFailure.create({ type: err.name, nonRetryable: true, message: err.message });
+    throw err;
+  }
+}
+
+export function createRotationActivities(deps: {
+  vault: VaultClient;
+  clusters?: ClusterClients | undefined;
+}) {
+  const clusters = resolveClusters(deps);
+
+  const setLabels = async (
+    vault: VaultClient,
+    ref: KvRef,
+    change: (labels: RotationLabels) => RotationLabels,
+  ): Promise<RotationLabels> => {
+    const meta = await metadataOrNothing(vault, ref.mount, ref.path);
+    const labels = change(labelsOf(meta));
+    await writeMetadata(vault, ref.mount, ref.path, {
+      customMetadata: formatRotationLabels(labels, meta?.custom_metadata),
+    });
+    return labels;
+  };
+
+  /** The secret's labels, refusing when another rotation holds it. */
+  const heldLabels = async (vault: VaultClient, input: RotationRef): Promise<RotationLabels> => {
+    const labels = labelsOf(await metadataOrNothing(vault, input.mount, input.path));
+    if (labels.rotation !== input.rotationId) {
+      throw refused(
+        `secret ${input.mount}/${input.path} is not locked by rotation ${input.rotationId} (held by ${labels.rotation ?? 'nobody'})`,
+        labels.rotation ?? '',
+      );
+    }
+    return labels;
+  };
+
+  const readOrNull = async (vault: VaultClient, mount: string, path: string, version?: number) => {
+    try {
+      return (await readSecret(vault, mount, path, { consistent: true, ...(version ? { version } : {}) }))
+        .data;
+    } catch (err) {
+      if (isVaultFailure(err, VaultErrorType.NotFound)) return null;
+      throw err;
+    }
+  };
+
+  /** The target for this rotation; the caller closes it. */
+  const targetFor = async (vault: VaultClient, input: RotationRef): Promise<RotationTarget> => {
+    const spec = input.target;
+    if (spec.kind === 'kv') {
+      return kvTarget({
+        field: spec.field,
+        readBack: async () =>
+          (await readSecret(vault, input.mount, pendingPath(input.path), { consistent: true })).data,
+      });
+    }
+    const admin = await readSecret(vault, spec.admin.mount ?? input.mount, spec.admin.path, {
+      consistent: true,
+    });
+    return postgresTarget({
+      admin: parsePostgresAdmin(admin.data),
+      strategy: input.strategy,
+      role: spec.role,
+    });
+  };
+
+  const withTarget = async <T>(
+    input: RotationRef,
+    fn: (target: RotationTarget, vault: VaultClient) => Promise<T>,
+  ) => {
+    const vault = clusters.get(input.cluster);
+    const target = await targetFor(vault, input);
+    try {
+      return await fn(target, vault);
+    } finally {
+      await target.close();
+    }
+  };
+
+  const pendingCredential = async (vault: VaultClient, input: RotationRef): Promise<Credential> => {
+    const data = await readOrNull(vault, input.mount, pendingPath(input.path));
+    if (!data)
+      throw ApplicationFailure.create({
+        type: 'RotationNoPending',
+        nonRetryable: true,
+        message: 'no pending credential',
+      });
+    return data;
+  };
+
+  const state = (vault: VaultClient, input: RotationRef, next: RotationState) =>
+    setLabels(vault, input, (l) => ({ ...l, state: next }));
+
+  return {
+    /**
+     * Locks the secret for this rotation: records its id in custom_metadata. Another rotation's
+     * lock is refused (RotationInProgress); our own is found again. Returns the current version.
+     */
+    async rotationLock(input: RotationRef): Promise<{ baseVersion: number; labels: RotationLabels }> {
+      const vault = clusters.get(input.cluster);
+      const meta = await metadataOrNothing(vault, input.mount, input.path);
+      const labels = labelsOf(meta);
+      if (labels.rotation && labels.rotation !== input.rotationId) {
+        throw refused(
+          `secret ${input.mount}/${input.path} is being rotated by ${labels.rotation}; wait for it to finish or roll it back`,
+          labels.rotation,
+        );
+      }
+      const baseVersion = meta?.current_version ?? 0;
+      if (labels.rotation === input.rotationId) return { baseVersion: labels.current ?? baseVersion, labels };
+      const locked: RotationLabels = {
+        ...labels,
+        ...(baseVersion > 0 ? { current: baseVersion } : {}),
+        rotation: input.rotationId,
+        state: 'locked',
+      };
+      await writeMetadata(vault, input.mount, input.path, {
+        customMetadata: formatRotationLabels(locked, meta?.custom_metadata),
+      });
+      // Metadata writes have no check-and-set: read back, so that of two racing locks one loses
+      // here (and the data writes below are guarded by CAS anyway).
+      const after = labelsOf(await readMetadata(vault, input.mount, input.path));
+      if (after.rotation !== input.rotationId) {
+        throw refused(
+          `secret ${input.mount}/${input.path} was locked meanwhile by ${after.rotation}`,
+          after.rotation ?? '',
+        );
+      }
+      return { baseVersion, labels: after };
+    },
+
+    /** Generates the pending credential and writes it at `<path>.pending` (CAS 0), once. */
+    async rotationCreatePending(
+      input: CreatePendingInput,
+    ): Promise<{ pendingPath: string; pendingVersion: number }> {
+      const vault = clusters.get(input.cluster);
+      await heldLabels(vault, input);
+      const where = pendingPath(input.path);
+      const meta = await metadataOrNothing(vault, input.mount, where);
+      const holder = meta?.custom_metadata?.vaultops_rotation;
+      if (meta && holder !== input.rotationId) {
+        throw refused(
+          `a pending credential of ${input.mount}/${input.path} already exists (rotation ${holder ?? 'unknown'})`,
+          holder ?? '',
+        );
+      }
+      let version = meta?.current_version ?? 0;
+      if (version === 0) {
+        if (!meta) {
+          await writeMetadata(vault, input.mount, where, {
+            customMetadata: { vaultops_rotation: input.rotationId },
+          });
+        }
+        const current =
+          input.baseVersion > 0 ? await readOrNull(vault, input.mount, input.path, input.baseVersion) : null;
+        const password = input.passwordPolicy
+          ? passwordSchema(
+              await vault.read(vaultPath`sys/policies/password/${input.passwordPolicy}/generate`),
+            )
+          : randomBytes(24).toString('base64url');
+        const target = await targetFor(vault, input);
+        try {
+          version = (await writeSecret(vault, input.mount, where, target.next(current, password), { cas: 0 }))
+            .version;
+        } finally {
+          await target.close();
+        }
+      }
+      await setLabels(vault, input, (l) => ({ ...l, pending: version, state: 'pending' }));
+      return { pendingPath: where, pendingVersion: version };
+    },
+
+    /** Puts the pending credential in force on the target. */
+    async rotationSet(input: CreatePendingInput): Promise<void> {
+      await withTarget(input, async (target, vault) => {
+        await heldLabels(vault, input);
+        const pending = await pendingCredential(vault, input);
+        const current =
+          input.baseVersion > 0 ? await readOrNull(vault, input.mount, input.path, input.baseVersion) : null;
+        await target.set(pending, current);
+        await state(vault, input, 'set');
+      });
+    },
+
+    /** Proves the pending credential works (a real login for a database). */
+    async rotationTest(input: RotationRef): Promise<void> {
+      await withTarget(input, async (target, vault) => {
+        await heldLabels(vault, input);
+        await target.test(await pendingCredential(vault, input));
+        await state(vault, input, 'tested');
+      });
+    },
+
+    /**
+     * Writes the tested credential as the next version of `<path>` (CAS: the version current at
+     * the lock, so an interleaved write is refused), records current/previous, drops the pending.
+     */
+    async rotationPromote(input: PromoteInput): Promise<{ current: number; previous: number | null }> {
+      const vault = clusters.get(input.cluster);
+      const labels = await heldLabels(vault, input);
+      if (labels.state === 'promoted' && labels.current !== undefined && labels.current > input.baseVersion) {
+        return { current: labels.current, previous: labels.previous ?? null };
+      }
+      const pending = await pendingCredential(vault, input);
+      const written = await writeSecret(vault, input.mount, input.path, pending, { cas: input.baseVersion });
+      const previous = input.baseVersion > 0 ? input.baseVersion : undefined;
+      await setLabels(vault, input, (l) => ({
+        ...l,
+        current: written.version,
+        previous,
+        pending: undefined,
+        state: 'promoted',
+      }));
+      await deleteAll(vault, input.mount, pendingPath(input.path));
+      return { current: written.version, previous: previous ?? null };
+    },
+
+    /** Live sessions still logged in with the previous credential (who, from where, since when). */
+    async rotationSessions(
+      input: RotationRef & { previous: number; current: number },
+    ): Promise<{ sessions: LiveSession[] }> {
+      return withTarget(input, async (target, vault) => {
+        const previous = await readOrNull(vault, input.mount, input.path, input.previous);
+        const current = await readOrNull(vault, input.mount, input.path, input.current);
+        if (!previous || !current) return { sessions: [] };
+        return { sessions: await target.sessionsUsing(previous, current) };
+      });
+    },
+
+    /** After the grace period: the previous credential is retired on the target, and recorded. */
+    async rotationRetire(input: RotationRef & { previous: number; current: number }): Promise<void> {
+      await withTarget(input, async (target, vault) => {
+        const labels = await heldLabels(vault, input);
+        if (labels.state === 'retired') return;
+        const previous = await readOrNull(vault, input.mount, input.path, input.previous);
+        const current = await readOrNull(vault, input.mount, input.path, input.current);
+        if (previous && current) await target.retire(previous, current);
+        await state(vault, input, 'retired');
+      });
+    },
+
+    /** Before promotion (a compensation): the target goes back to the current credential. */
+    async rotationRevertTarget(input: CreatePendingInput): Promise<void> {
+      await withTarget(input, async (target, vault) => {
+        const current =
+          input.baseVersion > 0 ? await readOrNull(vault, input.mount, input.path, input.baseVersion) : null;
+        const pending = await readOrNull(vault, input.mount, pendingPath(input.path));
+        const meta = await metadataOrNothing(vault, input.mount, input.path);
+        const labels = labelsOf(meta);
+        const latestVersion = meta?.current_version ?? 0;
+        // A promotion that landed although its step failed (its reply lost, then its retries
+        // spent): the latest version is the new credential. Write the old one back (CAS), so
+        // that KV and the target agree again: nothing stays half-applied.
+        if (labels.rotation === input.rotationId && current && latestVersion === input.baseVersion + 1) {
+          const landed = await readOrNull(vault, input.mount, input.path, latestVersion);
+          if (landed && (!pending || isDeepStrictEqual(landed, pending))) {
+            await target.revert(current, landed);
+            const written = await writeSecret(vault, input.mount, input.path, current, {
+              cas: latestVersion,
+            });
+            await setLabels(vault, input, (l) => ({
+              ...l,
+              current: written.version,
+              previous: latestVersion,
+              pending: undefined,
+              state: 'rolled-back',
+            }));
+            return;
+          }
+        }
+        if (!pending) return; // nothing was created, so nothing was set
+        await target.revert(current, pending);
+      });
+    },
+
+    /** Before promotion (a compensation): removes the pending credential and its label. */
+    async rotationDiscardPending(input: RotationRef): Promise<void> {
+      const vault = clusters.get(input.cluster);
+      const meta = await metadataOrNothing(vault, input.mount, pendingPath(input.path));
+      if (meta && meta.custom_metadata?.vaultops_rotation === input.rotationId) {
+        await deleteAll(vault, input.mount, pendingPath(input.path));
+      }
+      const labels = labelsOf(await metadataOrNothing(vault, input.mount, input.path));
+      if (labels.rotation === input.rotationId && labels.pending !== undefined) {
+        await setLabels(vault, input, (l) => ({ ...l, pending: undefined }));
+      }
+    },
+
+    /**
+     * During the grace period: the target and KV go back to the previous credential, written as
+     * a new version (CAS: the promoted one), so the latest version is again the old credential.
+     */
+    async rotationRollback(
+      input: PromoteInput & { previous: number; current: number },
+    ): Promise<{ current: number; previous: number }> {
+      return withTarget(input, async (target, vault) => {
+        const labels = await heldLabels(vault, input);
+        if (labels.state === 'rolled-back' && labels.current !== undefined) {
+          return { current: labels.current, previous: labels.previous ?? input.current };
+        }
+        const previous = await readOrNull(vault, input.mount, input.path, input.previous);
+        const promoted = await readOrNull(vault, input.mount, input.path, input.current);
+        if (!previous || !promoted) {
+          throw ApplicationFailure.create({
+            type: 'RotationNoPrevious',
+            nonRetryable: true,
+            message: `version ${input.previous} or ${input.current} of ${input.mount}/${input.path} is gone; cannot roll back`,
+          });
+        }
+        await target.revert(previous, promoted);
+        const written = await writeSecret(vault, input.mount, input.path, previous, { cas: input.current });
+        await setLabels(vault, input, (l) => ({
+          ...l,
+          current: written.version,
+          previous: input.current,
+          state: 'rolled-back',
+        }));
+        return { current: written.version, previous: input.current };
+      });
+    },
+
+    /** Releases the lock if this rotation holds it (the labels current/previous stay). */
+    async rotationUnlock(input: RotationRef): Promise<void> {
+      const vault = clusters.get(input.cluster);
+      const meta = await metadataOrNothing(vault, input.mount, input.path);
+      if (!meta) return;
+      const labels = labelsOf(meta);
+      if (labels.rotation !== input.rotationId) return;
+      // A state the rotation did not finish (locked, pending, set, tested) goes with the lock.
+      const final =
+        labels.state === 'promoted' || labels.state === 'retired' || labels.state === 'rolled-back';
+      await setLabels(vault, input, (l) => ({
+        ...l,
+        rotation: undefined,
+        state: final ? l.state : undefined,
+      }));
+    },
+  };
+}
+
+export type RotationActivities = ReturnType<typeof createRotationActivities>;

@@ -1,0 +1,155 @@
+// PostgreSQL accounts. Alternating users: two roles `<base>_a` and `<base>_b`; each rotation
+// changes the password of the one the current credential does not use, so both stay valid for the
+// whole grace period (the zero-downtime default). Single user: the one role's password changes
+// (existing sessions stay logged in; new logins need the new password, so clients retry through
+// the short window). The admin connection comes from a KV reference, read inside the activity.
+import { ApplicationFailure } from '@temporalio/common';
+import pg from 'pg';
+import { idleRole } from '../../common/rotation.js';
+import type { Credential, LiveSession, RotationStrategy, RotationTarget } from './target.js';
+
+/** The admin connection's parts, as held at the admin reference's KV path. */
+export interface PostgresAdmin {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+export interface PostgresTargetOptions {
+  admin: PostgresAdmin;
+  strategy: RotationStrategy;
+  /** The role (single-user) or the pair's base name (alternating: `<role>_a`, `<role>_b`). */
+  role: string;
+}
+
+const ROLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,60}$/;
+
+export function parsePostgresAdmin(data: Credential): PostgresAdmin {
+  const port = Number(data.port ?? 5432);
+  const admin = {
+    host: String(data.host ?? ''),
+    port,
+    user: String(data.user ?? data.username ?? ''),
+    password: String(data.password ?? ''),
+    database: String(data.database ?? 'postgres'),
+  };
+  if (!admin.host || !admin.user || !admin.password || !Number.isInteger(port)) {
+    throw ApplicationFailure.create({
+      type: 'RotationBadTarget',
+      nonRetryable: true,
+      message:
+        'the PostgreSQL admin reference must hold host, port, user (or username), password and database',
+    });
+  }
+  return admin;
+}
+
+function userOf(credential: Credential): string {
+  const user = credential.username;
+  if (typeof user !== 'string' || !ROLE_NAME.test(user)) {
+    throw ApplicationFailure.create({
+      type: 'RotationBadTarget',
+      nonRetryable: true,
+      message: 'the credential has no valid PostgreSQL role name in "username"',
+    });
+  }
+  return user;
+}
+
+export function postgresTarget(options: PostgresTargetOptions): RotationTarget {
+  if (!ROLE_NAME.test(options.role)) {
+    throw ApplicationFailure.create({
+      type: 'RotationBadTarget',
+      nonRetryable: true,
+      message: `"${options.role}" is not a PostgreSQL role name vaultops rotates`,
+    });
+  }
+  const { admin } = options;
+  let client: pg.Client | undefined;
+  const adminClient = async () => {
+    if (client) return client;
+    const c = new pg.Client({ ...admin, connectionTimeoutMillis: 10_000 });
+    await c.connect();
+    client = c;
+    return c;
+  };
+  const setPassword = async (user: string, password: string) => {
+    const c = await adminClient();
+    // ALTER ROLE takes no parameters: the name and the password are escaped by the driver.
+    await c.query(`ALTER ROLE ${c.escapeIdentifier(user)} WITH LOGIN PASSWORD ${c.escapeLiteral(password)}`);
+  };
+
+  return {
+    next(current, password) {
+      const username =
+        options.strategy === 'alternating'
+          ? idleRole(options.role, typeof current?.username === 'string' ? current.username : undefined)
+          : options.role;
+      return { ...(current ?? {}), username, password };
+    },
+    async set(pending) {
+      await setPassword(userOf(pending), String(pending.password));
+    },
+    async test(pending) {
+      const login = new pg.Client({
+        host: admin.host,
+        port: admin.port,
+        database: admin.database,
+        user: userOf(pending),
+        password: String(pending.password),
+        connectionTimeoutMillis: 10_000,
+      });
+      try {
+        await login.connect();
+        const row = (await login.query<{ u: string }>('SELECT current_user AS u')).rows[0];
+        if (row?.u !== pending.username) throw new Error(`logged in as ${row?.u}, not ${pending.username}`);
+      } finally {
+        await login.end().catch(() => {});
+      }
+    },
+    // Alternating: the previous role keeps its password until the next rotation picks it as the
+    // idle one; single user: the old password was replaced at set. Nothing to do but record.
+    async retire() {},
+    async revert(previous, failed) {
+      // Alternating: the failed credential's role is the idle one, which no client uses; the
+      // current role was never touched. Single user: put the previous password back.
+      if (options.strategy === 'single-user' && previous && typeof previous.password === 'string') {
+        await setPassword(userOf(previous), previous.password);
+      } else if (options.strategy === 'single-user' && !previous) {
+        userOf(failed); // a new secret: there is no earlier password to restore
+      }
+    },
+    async sessionsUsing(credential, current) {
+      const user = userOf(credential);
+      // Single user: old and new credentials share the role, and sessions cannot be told apart.
+      if (options.strategy === 'single-user' || user === current.username) return [];
+      const c = await adminClient();
+      const rows = await c.query<{
+        pid: number;
+        usename: string;
+        application_name: string | null;
+        client_addr: string | null;
+        backend_start: Date | null;
+      }>(
+        'SELECT pid, usename, application_name, client_addr::text AS client_addr, backend_start FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
+        [user],
+      );
+      return rows.rows.map(
+        (r): LiveSession => ({
+          pid: r.pid,
+          user: r.usename,
+          application: r.application_name ?? '',
+          client: r.client_addr ?? 'local',
+          since: r.backend_start ? r.backend_start.toISOString() : '',
+        }),
+      );
+    },
+    async close() {
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => {});
+    },
+  };
+}

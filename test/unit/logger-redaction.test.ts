@@ -1,5 +1,6 @@
 // What the logger writes, captured at trace level: secret-named fields at any depth, token- and
 // private-key-shaped strings anywhere (messages, format arguments, errors, child bindings).
+import { generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { CENSOR, createLogger, isSecretField, maskSecretValues } from '../../common/logger.js';
@@ -19,12 +20,13 @@ function captured() {
 const HVS = `hvs.${'CAESIJ7kq2'.repeat(9)}`;
 const OPENBAO_S = 's.Qf1sWbWQ9fM7vJ2yZxKpL0aB';
 const OPENBAO_B = `b.${'AAAAAQ3xYz9'.repeat(4)}`;
-const PEM = [
-  '-----BEGIN EC PRIVATE KEY-----',
-  'MHcCAQEEIBvM3sLmZ5m2kqUoS2QnYF9gqBzZo5uJqk1oXQ0sJxNEoAoGCCqGSM49',
-  'AwEHoUQDQgAE4l9z1rFq2Z1xX0m2O4qvJ1sK5pG8hZ0nYjX3tQ==',
-  '-----END EC PRIVATE KEY-----',
-].join('\n');
+// A real private key, made for this run: no key material is kept in the repository.
+const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .privateKey.export({ type: 'sec1', format: 'pem' })
+  .toString()
+  .trim();
+/** The key material itself, which must appear nowhere in the log. */
+const PEM_BODY = PEM.split('\n')[1] as string;
 
 describe('logger redaction', () => {
   it('masks secret-named fields at any depth, whatever their case and spelling', () => {
@@ -83,8 +85,7 @@ describe('logger redaction', () => {
     log.debug({ note: `header was ${HVS}`, list: [`x ${OPENBAO_S} y`], body: PEM }, `got ${OPENBAO_B}`);
     log.info('format %s and %o', HVS, { deep: { text: OPENBAO_S } });
     const out = text();
-    for (const secret of [HVS, OPENBAO_S, OPENBAO_B, 'MHcCAQEEIBvM3sLmZ5m2'])
-      expect(out).not.toContain(secret);
+    for (const secret of [HVS, OPENBAO_S, OPENBAO_B, PEM_BODY]) expect(out).not.toContain(secret);
     const [first] = records();
     expect(first.note).toBe(`header was ${CENSOR}`);
     expect(first.body).toBe(`${CENSOR} private key`);

@@ -13,6 +13,12 @@ const out = (line: string) => {
   process.stdout.write(`${line}\n`);
 };
 
+// `vaultops list | head` closes the pipe early: the reader has what it wanted; end quietly.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535)

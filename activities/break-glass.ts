@@ -14,10 +14,8 @@ import {
 import { logger } from '../common/logger.js';
 import { checkRecipientKey, seal } from '../common/sealed-box.js';
 import { type ClusterClients, resolveClusters } from './clusters.js';
-import { inBatches } from './vault/batch.js';
 import { parseResponse, type VaultClient } from './vault/client.js';
-import { isVaultFailure, VaultErrorType } from './vault/errors.js';
-import { createToken } from './vault/token.js';
+import { accessorsWithMeta, createToken, revokeAccessor } from './vault/token.js';
 
 export interface CreateBreakGlassTokenInput {
   /** The workflow asking: put in the token's metadata, so a retried attempt finds an earlier one's token. */
@@ -51,9 +49,6 @@ const wrapSchema = z.object({
     creation_time: z.string(),
   }),
 });
-
-const accessorsSchema = z.object({ data: z.object({ keys: z.array(z.string()) }) });
-const lookupSchema = z.object({ data: z.object({ meta: z.record(z.string(), z.string()).nullish() }) });
 
 export function createBreakGlassActivities(deps: {
   vault: VaultClient;
@@ -134,31 +129,6 @@ export function createBreakGlassActivities(deps: {
 
 export type BreakGlassActivities = ReturnType<typeof createBreakGlassActivities>;
 
-/**
- * Revokes the token (and, were it a parent, its children) by accessor. Idempotent: an accessor Vault
- * no longer knows (expired, revoked) answers false.
- */
-export async function revokeAccessor(vault: VaultClient, accessor: string): Promise<boolean> {
-  const unknownAccessor = (err: unknown) =>
-    isVaultFailure(err, VaultErrorType.InvalidRequest) || isVaultFailure(err, VaultErrorType.NotFound);
-  // Asked first, because revoke-accessor answers alike for a live token and a gone one (OpenBao 204s
-  // both). A token that expires between the two calls is still revoked: no harm.
-  try {
-    await vault.put('auth/token/lookup-accessor', { accessor }, { consistent: true });
-  } catch (err) {
-    if (unknownAccessor(err)) return false;
-    // Not allowed to look up (or another failure): revoke all the same.
-    if (!isVaultFailure(err, VaultErrorType.PermissionDenied)) throw err;
-  }
-  try {
-    await vault.put('auth/token/revoke-accessor', { accessor });
-    return true;
-  } catch (err) {
-    if (unknownAccessor(err)) return false;
-    throw err;
-  }
-}
-
 function activityAttempt(): number {
   try {
     return Context.current().info.attempt;
@@ -169,30 +139,15 @@ function activityAttempt(): number {
 
 /** Revokes live tokens made for `workflowId` by earlier attempts (needs sudo on auth/token/accessors). */
 async function revokeEarlierAttempts(vault: VaultClient, workflowId: string): Promise<void> {
-  let keys: string[];
   try {
-    keys = parseResponse(
-      accessorsSchema,
-      await vault.list('auth/token/accessors', { consistent: true }),
-      'auth/token/accessors',
-    ).data.keys;
+    for (const accessor of await accessorsWithMeta(vault, BREAK_GLASS_META_KEY, workflowId)) {
+      await revokeAccessor(vault, accessor);
+    }
   } catch (err) {
     // A stray is unusable (its wrapping token reached nobody) and its TTL bounds it: go on.
     logger.warn(
       { workflowId, error: (err as Error).message },
-      'break-glass: cannot list token accessors to revoke an earlier attempt’s token',
+      'break-glass: cannot look through token accessors to revoke an earlier attempt’s token',
     );
-    return;
   }
-  const outcomes = await inBatches(keys, 16, async (accessor) => {
-    const found = parseResponse(
-      lookupSchema,
-      await vault.put('auth/token/lookup-accessor', { accessor }, { consistent: true }),
-      'auth/token/lookup-accessor',
-    );
-    if (found.data.meta?.[BREAK_GLASS_META_KEY] === workflowId) await revokeAccessor(vault, accessor);
-  });
-  const failed = outcomes.filter((o) => !o.ok).length;
-  // Lookups fail for tokens that expired since the list; nothing to do about those.
-  if (failed > 0) logger.debug({ workflowId, failed }, 'break-glass: some accessors could not be looked up');
 }

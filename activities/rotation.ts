@@ -89,7 +89,7 @@ async function metadataOrNothing(
   path: string,
 ): Promise<KvMetadata | undefined> {
   try {
-    return await readMetadata(vault, mount, path);
+    return await readMetadata(vault, mount, path, { consistent: true });
   } catch (err) {
     if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
     throw err;
@@ -222,7 +222,7 @@ export function createRotationActivities(deps: {
       });
       // Metadata writes have no check-and-set: read back, so that of two racing locks one loses
       // here (and the data writes below are guarded by CAS anyway).
-      const after = labelsOf(await readMetadata(vault, input.mount, input.path));
+      const after = labelsOf(await readMetadata(vault, input.mount, input.path, { consistent: true }));
       if (after.rotation !== input.rotationId) {
         throw refused(
           `secret ${input.mount}/${input.path} was locked meanwhile by ${after.rotation}`,
@@ -302,6 +302,8 @@ export function createRotationActivities(deps: {
       const vault = clusters.get(input.cluster);
       const labels = await heldLabels(vault, input);
       if (labels.state === 'promoted' && labels.current !== undefined && labels.current > input.baseVersion) {
+        // Promoted before a crash: the pending sibling may still be there (deleting is repeatable).
+        await deleteAll(vault, input.mount, pendingPath(input.path));
         return { current: labels.current, previous: labels.previous ?? null };
       }
       const pending = await pendingCredential(vault, input);

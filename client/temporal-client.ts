@@ -89,7 +89,7 @@ export function resolveTemporal(opts: GlobalOptions): TemporalTarget {
   return {
     temporal,
     uiUrl: stack?.uiUrl ?? process.env.TEMPORAL_UI_URL,
-    codec: loaded.codec ?? devStackCodec(temporal.address, configured ? undefined : stack),
+    codec: loaded.codec ?? devStackCodec(temporal.address, configured ? undefined : { stack }),
   };
 }
 
@@ -98,9 +98,13 @@ export function resolveTemporal(opts: GlobalOptions): TemporalTarget {
  * --address or TEMPORAL_ADDRESS, as a worker pointed at it finds it). Its state file is not
  * read when configured, so a broken one does not break a configured CLI: then we skip it.
  */
-function devStackCodec(address: string, found: StackState | undefined): CodecConfig | undefined {
-  let stack = found;
-  if (!stack) {
+function devStackCodec(
+  address: string,
+  looked: { stack: StackState | undefined } | undefined,
+): CodecConfig | undefined {
+  // `looked`: the state file was read already (found or not); read it only if it was not.
+  let stack = looked?.stack;
+  if (!looked) {
     try {
       stack = readRunningStack();
     } catch {

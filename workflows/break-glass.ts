@@ -134,10 +134,8 @@ export async function breakGlassWorkflow(input: BreakGlassInput): Promise<BreakG
 
   try {
     await saga.run(async () => {
-      const approval = await steps.run('approve', () => approvalGateOf.approved(), {
-        as: 'waiting-approval',
-      });
-      audit.approvals = approval.approvals;
+      // Who approved is read from the gate itself (auditNow): no copy to keep in step.
+      await steps.run('approve', () => approvalGateOf.approved(), { as: 'waiting-approval' });
 
       audit.status = 'creating';
       // Not cancellable: a cancellation must not leave behind a token created after we stopped
@@ -192,9 +190,6 @@ export async function breakGlassWorkflow(input: BreakGlassInput): Promise<BreakG
     // good; or the workflow was cancelled while the token was active (the saga revoked it).
     if (audit.status === 'awaiting-approval' || audit.status === 'creating') {
       audit.status = audit.status === 'creating' ? 'failed' : 'rejected';
-      const state = approvalGateOf.state();
-      audit.approvals = state.approvals;
-      audit.rejections = state.rejections;
       audit.error = failureDetail(err);
     }
     throw err;

@@ -74,9 +74,9 @@ export async function sealGuardWorkflow(input: SealGuardInput): Promise<void> {
   let observed: SealWatchResult | undefined;
   const observedNow = () => observed;
   const reportNow = () => done;
-  let watching: Promise<void> | undefined;
+  // The watch's result lands in `observed`; the loop below waits on that, not on the promise.
   const startWatch = () => {
-    watching = watch
+    void watch
       .watchSealStatus({ cluster: state.cluster, knownSealed: state.sealed, maxWaitMs: 60_000 })
       .then((result) => {
         observed = result;
@@ -108,7 +108,7 @@ export async function sealGuardWorkflow(input: SealGuardInput): Promise<void> {
           cluster: state.cluster,
           sealed: state.sealed,
           episode: state.episode,
-          queue: state.running ? [state.running, ...state.queue] : state.queue,
+          queue: state.queue, // nothing is running here: the release loop has ended
         });
       }
       startWatch();
@@ -144,6 +144,5 @@ export async function sealGuardWorkflow(input: SealGuardInput): Promise<void> {
       }
       state.released = [...state.released, next].slice(-KEEP_RELEASED);
     }
-    void watching;
   }
 }

@@ -177,8 +177,10 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
         phase = 'rolling-back';
         steps.set('grace', 'running', `rollback requested by ${rollbackRequested?.as}`);
         try {
-          rollbackDone = await sealAware('rollback', () =>
-            act.rotationRollback({ ...pendingInput, previous, current: promoted.current }),
+          rollbackDone = await sealAware(
+            'rollback',
+            () => act.rotationRollback({ ...pendingInput, previous, current: promoted.current }),
+            { cluster },
           );
         } catch (err) {
           rollbackError = failureDetail(err);
@@ -197,8 +199,10 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
         const waitedFor = await steps.run('retire', async () => {
           let seen: LiveSession[] = [];
           for (;;) {
-            const { sessions } = await sealAware('retire', () =>
-              act.rotationSessions({ ...ref, previous, current: promoted.current }),
+            const { sessions } = await sealAware(
+              'retire',
+              () => act.rotationSessions({ ...ref, previous, current: promoted.current }),
+              { cluster },
             );
             if (sessions.length === 0) break;
             seen = sessions;
@@ -214,8 +218,10 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
             );
             await sleep(input.sessionRecheckMs ?? 60_000);
           }
-          await sealAware('retire', () =>
-            act.rotationRetire({ ...ref, previous, current: promoted.current }),
+          await sealAware(
+            'retire',
+            () => act.rotationRetire({ ...ref, previous, current: promoted.current }),
+            { cluster },
           );
           return seen;
         });

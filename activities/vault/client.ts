@@ -218,13 +218,13 @@ export class VaultClient {
   async request(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<unknown> {
     const route = checkRequestPath(path);
     const namespace = normalizeNamespace(options.namespace ?? this.namespace);
-    const isRead = method === 'GET' || method === 'LIST';
+    const read = isRead(method);
     const explicitToken = options.token !== undefined;
     const held = explicitToken ? undefined : this.tokens.acquire();
     try {
       const cache = this.#shared.cache;
       const scope: CacheScope | undefined =
-        cache && isRead && options.cache && !explicitToken && !options.wrapTtl
+        cache && read && options.cache && !explicitToken && !options.wrapTtl
           ? { identity: held?.identity ?? '', namespace }
           : undefined;
       if (cache && scope) {
@@ -232,7 +232,7 @@ export class VaultClient {
         if (hit !== undefined) return structuredClone(hit);
       }
       const ticket = cache?.ticket() ?? 0;
-      const endWrite = cache && !isRead ? this.#bracketWrite(cache, namespace, route) : undefined;
+      const endWrite = cache && !read ? this.#bracketWrite(cache, namespace, route) : undefined;
       let body: unknown;
       try {
         body = await this.#sendJson(method, route, namespace, options, explicitToken ? options.token : held);
@@ -311,7 +311,7 @@ export class VaultClient {
   /**
    * A call whose answer is bytes, not JSON (a DER CRL or OCSP response, a raft snapshot), and which
    * may upload bytes (a snapshot to restore): the same node choice, retries and error mapping.
-   * An upload replaces what the cache knew, so it empties it.
+   * An upload is a write like any other for the cache (a snapshot restore, under sys/, empties it).
    */
   async requestRaw(
     path: string,
@@ -322,7 +322,7 @@ export class VaultClient {
     const method: HttpMethod = options.upload ? 'POST' : 'GET';
     const held = this.tokens.acquire();
     const cache = this.#shared.cache;
-    if (options.upload) cache?.clear();
+    const endWrite = cache && options.upload ? this.#bracketWrite(cache, namespace, route) : undefined;
     try {
       const res = await this.#onSomeNode({
         method,
@@ -337,7 +337,7 @@ export class VaultClient {
       });
       return { contentType: res.contentType, body: res.body };
     } finally {
-      if (options.upload) cache?.clear();
+      endWrite?.();
       this.tokens.release(held);
     }
   }

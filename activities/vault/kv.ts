@@ -152,9 +152,18 @@ async function readLatestOrNothing(vault: VaultClient, mount: string, path: stri
   }
 }
 
-export async function readMetadata(vault: VaultClient, mount: string, path: string): Promise<KvMetadata> {
+export async function readMetadata(
+  vault: VaultClient,
+  mount: string,
+  path: string,
+  options: { consistent?: boolean } = {},
+): Promise<KvMetadata> {
   const where = vaultPath`${mount}/metadata/${path}`;
-  return parseResponse(metadataSchema, await vault.read(where), where).data;
+  return parseResponse(
+    metadataSchema,
+    await vault.read(where, { consistent: options.consistent ?? false }),
+    where,
+  ).data;
 }
 
 export interface KvMetadataSettings {
@@ -192,7 +201,7 @@ export async function softDelete(
   versions?: number[],
 ): Promise<void> {
   if (versions === undefined) await vault.delete(vaultPath`${mount}/data/${path}`);
-  else await vault.write(vaultPath`${mount}/delete/${path}`, { versions }, { idempotent: true });
+  else await vault.put(vaultPath`${mount}/delete/${path}`, { versions });
 }
 
 export async function undelete(
@@ -201,7 +210,7 @@ export async function undelete(
   path: string,
   versions: number[],
 ): Promise<void> {
-  await vault.write(vaultPath`${mount}/undelete/${path}`, { versions }, { idempotent: true });
+  await vault.put(vaultPath`${mount}/undelete/${path}`, { versions });
 }
 
 /** Destroys the given versions' data for good; metadata remains. */
@@ -211,7 +220,7 @@ export async function destroy(
   path: string,
   versions: number[],
 ): Promise<void> {
-  await vault.write(vaultPath`${mount}/destroy/${path}`, { versions }, { idempotent: true });
+  await vault.put(vaultPath`${mount}/destroy/${path}`, { versions });
 }
 
 /** Deletes every version and the metadata. */

@@ -341,8 +341,9 @@ export async function signCsr(
         where,
       ).data,
     );
+  const sentAt = Date.now();
   return exactlyOnce<IssuedCertificate>(send, async () => {
-    const found = await findCertificateForKey(vault, mount, csrPublicKey(request.csr));
+    const found = await findCertificateForKey(vault, mount, csrPublicKey(request.csr), sentAt);
     return found ? { done: true, value: found } : { done: false };
   });
 }
@@ -360,17 +361,25 @@ const storedCertSchema = z.object({
 });
 
 /** The unrevoked certificate the mount stored for this public key (SPKI), if any. */
+/** How far before our first send a recovered certificate's notBefore may lie. */
+const SIGNED_SINCE_SLACK_MS = 5 * 60_000;
+
 async function findCertificateForKey(
   vault: VaultClient,
   mount: string,
   spki: Buffer,
+  sentAt: number,
 ): Promise<IssuedCertificate | undefined> {
+  // A reused key (a renewal) has older certificates too: only one signed since our first send,
+  // allowing for Vault's backdated notBefore (30 s by default) and some clock skew, is ours.
+  const notBefore = sentAt - SIGNED_SINCE_SLACK_MS;
   const serials = await listCertificates(vault, mount, { consistent: true });
   const outcomes = await inBatches(serials, 8, async (serial) => {
     const where = vaultPath`${mount}/cert/${segment(serial)}`;
     const { data } = parseResponse(storedCertSchema, await vault.read(where, { consistent: true }), where);
     const cert = new x509.X509Certificate(data.certificate);
     if (data.revocation_time > 0 || !Buffer.from(cert.publicKey.rawData).equals(spki)) return undefined;
+    if (cert.notBefore.getTime() < notBefore) return undefined;
     const chain = data.ca_chain ?? [];
     return {
       certificate: data.certificate.trim(),

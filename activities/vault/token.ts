@@ -78,7 +78,7 @@ export async function createToken(vault: VaultClient, request: TokenRequest): Pr
     async () => {
       // The stray token, if Vault made one, is held by nobody: revoke it, then create anew.
       for (const accessor of await accessorsWithRequestId(vault, requestId)) {
-        await vault.put('auth/token/revoke-accessor', { accessor });
+        await revokeAccessor(vault, accessor);
       }
       return { done: false };
     },
@@ -86,7 +86,15 @@ export async function createToken(vault: VaultClient, request: TokenRequest): Pr
 }
 
 /** Accessors of live tokens created by request `requestId` (needs sudo on auth/token/accessors). */
-export async function accessorsWithRequestId(vault: VaultClient, requestId: string): Promise<string[]> {
+export function accessorsWithRequestId(vault: VaultClient, requestId: string): Promise<string[]> {
+  return accessorsWithMeta(vault, REQUEST_META_KEY, requestId);
+}
+
+/**
+ * Accessors of live tokens whose metadata has `key` = `value`: every accessor is looked up, so
+ * this is for settling a lost reply, not for a hot path (needs sudo on auth/token/accessors).
+ */
+export async function accessorsWithMeta(vault: VaultClient, key: string, value: string): Promise<string[]> {
   const { data } = parseResponse(
     accessorsSchema,
     await vault.list('auth/token/accessors', { consistent: true }),
@@ -99,15 +107,9 @@ export async function accessorsWithRequestId(vault: VaultClient, requestId: stri
         await vault.put('auth/token/lookup-accessor', { accessor }, { consistent: true }),
         'auth/token/lookup-accessor',
       );
-      return found.data.meta?.[REQUEST_META_KEY] === requestId ? accessor : undefined;
+      return found.data.meta?.[key] === value ? accessor : undefined;
     } catch (err) {
-      // Revoked or expired between the list and the lookup.
-      if (
-        isVaultFailure(err, VaultErrorType.InvalidRequest) ||
-        isVaultFailure(err, VaultErrorType.NotFound)
-      ) {
-        return undefined;
-      }
+      if (unknownAccessor(err)) return undefined; // revoked or expired between the list and the lookup
       throw err;
     }
   });
@@ -115,4 +117,30 @@ export async function accessorsWithRequestId(vault: VaultClient, requestId: stri
     if (!o.ok) throw o.error;
     return o.value ? [o.value] : [];
   });
+}
+
+const unknownAccessor = (err: unknown) =>
+  isVaultFailure(err, VaultErrorType.InvalidRequest) || isVaultFailure(err, VaultErrorType.NotFound);
+
+/**
+ * Revokes the token (and, were it a parent, its children) by accessor. Idempotent: an accessor Vault
+ * no longer knows (expired, revoked) answers false.
+ */
+export async function revokeAccessor(vault: VaultClient, accessor: string): Promise<boolean> {
+  // Asked first, because revoke-accessor answers alike for a live token and a gone one (OpenBao 204s
+  // both). A token that expires between the two calls is still revoked: no harm.
+  try {
+    await vault.put('auth/token/lookup-accessor', { accessor }, { consistent: true });
+  } catch (err) {
+    if (unknownAccessor(err)) return false;
+    // Not allowed to look up (or another failure): revoke all the same.
+    if (!isVaultFailure(err, VaultErrorType.PermissionDenied)) throw err;
+  }
+  try {
+    await vault.put('auth/token/revoke-accessor', { accessor });
+    return true;
+  } catch (err) {
+    if (unknownAccessor(err)) return false;
+    throw err;
+  }
 }

@@ -22,13 +22,38 @@ export interface HsmTokenInfo {
   ecKeyGen: boolean;
 }
 
+/** What a key on the token is, as far as a CA cares. */
+export type HsmKeyType = { kind: 'ec'; curve: 'P-256' | 'P-384' } | { kind: 'rsa'; bits: number };
+
+/** The facts that show a private key cannot leave the token. */
+export interface HsmPrivateKeyFacts {
+  sensitive: boolean;
+  extractable: boolean;
+  /** Never extractable since it was made (CKA_NEVER_EXTRACTABLE). */
+  neverExtractable: boolean;
+}
+
 export interface HsmSession {
   info(): HsmTokenInfo;
   generateEcKeyPair(label: string, curve: 'P-256' | 'P-384'): { label: string; publicKey: KeyObject };
+  /** An RSA key pair (public exponent 65537) whose private half is sensitive and not extractable. */
+  generateRsaKeyPair(label: string, bits: 2048 | 3072 | 4096): { label: string; publicKey: KeyObject };
+  /** The public half of the key pair labelled `label`, and its type; undefined when there is none. */
+  findKeyPair(
+    label: string,
+  ): { publicKey: KeyObject; type: HsmKeyType; facts: HsmPrivateKeyFacts } | undefined;
   /** Hashes in software, signs the digest inside the token; returns r||s (IEEE P1363). */
   signEcdsa(keyLabel: string, data: Buffer, hash: 'sha256' | 'sha384'): Buffer;
+  /** RSASSA-PKCS1-v1_5 inside the token (the token hashes). */
+  signRsaPkcs1(keyLabel: string, data: Buffer, hash: 'sha256' | 'sha384' | 'sha512'): Buffer;
   close(): void;
 }
+
+const RSA_MECHANISMS = {
+  sha256: 'SHA256_RSA_PKCS',
+  sha384: 'SHA384_RSA_PKCS',
+  sha512: 'SHA512_RSA_PKCS',
+} as const;
 
 const CURVES = { 'P-256': 'secp256r1', 'P-384': 'secp384r1' } as const;
 
@@ -90,9 +115,13 @@ export function openHsm(config: HsmConfig): HsmSession {
 }
 
 function wrapSession(modulePath: string, slot: graphene.Slot, session: graphene.Session): HsmSession {
+  const findPrivateKeys = (label: string) => session.find({ class: graphene.ObjectClass.PRIVATE_KEY, label });
   const findPrivateKey = (label: string): graphene.Key => {
-    const found = session.find({ class: graphene.ObjectClass.PRIVATE_KEY, label });
+    const found = findPrivateKeys(label);
     if (found.length === 0) throw new Error(`no private key labelled "${label}" on the token`);
+    // Two keys under one label would make "the root key" ambiguous: refuse rather than guess.
+    if (found.length > 1)
+      throw new Error(`${found.length} private keys are labelled "${label}" on the token`);
     return found.items(0).toType<graphene.Key>();
   };
 
@@ -114,6 +143,8 @@ function wrapSession(modulePath: string, slot: graphene.Slot, session: graphene.
     },
 
     generateEcKeyPair(label, curve) {
+      if (findPrivateKeys(label).length > 0)
+        throw new Error(`a key labelled "${label}" is already on the token`);
       const keys = session.generateKeyPair(
         graphene.KeyGenMechanism.EC,
         {
@@ -134,6 +165,62 @@ function wrapSession(modulePath: string, slot: graphene.Slot, session: graphene.
         },
       );
       return { label, publicKey: ecPublicKey(keys.publicKey, curve) };
+    },
+
+    generateRsaKeyPair(label, bits) {
+      if (findPrivateKeys(label).length > 0)
+        throw new Error(`a key labelled "${label}" is already on the token`);
+      const keys = session.generateKeyPair(
+        graphene.KeyGenMechanism.RSA,
+        {
+          keyType: graphene.KeyType.RSA,
+          label,
+          token: true,
+          verify: true,
+          modulusBits: bits,
+          publicExponent: Buffer.from([1, 0, 1]),
+        },
+        {
+          keyType: graphene.KeyType.RSA,
+          label,
+          token: true,
+          sign: true,
+          private: true,
+          sensitive: true,
+          extractable: false,
+        },
+      );
+      return { label, publicKey: rsaPublicKey(keys.publicKey) };
+    },
+
+    findKeyPair(label) {
+      const found = session.find({ class: graphene.ObjectClass.PUBLIC_KEY, label });
+      if (found.length === 0 || findPrivateKeys(label).length === 0) return undefined;
+      const key = found.items(0).toType<graphene.PublicKey>();
+      const privateKey = findPrivateKey(label);
+      const attrs = privateKey.getAttribute({ sensitive: null, extractable: null, neverExtractable: null });
+      const facts = {
+        sensitive: attrs.sensitive === true,
+        extractable: attrs.extractable === true,
+        neverExtractable: attrs.neverExtractable === true,
+      };
+      if (key.type === graphene.KeyType.RSA) {
+        const publicKey = rsaPublicKey(key);
+        return {
+          publicKey,
+          type: { kind: 'rsa', bits: publicKey.asymmetricKeyDetails?.modulusLength ?? 0 },
+          facts,
+        };
+      }
+      if (key.type === graphene.KeyType.EC) {
+        const curve = curveOf(key);
+        return { publicKey: ecPublicKey(key, curve), type: { kind: 'ec', curve }, facts };
+      }
+      throw new Error(`the key labelled "${label}" is neither EC nor RSA`);
+    },
+
+    signRsaPkcs1(keyLabel, data, hash) {
+      return Buffer.from(session.createSign(RSA_MECHANISMS[hash], findPrivateKey(keyLabel)).once(data));
     },
 
     signEcdsa(keyLabel, data, hash) {
@@ -167,4 +254,26 @@ function ecPublicKey(key: graphene.Key, curve: 'P-256' | 'P-384'): KeyObject {
       y: point.subarray(1 + size).toString('base64url'),
     },
   });
+}
+
+function rsaPublicKey(key: graphene.Key): KeyObject {
+  const { modulus, publicExponent } = key.getAttribute({ modulus: null, publicExponent: null });
+  return createPublicKey({
+    format: 'jwk',
+    key: {
+      kty: 'RSA',
+      n: (modulus as Buffer).toString('base64url'),
+      e: (publicExponent as Buffer).toString('base64url'),
+    },
+  });
+}
+
+/** CKA_EC_PARAMS holds the curve's DER OID. */
+function curveOf(key: graphene.Key): 'P-256' | 'P-384' {
+  // graphene maps CKA_EC_PARAMS to `paramsECDSA` when reading (`paramsEC` comes back empty).
+  const params = key.getAttribute({ paramsECDSA: null }).paramsECDSA as Buffer;
+  for (const curve of ['P-256', 'P-384'] as const) {
+    if (graphene.NamedCurve.getByName(CURVES[curve]).value.equals(params)) return curve;
+  }
+  throw new Error('the EC key is on a curve other than P-256 or P-384');
 }

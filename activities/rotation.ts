@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Logger } from 'pino';
+import { logger } from '../common/logger.js';
 import {
   formatRotationLabels,
   parseRotationLabels,
@@ -16,7 +18,9 @@ import {
   type RotationState,
 } from '../common/rotation.js';
 import { type ClusterClients, resolveClusters } from './clusters.js';
+import { databaseRootTarget, databaseStaticTarget } from './rotation/database-engine-target.js';
 import { kvTarget } from './rotation/kv-target.js';
+import { mariaDbTarget, parseMariaDbAdmin } from './rotation/mariadb-target.js';
 import { parsePostgresAdmin, postgresTarget } from './rotation/postgres-target.js';
 import type { Credential, LiveSession, RotationStrategy, RotationTarget } from './rotation/target.js';
 import type { VaultClient } from './vault/client.js';
@@ -40,11 +44,36 @@ export interface KvRef {
 export type RotationTargetSpec =
   | { kind: 'kv'; field?: string | undefined }
   | {
+      /** A database-engine static role; the KV secret holds a pointer to it, never its password. */
+      kind: 'database-static';
+      /** The database secrets engine's mount (default "database"). */
+      dbMount?: string | undefined;
+      /** The static role (single-user), or the base of the pair `<role>_a`/`<role>_b` (alternating). */
+      role: string;
+    }
+  | {
+      /** A connection's root credential (rotate-root; single-user only). */
+      kind: 'database-root';
+      dbMount?: string | undefined;
+      connection: string;
+      /** A dynamic role on the connection whose credentials the test logs in with. */
+      verifyRole?: string | undefined;
+    }
+  | {
       kind: 'postgres';
       /** The KV path holding the admin connection's host, port, user, password and database. */
       admin: { mount?: string | undefined; path: string };
       /** The role (single-user), or the base of the pair `<role>_a`/`<role>_b` (alternating). */
       role: string;
+    }
+  | {
+      kind: 'mariadb';
+      /** The KV path holding the admin connection's host, port, user, password (database optional). */
+      admin: { mount?: string | undefined; path: string };
+      /** The account (single-user), or the base of the pair `<role>_a`/`<role>_b` (alternating). */
+      role: string;
+      /** The accounts' host part: `'<role>'@'<host>'` (default `%`). */
+      host?: string | undefined;
     };
 
 export interface RotationRef {
@@ -61,6 +90,14 @@ export interface CreatePendingInput extends RotationRef {
   baseVersion: number;
   /** A Vault password policy to generate the password with; random bytes by default. */
   passwordPolicy?: string | undefined;
+  /** Rollback to a retained version: its credential becomes the pending one (nothing generated). */
+  restoreVersion?: number | undefined;
+}
+
+/** What a rotation tells its webhook: references and outcomes, never a credential. */
+export interface RotationEvent {
+  event: 'notice' | 'rotated' | 'rolled-back' | 'failed' | 'cancelled';
+  detail?: Record<string, string | number | null>;
 }
 
 export interface PromoteInput extends RotationRef {
@@ -109,8 +146,11 @@ function labelsOf(meta: KvMetadata | undefined): RotationLabels {
 export function createRotationActivities(deps: {
   vault: VaultClient;
   clusters?: ClusterClients | undefined;
+  /** Where rotation events are logged (the webhook is per rotation). */
+  logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
 }) {
   const clusters = resolveClusters(deps);
+  const eventLogger = deps.logger ?? logger;
 
   const setLabels = async (
     vault: VaultClient,
@@ -157,6 +197,34 @@ export function createRotationActivities(deps: {
           (await readSecret(vault, input.mount, pendingPath(input.path), { consistent: true })).data,
       });
     }
+    if (spec.kind === 'database-static') {
+      return databaseStaticTarget({
+        vault,
+        dbMount: spec.dbMount ?? 'database',
+        role: spec.role,
+        strategy: input.strategy,
+      });
+    }
+    if (spec.kind === 'database-root') {
+      return databaseRootTarget({
+        vault,
+        dbMount: spec.dbMount ?? 'database',
+        connection: spec.connection,
+        verifyRole: spec.verifyRole,
+        strategy: input.strategy, // alternating is refused there (RotationBadTarget)
+      });
+    }
+    if (spec.kind === 'mariadb') {
+      const mariaAdmin = await readSecret(vault, spec.admin.mount ?? input.mount, spec.admin.path, {
+        consistent: true,
+      });
+      return mariaDbTarget({
+        admin: parseMariaDbAdmin(mariaAdmin.data),
+        strategy: input.strategy,
+        role: spec.role,
+        host: spec.host,
+      });
+    }
     const admin = await readSecret(vault, spec.admin.mount ?? input.mount, spec.admin.path, {
       consistent: true,
     });
@@ -191,10 +259,55 @@ export function createRotationActivities(deps: {
     return data;
   };
 
+  /** The credential of a retained version to restore; a missing, deleted or current one is refused. */
+  const retainedVersion = async (vault: VaultClient, input: CreatePendingInput): Promise<Credential> => {
+    const version = input.restoreVersion ?? 0;
+    const meta = await metadataOrNothing(vault, input.mount, input.path);
+    const info = meta?.versions?.[String(version)];
+    const refuse = (why: string) =>
+      ApplicationFailure.create({
+        type: 'RotationBadInput',
+        nonRetryable: true,
+        message: `cannot restore version ${version} of ${input.mount}/${input.path}: ${why}`,
+      });
+    if (!info) throw refuse('no such version is retained (see `vaultops secret history`)');
+    if (info.destroyed) throw refuse('it was destroyed');
+    if (info.deletion_time) throw refuse('it was deleted (undelete it first)');
+    if (version === input.baseVersion) throw refuse('it is already the current version');
+    const data = await readOrNull(vault, input.mount, input.path, version);
+    if (!data) throw refuse('it cannot be read');
+    return data;
+  };
+
   const state = (vault: VaultClient, input: RotationRef, next: RotationState) =>
     setLabels(vault, input, (l) => ({ ...l, state: next }));
 
   return {
+    /** Logs a rotation event and POSTs it to the rotation's webhook, if it has one. */
+    async rotationNotify(input: RotationRef & RotationEvent & { webhookUrl?: string | undefined }) {
+      const event = {
+        event: `rotation.${input.event}`,
+        cluster: input.cluster ?? 'default',
+        mount: input.mount,
+        path: input.path,
+        rotation: input.rotationId,
+        target: input.target.kind,
+        strategy: input.strategy,
+        at: new Date().toISOString(),
+        detail: input.detail ?? {},
+      };
+      eventLogger.info({ event }, `vaultops rotation ${input.event}: ${input.mount}/${input.path}`);
+      if (!input.webhookUrl) return;
+      const res = await fetch(input.webhookUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(event),
+        signal: AbortSignal.timeout(10_000),
+      });
+      // Refused: the activity's retry policy tries again; the workflow gives up after a few.
+      if (!res.ok) throw new Error(`rotation webhook answered HTTP ${res.status}`);
+    },
+
     /**
      * Locks the secret for this rotation: records its id in custom_metadata. Another rotation's
      * lock is refused (RotationInProgress); our own is found again. Returns the current version.
@@ -249,6 +362,8 @@ export function createRotationActivities(deps: {
       }
       let version = meta?.current_version ?? 0;
       if (version === 0) {
+        // Checked before anything is written: a refused restore leaves nothing behind.
+        const restored = input.restoreVersion ? await retainedVersion(vault, input) : undefined;
         if (!meta) {
           await writeMetadata(vault, input.mount, where, {
             customMetadata: { vaultops_rotation: input.rotationId },
@@ -256,15 +371,17 @@ export function createRotationActivities(deps: {
         }
         const current =
           input.baseVersion > 0 ? await readOrNull(vault, input.mount, input.path, input.baseVersion) : null;
-        const password = input.passwordPolicy
-          ? passwordSchema(
-              await vault.read(vaultPath`sys/policies/password/${input.passwordPolicy}/generate`),
-            )
-          : randomBytes(24).toString('base64url');
+        const password = restored
+          ? ''
+          : input.passwordPolicy
+            ? passwordSchema(
+                await vault.read(vaultPath`sys/policies/password/${input.passwordPolicy}/generate`),
+              )
+            : randomBytes(24).toString('base64url');
         const target = await targetFor(vault, input);
         try {
-          version = (await writeSecret(vault, input.mount, where, target.next(current, password), { cas: 0 }))
-            .version;
+          const pending = restored ?? target.next(current, password);
+          version = (await writeSecret(vault, input.mount, where, pending, { cas: 0 })).version;
         } finally {
           await target.close();
         }

@@ -65,6 +65,9 @@ export async function createVaultopsWorker(options: CreateWorkerOptions): Promis
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: WORKFLOWS_PATH, bundlerOptions }),
     activities,
+    // Without a heartbeat timeout the SDK holds heartbeats back up to 30 s, and with them the
+    // cancellation they carry back: a cancelled step would run on for that long.
+    defaultHeartbeatThrottleInterval: '1 second',
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
   });

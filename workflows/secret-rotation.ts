@@ -5,29 +5,42 @@
 // promotion reverts the target and removes the pending credential. The workflow handles
 // references only (paths, versions); the credentials stay inside the activities.
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   condition,
-  defineQuery,
-  defineUpdate,
+  isCancellation,
+  log,
   proxyActivities,
   setHandler,
   sleep,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { LiveSession, RotationStrategy } from '../activities/rotation/target.js';
 import type {
   CreatePendingInput,
   RotationActivities,
+  RotationEvent,
   RotationRef,
   RotationTargetSpec,
 } from '../activities/rotation.js';
+import { isRotationId } from '../common/rotation.js';
 import { createSaga } from './lib/saga.js';
 import { SEAL_AWARE_RETRY, sealAware } from './lib/seal-aware.js';
 import { failureDetail, trackSteps } from './lib/status.js';
+import { type RollbackRequest, rollbackUpdate, rotationPhaseQuery } from './secret-rotation-messages.js';
 
+// On cancellation a step is waited for, not abandoned: its undo must not race the step it undoes
+// (a revert of the target while `set` may still land).
 const act = proxyActivities<RotationActivities>({
   startToCloseTimeout: '2 minutes',
   retry: SEAL_AWARE_RETRY,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
+// An event receiver that stays down must not hold a rotation: a few tries, then the status says so.
+const events = proxyActivities<Pick<RotationActivities, 'rotationNotify'>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 5, initialInterval: '2 seconds', backoffCoefficient: 2 },
 });
 
 export interface SecretRotationInput {
@@ -39,8 +52,17 @@ export interface SecretRotationInput {
   strategy: RotationStrategy;
   /** How long the previous credential stays valid after the promotion. */
   graceMs: number;
-  /** Locks the secret; the same id again is the same rotation (idempotent). */
-  rotationId: string;
+  /** Locks the secret; the same id again is the same rotation (idempotent). Default: the workflow id. */
+  rotationId?: string;
+  /**
+   * Rollback to a retained version: that KV version's credential becomes the pending one (set on
+   * the target, tested and promoted as usual) instead of a newly generated credential.
+   */
+  restoreVersion?: number;
+  /** Announces the rotation this long before it begins: a `notice` event, then a durable wait. */
+  noticeMs?: number;
+  /** Receives each event (notice, rotated, rolled-back, failed) as a JSON POST: references only. */
+  webhookUrl?: string;
   /** A Vault password policy to generate the password with (random bytes when unset). */
   passwordPolicy?: string;
   /** How often retirement looks again while sessions use the previous credential (default 1 minute). */
@@ -57,17 +79,10 @@ export interface SecretRotationResult {
   waitedFor: LiveSession[];
 }
 
-export interface RollbackRequest {
-  as: string;
-  reason?: string;
-}
-
-export const rollbackUpdate = defineUpdate<{ current: number; previous: number }, [RollbackRequest]>(
-  'rollback',
-);
-export const rotationPhaseQuery = defineQuery<string>('rotationPhase');
+export { type RollbackRequest, rollbackUpdate, rotationPhaseQuery };
 
 export const ROTATION_STEPS = [
+  'notice',
   'lock',
   'create-pending',
   'set',
@@ -82,11 +97,13 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
   const steps = trackSteps(ROTATION_STEPS);
   const saga = createSaga({ steps });
   const cluster = input.cluster ?? 'default';
+  const rotationId = input.rotationId ?? workflowInfo().workflowId;
+  checkInput(input, rotationId);
   const ref: RotationRef = {
     cluster,
     mount: input.mount,
     path: input.path,
-    rotationId: input.rotationId,
+    rotationId,
     target: input.target,
     strategy: input.strategy,
   };
@@ -98,6 +115,18 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
         onReleased: () => steps.set(name, 'running'),
       }),
     );
+  // Events carry references and outcomes only. One that cannot be delivered is logged and shown
+  // in the history (its failed activity); it does not undo or hold the rotation.
+  const announce = async (event: RotationEvent['event'], detail: RotationEvent['detail'] = {}) => {
+    if (!input.webhookUrl && !input.noticeMs) return; // nobody asked to hear of it
+    try {
+      await CancellationScope.nonCancellable(() =>
+        events.rotationNotify({ ...ref, event, detail, webhookUrl: input.webhookUrl }),
+      );
+    } catch (err) {
+      log.warn('rotation event not delivered', { event, error: failureDetail(err) });
+    }
+  };
 
   let phase = 'starting';
   let rollbackRequested: RollbackRequest | undefined;
@@ -125,40 +154,49 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
     },
   );
 
-  if (!(input.graceMs >= 0)) {
-    throw ApplicationFailure.create({
-      type: 'RotationBadInput',
-      nonRetryable: true,
-      message: 'graceMs must be >= 0',
-    });
-  }
-
-  phase = 'lock';
-  const { promoted, pendingInput } = await saga.run(async () => {
-    const { baseVersion } = await vaultStep('lock', () => act.rotationLock(ref));
-    saga.add('lock', () => act.rotationUnlock(ref));
-    const pendingInput: CreatePendingInput = {
-      ...ref,
-      baseVersion,
-      ...(input.passwordPolicy ? { passwordPolicy: input.passwordPolicy } : {}),
-    };
-    phase = 'create-pending';
-    // The undo goes in before the step: a write that lands but reports failure is undone too.
-    saga.add('create-pending', () => act.rotationDiscardPending(ref));
-    await vaultStep('create-pending', () => act.rotationCreatePending(pendingInput));
-    phase = 'set';
-    saga.add('set', () => act.rotationRevertTarget(pendingInput));
-    await vaultStep('set', () => act.rotationSet(pendingInput));
-    phase = 'test';
-    await vaultStep('test', () => act.rotationTest(ref));
-    phase = 'promote';
-    const promoted = await vaultStep('promote', () => act.rotationPromote(pendingInput));
-    return { promoted, pendingInput };
-  });
-
-  // Promoted: the new credential is current. From here the lock is released whatever happens,
-  // even on cancellation.
+  // Before the promotion the saga undoes everything, the lock included; after it, the lock is
+  // released here.
+  let promotedYet = false;
   try {
+    // Announced first: the people who own the secret's clients hear of it before anything changes.
+    if (input.noticeMs) {
+      phase = 'notice';
+      const noticeMs = input.noticeMs;
+      await steps.run('notice', async () => {
+        await announce('notice', { startsInMs: noticeMs });
+        await sleep(noticeMs);
+      });
+    } else {
+      steps.set('notice', 'done', 'no notice asked for');
+    }
+
+    phase = 'lock';
+    const { promoted, pendingInput } = await saga.run(async () => {
+      const { baseVersion } = await vaultStep('lock', () => act.rotationLock(ref));
+      saga.add('lock', () => act.rotationUnlock(ref));
+      const pendingInput: CreatePendingInput = {
+        ...ref,
+        baseVersion,
+        ...(input.passwordPolicy ? { passwordPolicy: input.passwordPolicy } : {}),
+        ...(input.restoreVersion ? { restoreVersion: input.restoreVersion } : {}),
+      };
+      phase = 'create-pending';
+      // The undo goes in before the step: a write that lands but reports failure is undone too.
+      saga.add('create-pending', () => act.rotationDiscardPending(ref));
+      await vaultStep('create-pending', () => act.rotationCreatePending(pendingInput));
+      phase = 'set';
+      saga.add('set', () => act.rotationRevertTarget(pendingInput));
+      await vaultStep('set', () => act.rotationSet(pendingInput));
+      phase = 'test';
+      await vaultStep('test', () => act.rotationTest(ref));
+      phase = 'promote';
+      const promoted = await vaultStep('promote', () => act.rotationPromote(pendingInput));
+      return { promoted, pendingInput };
+    });
+
+    promotedYet = true;
+    // Promoted: the new credential is current. From here the lock is released whatever happens,
+    // even on cancellation (which keeps both credentials valid: nothing is retired).
     let result: SecretRotationResult = {
       outcome: 'rotated',
       current: promoted.current,
@@ -196,35 +234,11 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
         result = { outcome: 'rolled-back', ...rollbackDone, waitedFor: [] };
       } else {
         phase = 'retire';
-        const waitedFor = await steps.run('retire', async () => {
-          let seen: LiveSession[] = [];
-          for (;;) {
-            const { sessions } = await sealAware(
-              'retire',
-              () => act.rotationSessions({ ...ref, previous, current: promoted.current }),
-              { cluster },
-            );
-            if (sessions.length === 0) break;
-            seen = sessions;
-            steps.set(
-              'retire',
-              'running',
-              `waiting for ${sessions.length} live session(s) of the previous credential: ${sessions
-                .map(
-                  (s) =>
-                    `${s.user} pid ${s.pid} from ${s.client}${s.application ? ` (${s.application})` : ''}`,
-                )
-                .join(', ')}`,
-            );
-            await sleep(input.sessionRecheckMs ?? 60_000);
-          }
-          await sealAware(
-            'retire',
-            () => act.rotationRetire({ ...ref, previous, current: promoted.current }),
-            { cluster },
-          );
-          return seen;
-        });
+        const waitedFor = await steps.run('retire', () =>
+          retireWhenUnused(ref, previous, promoted.current, input.sessionRecheckMs ?? 60_000, (detail) =>
+            steps.set('retire', 'running', detail),
+          ),
+        );
         result = { ...result, waitedFor };
       }
     } else {
@@ -234,10 +248,68 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
     phase = 'unlock';
     await CancellationScope.nonCancellable(() => vaultStep('unlock', () => act.rotationUnlock(ref)));
     phase = 'done';
+    await announce(result.outcome, { current: result.current, previous: result.previous });
     return result;
   } catch (err) {
-    await CancellationScope.nonCancellable(() => vaultStep('unlock', () => act.rotationUnlock(ref)));
-    phase = 'failed';
+    if (promotedYet) {
+      await CancellationScope.nonCancellable(() => vaultStep('unlock', () => act.rotationUnlock(ref)));
+    }
+    phase = isCancellation(err) ? 'cancelled' : 'failed';
+    await announce(phase === 'cancelled' ? 'cancelled' : 'failed', { error: failureDetail(err) });
     throw err;
   }
+}
+
+function checkInput(input: SecretRotationInput, rotationId: string): void {
+  const bad = (message: string) =>
+    ApplicationFailure.create({ type: 'RotationBadInput', nonRetryable: true, message });
+  if (!(input.graceMs >= 0)) throw bad('graceMs must be >= 0');
+  if (!isRotationId(rotationId))
+    throw bad(`rotation id ${JSON.stringify(rotationId)} has characters outside A-Z a-z 0-9 . _ : @ / -`);
+  if (
+    input.restoreVersion !== undefined &&
+    !(Number.isInteger(input.restoreVersion) && input.restoreVersion >= 1)
+  )
+    throw bad('restoreVersion must be a KV version number (1 or more)');
+  if (input.noticeMs !== undefined && !(input.noticeMs >= 0)) throw bad('noticeMs must be >= 0');
+  // Alternating needs a pair of accounts; a KV value or the engine's root credential has one.
+  if (
+    input.strategy === 'alternating' &&
+    (input.target.kind === 'kv' || input.target.kind === 'database-root')
+  )
+    throw bad(`the ${input.target.kind} target rotates one credential: use the single-user strategy`);
+  if (input.webhookUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(input.webhookUrl))
+    throw bad('webhookUrl must be an http:// or https:// URL');
+}
+
+/**
+ * Retires the previous credential once no live session uses it; while some do, looks again every
+ * `recheckMs` and says who. Returns the sessions it waited for, as last seen.
+ */
+async function retireWhenUnused(
+  ref: RotationRef,
+  previous: number,
+  current: number,
+  recheckMs: number,
+  say: (detail: string) => void,
+): Promise<LiveSession[]> {
+  const cluster = ref.cluster ?? 'default';
+  let seen: LiveSession[] = [];
+  for (;;) {
+    const { sessions } = await sealAware(
+      'retire',
+      () => act.rotationSessions({ ...ref, previous, current }),
+      { cluster },
+    );
+    if (sessions.length === 0) break;
+    seen = sessions;
+    say(
+      `waiting for ${sessions.length} live session(s) of the previous credential: ${sessions
+        .map((s) => `${s.user} pid ${s.pid} from ${s.client}${s.application ? ` (${s.application})` : ''}`)
+        .join(', ')}`,
+    );
+    await sleep(recheckMs);
+  }
+  await sealAware('retire', () => act.rotationRetire({ ...ref, previous, current }), { cluster });
+  return seen;
 }

@@ -1,11 +1,15 @@
 // PostgreSQL accounts. Alternating users: two roles `<base>_a` and `<base>_b`; each rotation
 // changes the password of the one the current credential does not use, so both stay valid for the
-// whole grace period (the zero-downtime default). Single user: the one role's password changes
-// (existing sessions stay logged in; new logins need the new password, so clients retry through
-// the short window). The admin connection comes from a KV reference, read inside the activity.
+// whole grace period (the zero-downtime default), and retirement then gives the previous role a
+// random password nobody keeps. Single user: the one role's password changes (existing sessions
+// stay logged in; new logins need the new password, so clients retry through the short window).
+// The admin connection comes from a KV reference, read inside the activity. Passwords go to the
+// server as SCRAM verifiers, never as plaintext that log_statement could record.
+import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import pg from 'pg';
-import { idleRole } from '../../common/rotation.js';
+import { alternatingRoles, idleRole } from '../../common/rotation.js';
+import { scramSha256Verifier } from './scram.js';
 import type { Credential, LiveSession, RotationStrategy, RotationTarget } from './target.js';
 
 /** The admin connection's parts, as held at the admin reference's KV path. */
@@ -77,8 +81,10 @@ export function postgresTarget(options: PostgresTargetOptions): RotationTarget {
   };
   const setPassword = async (user: string, password: string) => {
     const c = await adminClient();
-    // ALTER ROLE takes no parameters: the name and the password are escaped by the driver.
-    await c.query(`ALTER ROLE ${c.escapeIdentifier(user)} WITH LOGIN PASSWORD ${c.escapeLiteral(password)}`);
+    // ALTER ROLE takes no parameters: the name and the verifier are escaped by the driver. The
+    // server stores a SCRAM verifier as given (whatever password_encryption says).
+    const verifier = scramSha256Verifier(password);
+    await c.query(`ALTER ROLE ${c.escapeIdentifier(user)} WITH LOGIN PASSWORD ${c.escapeLiteral(verifier)}`);
   };
 
   return {
@@ -109,9 +115,16 @@ export function postgresTarget(options: PostgresTargetOptions): RotationTarget {
         await login.end().catch(() => {});
       }
     },
-    // Alternating: the previous role keeps its password until the next rotation picks it as the
-    // idle one; single user: the old password was replaced at set. Nothing to do but record.
-    async retire() {},
+    // Alternating: after the grace period the previous role's password must stop working, so it
+    // gets a random one that nobody keeps (the next rotation sets it again when that role is the
+    // idle one). Only a role of the pair: one outside it was never vaultops' to lock out. Single
+    // user: the old password was replaced at set.
+    async retire(previous, current) {
+      if (options.strategy !== 'alternating') return;
+      const user = userOf(previous);
+      if (user === current.username || !alternatingRoles(options.role).includes(user)) return;
+      await setPassword(user, randomBytes(32).toString('base64url'));
+    },
     async revert(previous, failed) {
       // Alternating: the failed credential's role is the idle one, which no client uses; the
       // current role was never touched. Single user: put the previous password back.
@@ -133,7 +146,7 @@ export function postgresTarget(options: PostgresTargetOptions): RotationTarget {
         client_addr: string | null;
         backend_start: Date | null;
       }>(
-        'SELECT pid, usename, application_name, client_addr::text AS client_addr, backend_start FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
+        'SELECT pid, usename, application_name, host(client_addr) AS client_addr, backend_start FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
         [user],
       );
       return rows.rows.map(

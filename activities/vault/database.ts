@@ -92,9 +92,58 @@ export async function configureConnection(
   await vault.put(vaultPath`${mount}/config/${segment(name)}`, body);
 }
 
-/** Rotates the password Vault uses for the connection's own user; afterwards only Vault knows it. */
+/**
+ * Rotates the password Vault uses for the connection's own user; afterwards only Vault knows it.
+ * Sent again after a lost reply, it rotates once more: still "Vault holds a fresh root password".
+ */
 export async function rotateRoot(vault: VaultClient, mount: string, connection: string): Promise<void> {
-  await vault.write(vaultPath`${mount}/rotate-root/${segment(connection)}`, {});
+  await vault.put(vaultPath`${mount}/rotate-root/${segment(connection)}`, {});
+}
+
+const connectionReadSchema = z.object({
+  data: z.object({
+    plugin_name: z.string(),
+    connection_details: z.looseObject({
+      connection_url: z.string().optional(),
+      username: z.string().optional(),
+    }),
+    allowed_roles: z.array(z.string()).nullish(),
+    /** Reported by HashiCorp Vault only; OpenBao always verifies. */
+    verify_connection: z.boolean().optional(),
+  }),
+});
+
+/** A connection as Vault reports it (never with its password, which Vault does not return). */
+export interface ConnectionInfo {
+  pluginName: string;
+  connectionUrl: string | undefined;
+  username: string | undefined;
+  allowedRoles: string[];
+  verifyConnection: boolean | undefined;
+}
+
+export async function readConnection(
+  vault: VaultClient,
+  mount: string,
+  connection: string,
+): Promise<ConnectionInfo> {
+  const where = vaultPath`${mount}/config/${segment(connection)}`;
+  const { data } = parseResponse(connectionReadSchema, await vault.read(where), where);
+  return {
+    pluginName: data.plugin_name,
+    connectionUrl: data.connection_details.connection_url,
+    username: data.connection_details.username,
+    allowedRoles: data.allowed_roles ?? [],
+    verifyConnection: data.verify_connection,
+  };
+}
+
+/**
+ * Closes the connection and opens it again from its stored configuration (with its verification,
+ * a login with the stored root credential, unless the connection was configured not to verify).
+ */
+export async function resetConnection(vault: VaultClient, mount: string, connection: string): Promise<void> {
+  await vault.put(vaultPath`${mount}/reset/${segment(connection)}`, {});
 }
 
 export interface DynamicRole {
@@ -139,6 +188,15 @@ export async function writeStaticRole(
     rotation_period: role.rotationPeriod,
     ...(role.rotationStatements ? { rotation_statements: role.rotationStatements } : {}),
   });
+}
+
+const dynamicRoleSchema = z.object({ data: z.object({ db_name: z.string() }) });
+
+/** Which connection a dynamic role creates its users on. */
+export async function readDynamicRole(vault: VaultClient, mount: string, name: string) {
+  const where = vaultPath`${mount}/roles/${segment(name)}`;
+  const { data } = parseResponse(dynamicRoleSchema, await vault.read(where), where);
+  return { db: data.db_name };
 }
 
 const dynamicCredsSchema = z.object({
@@ -195,8 +253,25 @@ export async function staticCredentials(vault: VaultClient, mount: string, role:
   };
 }
 
+/** Sent again after a lost reply it rotates once more, which is what the caller asked for. */
 export async function rotateStaticRole(vault: VaultClient, mount: string, role: string): Promise<void> {
-  await vault.write(vaultPath`${mount}/rotate-role/${segment(role)}`, {});
+  await vault.put(vaultPath`${mount}/rotate-role/${segment(role)}`, {});
+}
+
+const staticRoleSchema = z.object({
+  data: z.object({
+    db_name: z.string(),
+    username: z.string(),
+    last_vault_rotation: z.string().optional(),
+    rotation_period: z.number().optional(),
+  }),
+});
+
+/** A static role's configuration (no password: that is at static-creds). */
+export async function readStaticRole(vault: VaultClient, mount: string, role: string) {
+  const where = vaultPath`${mount}/static-roles/${segment(role)}`;
+  const { data } = parseResponse(staticRoleSchema, await vault.read(where), where);
+  return { db: data.db_name, username: data.username, lastRotation: data.last_vault_rotation };
 }
 
 const leaseSchema = z.object({ lease_id: z.string(), lease_duration: z.number(), renewable: z.boolean() });

@@ -4,8 +4,9 @@
 // refused, retirement waiting for sessions), and no credential in the history.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,7 +39,18 @@ const secret = () => {
 };
 
 /** A secret, its lock and its target, in memory. */
-function standIn(options: { failAt?: 'set' | 'test'; lockedBy?: string; busySessions?: number } = {}) {
+type FailAt = 'create-pending' | 'set' | 'test' | 'promote' | 'retire';
+
+function standIn(
+  options: {
+    failAt?: FailAt;
+    /** The test step runs until it is cancelled (heartbeating, as a real long step does). */
+    blockAtTest?: boolean;
+    lockedBy?: string;
+    busySessions?: number;
+    webhookDown?: boolean;
+  } = {},
+) {
   const initial = secret();
   const state = {
     versions: [initial] as string[], // KV versions of the secret, oldest first
@@ -47,6 +59,9 @@ function standIn(options: { failAt?: 'set' | 'test'; lockedBy?: string; busySess
     target: initial, // the password in force on the target
     calls: [] as string[],
     busy: options.busySessions ?? 0,
+    events: [] as string[],
+    lockedAs: [] as string[],
+    restoreVersion: undefined as number | undefined,
   };
   const fail = (step: string) =>
     ApplicationFailure.create({ type: 'StandInFailure', message: `${step} failed`, nonRetryable: true });
@@ -61,11 +76,14 @@ function standIn(options: { failAt?: 'set' | 'test'; lockedBy?: string; busySess
         });
       }
       state.lock = ref.rotationId;
+      state.lockedAs.push(ref.rotationId);
       return { baseVersion: state.versions.length, labels: {} };
     },
-    async rotationCreatePending() {
+    async rotationCreatePending(input) {
       state.calls.push('create-pending');
-      state.pending ??= secret();
+      state.restoreVersion = input.restoreVersion;
+      state.pending ??= input.restoreVersion ? state.versions[input.restoreVersion - 1] : secret();
+      if (options.failAt === 'create-pending') throw fail('create-pending');
       return { pendingPath: 'app/db.pending', pendingVersion: 1 };
     },
     async rotationSet() {
@@ -76,10 +94,19 @@ function standIn(options: { failAt?: 'set' | 'test'; lockedBy?: string; busySess
     async rotationTest() {
       state.calls.push('test');
       if (options.failAt === 'test') throw fail('test');
+      if (options.blockAtTest) {
+        const ctx = Context.current();
+        while (!ctx.cancellationSignal.aborted) {
+          ctx.heartbeat();
+          await sleep(50);
+        }
+        throw new CancelledFailure('the stand-in test step was cancelled');
+      }
     },
     async rotationPromote() {
       state.calls.push('promote');
       if (!state.pending) throw fail('promote');
+      if (options.failAt === 'promote') throw fail('promote');
       state.versions.push(state.pending);
       state.pending = undefined;
       return { current: state.versions.length, previous: state.versions.length - 1 };
@@ -102,6 +129,7 @@ function standIn(options: { failAt?: 'set' | 'test'; lockedBy?: string; busySess
     },
     async rotationRetire() {
       state.calls.push('retire');
+      if (options.failAt === 'retire') throw fail('retire');
     },
     async rotationRevertTarget() {
       state.calls.push('revert');
@@ -121,6 +149,11 @@ function standIn(options: { failAt?: 'set' | 'test'; lockedBy?: string; busySess
     async rotationUnlock(ref: RotationRef) {
       state.calls.push('unlock');
       if (state.lock === ref.rotationId) state.lock = undefined;
+    },
+    async rotationNotify(event) {
+      state.events.push(event.event);
+      state.calls.push(`notify:${event.event}`);
+      if (options.webhookDown) throw new Error('stand-in webhook answered HTTP 503');
     },
   };
   return { state, activities };
@@ -179,7 +212,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
       });
       const r = await handle.result();
       const status = await handle.query(workflowStatusQuery);
-      expect(status.steps.map((s) => s.state)).toEqual(Array(8).fill('done'));
+      expect(status.steps.map((s) => s.state)).toEqual(Array(9).fill('done'));
       return r;
     });
     expect(result).toEqual({ outcome: 'rotated', current: 2, previous: 1, waitedFor: [] });
@@ -197,7 +230,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
     expect(state.lock).toBeUndefined();
   });
 
-  for (const failAt of ['set', 'test'] as const) {
+  for (const failAt of ['create-pending', 'set', 'test', 'promote'] as const) {
     it(`fails at ${failAt}: the target is reverted, the pending removed, nothing promoted`, async () => {
       const { state, activities } = standIn({ failAt });
       const before = state.target;
@@ -212,14 +245,18 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
         const f = await failureOf(handle.result());
         const status = await handle.query(workflowStatusQuery);
         const byName = Object.fromEntries(status.steps.map((s) => [s.name, s.state]));
-        expect(byName[failAt]).toBe(failAt === 'set' ? 'compensated' : 'failed');
-        expect(byName.promote).toBe('pending');
+        // A step with an undo is marked compensated; test and promote change nothing to undo.
+        expect(byName[failAt]).toBe(failAt === 'test' || failAt === 'promote' ? 'failed' : 'compensated');
+        if (failAt !== 'promote') expect(byName.promote).toBe('pending');
         expect(byName.lock).toBe('compensated');
         return f;
       });
       expect(failure.message).toBe(`${failAt} failed`);
-      expect(state.calls).not.toContain('promote');
-      expect(state.calls.slice(-3)).toEqual(['revert', 'discard', 'unlock']);
+      if (failAt !== 'promote') expect(state.calls).not.toContain('promote');
+      // The undo of a step is registered before it runs (its write may land though it fails).
+      const undone = failAt === 'create-pending' ? ['discard', 'unlock'] : ['revert', 'discard', 'unlock'];
+      expect(state.calls.slice(-undone.length)).toEqual(undone);
+      expect(state.calls.filter((c) => c === 'unlock')).toHaveLength(1);
       expect(state.versions).toHaveLength(1);
       expect(state.target).toBe(before);
       expect(state.pending).toBeUndefined();
@@ -323,6 +360,198 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
       expect.objectContaining({ pid: 4242, user: 'app_a', client: '10.0.0.7' }),
     ]);
     expect(state.calls.slice(-2)).toEqual(['retire', 'unlock']);
+  });
+
+  it('fails at retire (after the promotion): the new credential stays current, the lock is released, a failure event is sent', async () => {
+    const { state, activities } = standIn({ failAt: 'retire' });
+    const failure = await withWorker(activities, async (taskQueue) => {
+      const id = `${taskQueue}-fail-retire`;
+      ran.push(id);
+      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+        taskQueue,
+        workflowId: id,
+        args: [{ ...input(id), webhookUrl: 'http://127.0.0.1:9/stand-in-hook' }],
+      });
+      return failureOf(handle.result());
+    });
+    expect(failure.message).toBe('retire failed');
+    expect(state.versions).toHaveLength(2);
+    expect(state.target).toBe(state.versions[1]);
+    expect(state.calls.slice(-3)).toEqual(['retire', 'unlock', 'notify:failed']);
+    expect(state.lock).toBeUndefined();
+  });
+
+  it('announces the rotation a lead time before it begins, then reports the outcome to the webhook', async () => {
+    const { state, activities } = standIn();
+    await withWorker(activities, async (taskQueue) => {
+      const id = `${taskQueue}-notice`;
+      ran.push(id);
+      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+        taskQueue,
+        workflowId: id,
+        args: [{ ...input(id), noticeMs: 24 * 60 * 60_000, webhookUrl: 'http://127.0.0.1:9/stand-in-hook' }],
+      });
+      const started = await env.currentTimeMs();
+      expect((await handle.result()).outcome).toBe('rotated');
+      const status = await handle.query(workflowStatusQuery);
+      expect(status.steps[0]).toMatchObject({ name: 'notice', state: 'done' });
+      // The lock came a day after the notice (durable timer), and the rotation after that.
+      expect((await env.currentTimeMs()) - started).toBeGreaterThanOrEqual(24 * 60 * 60_000);
+    });
+    expect(state.calls[0]).toBe('notify:notice');
+    expect(state.calls[1]).toBe('lock');
+    expect(state.calls.at(-1)).toBe('notify:rotated');
+  });
+
+  it('a webhook that stays down does not hold or undo the rotation', async () => {
+    const { state, activities } = standIn({ webhookDown: true });
+    await withWorker(activities, async (taskQueue) => {
+      const id = `${taskQueue}-webhook-down`;
+      ran.push(id);
+      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+        taskQueue,
+        workflowId: id,
+        args: [{ ...input(id), webhookUrl: 'http://127.0.0.1:9/stand-in-hook' }],
+      });
+      expect((await handle.result()).outcome).toBe('rotated');
+    });
+    expect(state.events.filter((e) => e === 'rotated')).toHaveLength(5); // five tries, then given up
+    expect(state.versions).toHaveLength(2);
+  });
+
+  it('cancelled during the notice: nothing was touched', async () => {
+    const { state, activities } = standIn();
+    await withWorker(activities, async (taskQueue) => {
+      const id = `${taskQueue}-cancel-notice`;
+      ran.push(id);
+      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+        taskQueue,
+        workflowId: id,
+        args: [{ ...input(id), noticeMs: 60 * 60_000 }],
+      });
+      for (let waited = 0; (await handle.query(rotationPhaseQuery)) !== 'notice'; waited += 50) {
+        if (waited > 20_000) throw new Error('the rotation did not reach its notice');
+        await sleep(50);
+      }
+      await handle.cancel();
+      await expect(handle.result()).rejects.toThrow();
+      expect(await handle.query(rotationPhaseQuery)).toBe('cancelled');
+    });
+    expect(state.calls).toEqual(['notify:notice', 'notify:cancelled']);
+    expect(state.lock).toBeUndefined();
+  });
+
+  it('cancelled mid-step (test): the target is reverted, the pending removed, the lock released', async () => {
+    const { state, activities } = standIn({ blockAtTest: true });
+    const before = state.target;
+    await withWorker(activities, async (taskQueue) => {
+      const id = `${taskQueue}-cancel-test`;
+      ran.push(id);
+      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+        taskQueue,
+        workflowId: id,
+        args: [input(id)],
+      });
+      for (let waited = 0; (await handle.query(rotationPhaseQuery)) !== 'test'; waited += 50) {
+        if (waited > 20_000) throw new Error('the rotation did not reach its test');
+        await sleep(50);
+      }
+      await handle.cancel();
+      await expect(handle.result()).rejects.toThrow();
+      const status = await handle.query(workflowStatusQuery);
+      const byName = Object.fromEntries(status.steps.map((s) => [s.name, s.state]));
+      expect(byName).toMatchObject({ lock: 'compensated', set: 'compensated', promote: 'pending' });
+    });
+    expect(state.calls.slice(-3)).toEqual(['revert', 'discard', 'unlock']);
+    expect(state.versions).toHaveLength(1);
+    expect(state.target).toBe(before);
+    expect(state.lock).toBeUndefined();
+  });
+
+  it('cancelled during the grace period: the new credential stays current, the old one is not retired, the lock is released', async () => {
+    const { state, activities } = standIn();
+    await withWorker(activities, async (taskQueue) => {
+      const id = `${taskQueue}-cancel-grace`;
+      ran.push(id);
+      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+        taskQueue,
+        workflowId: id,
+        args: [input(id)],
+      });
+      for (let waited = 0; (await handle.query(rotationPhaseQuery)) !== 'grace'; waited += 50) {
+        if (waited > 20_000) throw new Error('the rotation did not reach its grace period');
+        await sleep(50);
+      }
+      await handle.cancel();
+      await expect(handle.result()).rejects.toThrow();
+    });
+    expect(state.calls).not.toContain('retire');
+    expect(state.calls).not.toContain('rollback');
+    expect(state.calls.at(-1)).toBe('unlock');
+    expect(state.versions).toHaveLength(2);
+    expect(state.target).toBe(state.versions[1]);
+    expect(state.lock).toBeUndefined();
+  });
+
+  it('restores a retained version: its credential is set, tested and promoted as the new current one', async () => {
+    const { state, activities } = standIn();
+    await withWorker(activities, async (taskQueue) => {
+      const first = `${taskQueue}-restore-1`;
+      const second = `${taskQueue}-restore-2`;
+      ran.push(first, second);
+      await env.client.workflow.execute(secretRotationWorkflow, {
+        taskQueue,
+        workflowId: first,
+        args: [input(first)],
+      });
+      const result = await env.client.workflow.execute(secretRotationWorkflow, {
+        taskQueue,
+        workflowId: second,
+        args: [{ ...input(second), restoreVersion: 1 }],
+      });
+      expect(result).toMatchObject({ outcome: 'rotated', current: 3, previous: 2 });
+    });
+    expect(state.restoreVersion).toBe(1);
+    expect(state.versions[2]).toBe(state.versions[0]);
+    expect(state.target).toBe(state.versions[0]);
+  });
+
+  it('takes the workflow id as the rotation id when none is given (scheduled runs)', async () => {
+    const { state, activities } = standIn();
+    await withWorker(activities, async (taskQueue) => {
+      const id = `${taskQueue}-default-id`;
+      ran.push(id);
+      const { rotationId: _, ...withoutId } = input(id);
+      await env.client.workflow.execute(secretRotationWorkflow, {
+        taskQueue,
+        workflowId: id,
+        args: [withoutId],
+      });
+      expect(state.lockedAs).toEqual([id]);
+    });
+  });
+
+  it('refuses bad input before touching anything', async () => {
+    const { state, activities } = standIn();
+    await withWorker(activities, async (taskQueue) => {
+      for (const [n, bad] of [
+        { restoreVersion: 0 },
+        { graceMs: -1 },
+        { webhookUrl: 'ftp://example' },
+        { rotationId: 'has spaces in it' },
+        { target: { kind: 'kv' as const } }, // alternating (the input's strategy) with one credential
+      ].entries()) {
+        const id = `${taskQueue}-bad-${n}`;
+        ran.push(id);
+        const handle = await env.client.workflow.start(secretRotationWorkflow, {
+          taskQueue,
+          workflowId: id,
+          args: [{ ...input(id), ...bad }],
+        });
+        expect((await failureOf(handle.result())).type).toBe('RotationBadInput');
+      }
+    });
+    expect(state.calls).toEqual([]);
   });
 
   it('leaves no credential in the history', async () => {

@@ -4,6 +4,8 @@
 // refused; a rollback writes the previous credential back; PostgreSQL alternating users keep an
 // old client working through the grace period while new logins use the new password.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -11,7 +13,7 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRotationActivities, type RotationRef } from '../../../activities/rotation.js';
-import { readMetadata, readSecret, writeSecret } from '../../../activities/vault/kv.js';
+import { destroy, readMetadata, readSecret, softDelete, writeSecret } from '../../../activities/vault/kv.js';
 import { parseRotationLabels, pendingPath } from '../../../common/rotation.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../../workers/worker.js';
 import { secretRotationWorkflow } from '../../../workflows/secret-rotation.js';
@@ -130,6 +132,84 @@ describe(`secret rotation on ${server().flavour}`, () => {
     expect((await latest(path)).value).toBe('first-value-0001');
     expect(await labels(path)).toMatchObject({ current: 3, previous: 2, state: 'rolled-back' });
     await act.rotationUnlock(ref);
+  });
+
+  it('KV only: restores any retained version, and refuses one that is deleted, destroyed, current or gone', async () => {
+    const path = unique('restore');
+    for (const value of ['value-one-0001', 'value-two-0002', 'value-three-0003', 'value-four-0004'])
+      await writeSecret(vault, mount, path, { value });
+    await softDelete(vault, mount, path, [2]);
+    await destroy(vault, mount, path, [3]);
+    const ref: RotationRef = {
+      mount,
+      path,
+      rotationId: unique('rot'),
+      target: { kind: 'kv' },
+      strategy: 'single-user',
+    };
+    const { baseVersion } = await act.rotationLock(ref);
+    expect(baseVersion).toBe(4);
+    for (const [restoreVersion, why] of [
+      [2, /was deleted/],
+      [3, /was destroyed/],
+      [4, /already the current version/],
+      [9, /no such version/],
+    ] as const) {
+      const attempt = act.rotationCreatePending({ ...ref, baseVersion, restoreVersion });
+      expect(await failureType(attempt)).toBe('RotationBadInput');
+      await expect(act.rotationCreatePending({ ...ref, baseVersion, restoreVersion })).rejects.toThrow(why);
+    }
+    const input = { ...ref, baseVersion, restoreVersion: 1 };
+    await act.rotationCreatePending(input);
+    await act.rotationSet(input);
+    await act.rotationTest(ref);
+    expect(await act.rotationPromote(input)).toEqual({ current: 5, previous: 4 });
+    expect(await latest(path)).toEqual({ value: 'value-one-0001' });
+    await act.rotationUnlock(ref);
+  });
+
+  it('posts rotation events to a real webhook: references and outcomes, no credential', async () => {
+    const received: unknown[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        received.push(JSON.parse(body));
+        res.writeHead(received.length === 1 ? 503 : 204).end(); // the first try is refused
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    try {
+      const ref: RotationRef = {
+        mount,
+        path: 'app/hooked',
+        rotationId: unique('rot'),
+        target: { kind: 'kv' },
+        strategy: 'single-user',
+      };
+      const event = {
+        ...ref,
+        event: 'rotated' as const,
+        detail: { current: 2, previous: 1 },
+        webhookUrl: url,
+      };
+      await expect(act.rotationNotify(event)).rejects.toThrow(/HTTP 503/);
+      await act.rotationNotify(event);
+      expect(received[1]).toMatchObject({
+        event: 'rotation.rotated',
+        cluster: 'default',
+        mount,
+        path: 'app/hooked',
+        rotation: ref.rotationId,
+        target: 'kv',
+        detail: { current: 2, previous: 1 },
+      });
+    } finally {
+      hook.close();
+    }
   });
 
   it('KV only: an abandoned rotation leaves the secret as it was', async () => {

@@ -21,3 +21,15 @@ export function formatPreflight(r: PreflightReport): string {
   for (const w of r.warnings) lines.push(`Warning     ${w}`);
   return lines.join('\n');
 }
+
+/** Rows under a header row, each column as wide as its widest cell, two spaces apart. */
+export function printTable(table: string[][], out: (line: string) => void): void {
+  const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
+  for (const row of table)
+    out(
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    );
+}

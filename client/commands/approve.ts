@@ -8,11 +8,9 @@ import { type ApprovalAction, type ApprovalState, MAX_REASON_LENGTH } from '../.
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { formatApproval } from '../format-approval.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../temporal-client.js';
+import { UsageError } from './usage-error.js';
 
-/** Bad input: exit 2 (cli.ts tells it by name). */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError } from './usage-error.js';
 
 export interface DecisionOptions extends GlobalOptions {
   as: string;

@@ -30,7 +30,7 @@ import {
 import { type WorkflowStatusReport, workflowStatusQuery } from '../../workflows/lib/status.js';
 import { formatSteps } from '../format-approval.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../temporal-client.js';
-import { UsageError } from './approve.js';
+import { UsageError } from './usage-error.js';
 
 type Out = (line: string) => void;
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { printTable } from '../format.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../temporal-client.js';
+import { UsageError } from './usage-error.js';
 import { QUERY_STATUS, STATUSES } from './workflow-statuses.js';
 
 export const listOptionsSchema = z.object({
@@ -62,18 +64,8 @@ export async function listCommand(opts: ListOptions, out: (s: string) => void): 
       ['WORKFLOW ID', 'TYPE', 'STATUS', 'STARTED'],
       ...rows.map((r) => [r.workflowId, r.type, r.status, r.startTime]),
     ];
-    const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
-    for (const row of table)
-      out(
-        row
-          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-          .join('  ')
-          .trimEnd(),
-      );
+    printTable(table, out);
   });
 }
 
-/** Bad CLI input: exit code 2 and the message, nothing else. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError } from './usage-error.js';

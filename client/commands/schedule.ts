@@ -19,13 +19,14 @@ import {
   scheduleIdProblem,
   summarizeSpec,
 } from '../../common/schedule-spec.js';
+import { printTable } from '../format.js';
 import { type GlobalOptions, resolveTemporal, type TemporalTarget, withClient } from '../temporal-client.js';
-import { UsageError } from './list.js';
+import { UsageError } from './usage-error.js';
 
 type Out = (line: string) => void;
 
 /** Memo key holding the spec as the user wrote it: the server keeps only its compiled form. */
-const SPEC_MEMO = 'vaultopsSpec';
+export const SPEC_MEMO = 'vaultopsSpec';
 
 export interface ScheduleCommandOptions extends GlobalOptions {
   json?: boolean;
@@ -320,15 +321,4 @@ function scheduleUrl(target: TemporalTarget, scheduleId: string): string | undef
 /** Whole days as days: the default catch-up window is a year, which reads badly as 8760h. */
 function formatDays(ms: number): string {
   return ms > 0 && ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : formatDuration(ms);
-}
-
-function printTable(table: string[][], out: Out): void {
-  const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
-  for (const row of table)
-    out(
-      row
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    );
 }

@@ -2,6 +2,7 @@
 import { logger } from '../common/logger.js';
 import { createBreakGlassActivities } from './break-glass.js';
 import { resolveClusters } from './clusters.js';
+import { createLeaseActivities } from './leases.js';
 import { createMarkerActivities } from './markers.js';
 import { createNotifier, type Notifier } from './notifier.js';
 import { createPreflightActivities, type PreflightDeps } from './preflight.js';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMarkerActivities({ vault: deps.vault, clusters }),
     ...createBreakGlassActivities({ vault: deps.vault, clusters }),
     ...createRotationActivities({ vault: deps.vault, clusters }),
+    ...createLeaseActivities({ vault: deps.vault, clusters, notifier }),
   };
 }
 

@@ -9,6 +9,7 @@ export const WORKFLOW_TYPES = [
   'approvedChangeWorkflow',
   'breakGlassWorkflow',
   'secretRotationWorkflow',
+  'leaseKeeperWorkflow',
 ] as const;
 
 export type WorkflowType = (typeof WORKFLOW_TYPES)[number];

@@ -2,6 +2,7 @@
 export { breakGlassWorkflow } from './break-glass.js';
 export { approvedChangeWorkflow } from './examples/approved-change.js';
 export { orderedWritesWorkflow } from './examples/ordered-writes.js';
+export { leaseKeeperWorkflow } from './lease-keeper.js';
 export { preflightWorkflow } from './preflight.js';
 export { sealGuardWorkflow } from './seal-guard.js';
 export { secretRotationWorkflow } from './secret-rotation.js';

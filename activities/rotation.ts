@@ -23,6 +23,7 @@ import { kvTarget } from './rotation/kv-target.js';
 import { mariaDbTarget, parseMariaDbAdmin } from './rotation/mariadb-target.js';
 import { parsePostgresAdmin, postgresTarget } from './rotation/postgres-target.js';
 import type { Credential, LiveSession, RotationStrategy, RotationTarget } from './rotation/target.js';
+import { keptAlive } from './vault/activity-scope.js';
 import type { VaultClient } from './vault/client.js';
 import { isVaultFailure, VaultErrorType } from './vault/errors.js';
 import {
@@ -282,7 +283,7 @@ export function createRotationActivities(deps: {
   const state = (vault: VaultClient, input: RotationRef, next: RotationState) =>
     setLabels(vault, input, (l) => ({ ...l, state: next }));
 
-  return {
+  return keptAlive({
     /** Logs a rotation event and POSTs it to the rotation's webhook, if it has one. */
     async rotationNotify(input: RotationRef & RotationEvent & { webhookUrl?: string | undefined }) {
       const event = {
@@ -557,7 +558,7 @@ export function createRotationActivities(deps: {
         state: final ? l.state : undefined,
       }));
     },
-  };
+  });
 }
 
 export type RotationActivities = ReturnType<typeof createRotationActivities>;

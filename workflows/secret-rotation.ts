@@ -34,6 +34,8 @@ import { type RollbackRequest, rollbackUpdate, rotationPhaseQuery } from './secr
 // (a revert of the target while `set` may still land).
 const act = proxyActivities<RotationActivities>({
   startToCloseTimeout: '2 minutes',
+  // The activities heartbeat every 2 s (keptAlive): a worker killed mid-step is noticed in 10 s.
+  heartbeatTimeout: '10 seconds',
   retry: SEAL_AWARE_RETRY,
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
@@ -206,11 +208,13 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
     if (promoted.previous !== null) {
       const previous = promoted.previous;
       phase = 'grace';
-      const rollback = await steps.run(
-        'grace',
-        () => condition(() => rollbackRequested !== undefined, input.graceMs),
-        { as: 'running' },
-      );
+      // No grace asked for: no timer either (a zero timer still costs a round trip to the server).
+      const rollback =
+        input.graceMs > 0 &&
+        (await steps.run('grace', () => condition(() => rollbackRequested !== undefined, input.graceMs), {
+          as: 'running',
+        }));
+      if (input.graceMs === 0) steps.set('grace', 'done', 'no grace period asked for');
       if (rollback) {
         phase = 'rolling-back';
         steps.set('grace', 'running', `rollback requested by ${rollbackRequested?.as}`);
@@ -218,7 +222,11 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
           rollbackDone = await sealAware(
             'rollback',
             () => act.rotationRollback({ ...pendingInput, previous, current: promoted.current }),
-            { cluster },
+            {
+              cluster,
+              onQueued: () => steps.set('grace', 'queued-sealed', 'rollback queued until the unseal'),
+              onReleased: () => steps.set('grace', 'running', 'rolling back'),
+            },
           );
         } catch (err) {
           rollbackError = failureDetail(err);
@@ -235,8 +243,12 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
       } else {
         phase = 'retire';
         const waitedFor = await steps.run('retire', () =>
-          retireWhenUnused(ref, previous, promoted.current, input.sessionRecheckMs ?? 60_000, (detail) =>
-            steps.set('retire', 'running', detail),
+          retireWhenUnused(
+            ref,
+            previous,
+            promoted.current,
+            input.sessionRecheckMs ?? 60_000,
+            (state, detail) => steps.set('retire', state, detail),
           ),
         );
         result = { ...result, waitedFor };
@@ -291,25 +303,30 @@ async function retireWhenUnused(
   previous: number,
   current: number,
   recheckMs: number,
-  say: (detail: string) => void,
+  say: (state: 'running' | 'queued-sealed', detail?: string) => void,
 ): Promise<LiveSession[]> {
-  const cluster = ref.cluster ?? 'default';
+  const sealed = {
+    cluster: ref.cluster ?? 'default',
+    onQueued: () => say('queued-sealed'),
+    onReleased: () => say('running'),
+  };
   let seen: LiveSession[] = [];
   for (;;) {
     const { sessions } = await sealAware(
       'retire',
       () => act.rotationSessions({ ...ref, previous, current }),
-      { cluster },
+      sealed,
     );
     if (sessions.length === 0) break;
     seen = sessions;
     say(
+      'running',
       `waiting for ${sessions.length} live session(s) of the previous credential: ${sessions
         .map((s) => `${s.user} pid ${s.pid} from ${s.client}${s.application ? ` (${s.application})` : ''}`)
         .join(', ')}`,
     );
     await sleep(recheckMs);
   }
-  await sealAware('retire', () => act.rotationRetire({ ...ref, previous, current }), { cluster });
+  await sealAware('retire', () => act.rotationRetire({ ...ref, previous, current }), sealed);
   return seen;
 }

@@ -48,3 +48,29 @@ export function currentActivityScope(): CallScope | undefined {
     },
   };
 }
+
+/**
+ * Makes each activity heartbeat every `everyMs` while it runs (repeating its last details), so
+ * that a worker that dies mid-step is noticed within the heartbeat timeout rather than after the
+ * whole start-to-close time, and a cancellation reaches the step. Outside an activity, a no-op.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: activity functions take any arguments
+export function keptAlive<A extends Record<string, (...args: any[]) => Promise<unknown>>>(
+  activities: A,
+  everyMs = 2000,
+): A {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(activities)) {
+    wrapped[name] = async (...args: unknown[]) => {
+      const scope = currentActivityScope();
+      if (!scope?.heartbeat) return fn(...args);
+      const timer = setInterval(scope.heartbeat, everyMs);
+      try {
+        return await fn(...args);
+      } finally {
+        clearInterval(timer);
+      }
+    };
+  }
+  return wrapped as A;
+}

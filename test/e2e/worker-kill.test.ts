@@ -5,99 +5,31 @@
 // KV version 1 and no other (no Vault write done twice), in step order, and its history carries
 // no secret. The figures (markers before the kill, time to resume) are printed.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VaultClient } from '../../activities/vault/client.js';
+import type { VaultClient } from '../../activities/vault/client.js';
 import { readMetadata } from '../../activities/vault/kv.js';
-import { startTemporalDevServer, type TemporalDevServer } from '../../client/stack/temporal-dev.js';
-import { REPO_DIR } from '../../client/stack/tools.js';
-import { startVaultDevServer, type VaultDevServer } from '../../client/stack/vault-dev.js';
-import { EncryptionCodec } from '../../common/codec/codec.js';
-import { encryptingDataConverter } from '../../common/codec/data-converter.js';
-import { loadKeyFile } from '../../common/codec/key-file.js';
+import type { VaultDevServer } from '../../client/stack/vault-dev.js';
 import { orderedWritesWorkflow } from '../../workflows/examples/ordered-writes.js';
-import { sealGuardId } from '../../workflows/lib/seal-signals.js';
-import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
-import { type Spawned, spawnCollecting } from '../harness/spawned.js';
+import { expectNoSecretsInHistory } from '../harness/history-scan.js';
+import { startWorkerStack, type WorkerStack } from '../harness/worker-process.js';
 
-const CLI = join(REPO_DIR, 'bin/vaultops.js');
 const TASK_QUEUE = 'worker-kill';
-const dir = mkdtempSync(join(tmpdir(), 'vaultops-worker-kill-'));
-const keyFile = join(dir, 'codec-keys.json');
-const configFile = join(dir, 'worker.yaml');
 
+let stack: WorkerStack | undefined;
 let vaultServer: VaultDevServer;
-let temporal: TemporalDevServer;
 let vault: VaultClient;
-let connection: Connection;
-let client: Client;
-const workers: Spawned[] = [];
 
 beforeAll(async () => {
-  [vaultServer, temporal] = await Promise.all([
-    startVaultDevServer({ flavour: 'openbao', logDir: dir }),
-    startTemporalDevServer({ stateDir: dir, logDir: dir }),
-  ]);
-  rememberSecret(vaultServer.rootToken, 'OpenBao root token');
-  vault = new VaultClient({ address: vaultServer.address, timeoutMs: 10_000 });
-  vault.tokens.set(vaultServer.rootToken);
-  // The worker's file: where Temporal is and the codec key; Vault comes from VAULT_ADDR/VAULT_TOKEN.
-  const keyring = loadKeyFile(keyFile, { create: true });
-  writeFileSync(
-    configFile,
-    [
-      'vault_integration:',
-      `  address: "${vaultServer.address}"`,
-      'temporal:',
-      `  address: "${temporal.address}"`,
-      `  task_queue: "${TASK_QUEUE}"`,
-      'codec:',
-      `  key_file: "${keyFile}"`,
-    ].join('\n'),
-  );
-  connection = await Connection.connect({ address: temporal.address });
-  client = new Client({
-    connection,
-    namespace: temporal.namespace,
-    dataConverter: encryptingDataConverter(keyring),
-  });
+  stack = await startWorkerStack({ taskQueue: TASK_QUEUE, name: 'worker-kill' });
+  ({ vaultServer, vault } = stack);
 }, 180_000);
 
 afterAll(async () => {
-  await client?.workflow
-    .getHandle(sealGuardId('default'))
-    .terminate('test done')
-    .catch(() => undefined);
-  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
-  await Promise.all(workers.map((w) => w.exited));
-  await connection?.close();
-  await vault?.close();
-  await vaultServer?.stop();
-  await temporal?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
-/** `vaultops worker` as an operator runs it, with the Vault token in its environment only. */
-async function startWorker(): Promise<Spawned> {
-  const worker = spawnCollecting(process.execPath, [CLI, '--config', configFile, 'worker'], {
-    cwd: REPO_DIR,
-    env: {
-      ...Object.fromEntries(
-        Object.entries(process.env).filter(([k]) => !/^(VAULT_|BAO_|TEMPORAL_|VAULTOPS_)/.test(k)),
-      ),
-      VAULT_ADDR: vaultServer.address,
-      VAULT_TOKEN: vaultServer.rootToken,
-      VAULTOPS_STATE_DIR: join(dir, 'no-dev-stack'),
-    },
-  });
-  workers.push(worker);
-  await worker.waitFor('"msg":"worker polling"', 120_000);
-  return worker;
-}
+const startWorker = () => (stack as WorkerStack).startWorker();
 
 const markerPath = (prefix: string, i: number) => `${prefix}/step-${String(i).padStart(2, '0')}`;
 
@@ -118,6 +50,7 @@ interface KillCase {
 async function killAndResume({ name, steps, pauseMs, killAfter }: KillCase): Promise<void> {
   const prefix = `kill-${randomBytes(4).toString('hex')}`;
   const first = await startWorker();
+  const { client } = stack as WorkerStack;
   const handle = await client.workflow.start(orderedWritesWorkflow, {
     taskQueue: TASK_QUEUE,
     workflowId: `worker-kill-${prefix}`,
@@ -163,7 +96,7 @@ async function killAndResume({ name, steps, pauseMs, killAfter }: KillCase): Pro
   const scan = await expectNoSecretsInHistory(
     client,
     { workflowIds: [handle.workflowId] },
-    { codecs: [new EncryptionCodec(loadKeyFile(keyFile, { create: false }))] },
+    { codecs: (stack as WorkerStack).codecs() },
   );
 
   // What the kill cost, from the history: workflow tasks that timed out on the dead worker's

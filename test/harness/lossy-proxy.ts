@@ -1,13 +1,22 @@
 // A stand-in for a network that loses replies, in front of a real Vault-API server on 127.0.0.1.
 // It forwards each request and waits for the server's whole answer; for the requests a rule
 // picks, it then closes the client's connection instead of answering: the server did the work,
-// the client never hears. It can also answer everything as a broken load balancer would (502).
+// the client never hears. It can also answer everything as a broken load balancer would (502),
+// or hold a reply until the test lets it go (to make something happen between a write landing
+// and its caller hearing of it, such as a seal).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface SeenRequest {
   method: string;
   path: string;
+}
+
+export interface HeldReply {
+  /** Settles when a matching request has been carried out and its reply is being held. */
+  reached: Promise<SeenRequest>;
+  /** Lets the held reply go to the client. */
+  release(): void;
 }
 
 export interface LossyProxy {
@@ -17,15 +26,31 @@ export interface LossyProxy {
   dropped: SeenRequest[];
   /** The next `count` requests matching `rule` reach the server, and their replies are lost. */
   dropReplies(rule: (req: SeenRequest) => boolean, count?: number): void;
+  /** The next request matching `rule` reaches the server; its reply waits for `release()`. */
+  holdReply(rule: (req: SeenRequest) => boolean): HeldReply;
   /** From now on, answer every request with 502 and an HTML page, forwarding nothing. */
   badGateway(on: boolean): void;
   close(): Promise<void>;
+}
+
+/** Picks the nth write (POST or PUT) to `/v1/<path>` that the rule is asked about. */
+export function nthWriteTo(path: string, nth = 1): (req: SeenRequest) => boolean {
+  let seen = 0;
+  return (req) =>
+    (req.method === 'POST' || req.method === 'PUT') &&
+    req.path.split('?')[0] === `/v1/${path}` &&
+    ++seen === nth;
 }
 
 export async function startLossyProxy(target: string): Promise<LossyProxy> {
   const rules: { rule: (req: SeenRequest) => boolean; left: number }[] = [];
   const forwarded: SeenRequest[] = [];
   const dropped: SeenRequest[] = [];
+  const holds: {
+    rule: (req: SeenRequest) => boolean;
+    reach: (req: SeenRequest) => void;
+    released: Promise<void>;
+  }[] = [];
   let gatewayBroken = false;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -58,6 +83,12 @@ export async function startLossyProxy(target: string): Promise<LossyProxy> {
       req.socket.destroy(); // the answer existed; the client will never see it
       return;
     }
+    const held = holds.findIndex((h) => h.rule(seen));
+    if (held >= 0) {
+      const [hold] = holds.splice(held, 1);
+      hold?.reach(seen);
+      await hold?.released;
+    }
     const out: Record<string, string> = {};
     upstream.headers.forEach((value, name) => {
       if (!['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(name))
@@ -78,6 +109,18 @@ export async function startLossyProxy(target: string): Promise<LossyProxy> {
     dropped,
     dropReplies(rule, count = 1) {
       rules.push({ rule, left: count });
+    },
+    holdReply(rule) {
+      let reach!: (req: SeenRequest) => void;
+      let release!: () => void;
+      const reached = new Promise<SeenRequest>((resolve) => {
+        reach = resolve;
+      });
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      holds.push({ rule, reach, released });
+      return { reached, release };
     },
     badGateway(on) {
       gatewayBroken = on;

@@ -3,39 +3,31 @@
 // the middle and unsealed with its key share. Every marker is written exactly once (version 1,
 // no other), each workflow's markers in step order, the queued steps in queue order; one alert
 // per seal event reaches a webhook, and the detection and release times are printed.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterClients } from '../../../activities/clusters.js';
 import { createNotifier } from '../../../activities/notifier.js';
-import { VaultClient } from '../../../activities/vault/client.js';
+import type { VaultClient } from '../../../activities/vault/client.js';
 import { readMetadata } from '../../../activities/vault/kv.js';
 import { readSealStatus, seal, unseal } from '../../../activities/vault/sys.js';
-import { type RaftCluster, startRaftCluster } from '../../../client/stack/raft-cluster.js';
-import { toolPath } from '../../../client/stack/tools.js';
+import type { RaftCluster } from '../../../client/stack/raft-cluster.js';
 import { logger } from '../../../common/logger.js';
-import { ensureSealGuard } from '../../../workers/seal-guard.js';
-import { createVaultopsWorker } from '../../../workers/worker.js';
 import { orderedWritesWorkflow } from '../../../workflows/examples/ordered-writes.js';
 import { sealGuardId, sealGuardStateQuery } from '../../../workflows/lib/seal-signals.js';
-import { expectNoSecretsInHistory, rememberSecret } from '../../harness/history-scan.js';
+import { expectNoSecretsInHistory } from '../../harness/history-scan.js';
+import { type RaftWorker, startRaftWorker } from '../../harness/raft-worker.js';
 import { server } from '../../harness/vault.js';
+import { waitFor } from '../../harness/wait.js';
 
 const flavour = server().flavour;
-const dir = mkdtempSync(join(tmpdir(), `vaultops-seal-${flavour}-`));
 const cluster = `raft-${flavour}`;
 const STEPS = 5;
+let stack: RaftWorker | undefined;
 let raft: RaftCluster;
 let vault: VaultClient;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
 let webhook: Server;
 const alerts: { event: string; episode: number; at: string; receivedAt: number }[] = [];
 
@@ -52,49 +44,18 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
   const hook = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/alerts`;
-
-  [raft, env] = await Promise.all([
-    startRaftCluster({ flavour, dir: join(dir, 'raft'), size: 1 }),
-    TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path: toolPath('temporal') }, ip: '127.0.0.1' },
-    }),
-  ]);
-  rememberSecret(raft.rootToken, `${flavour} raft root token`);
-  rememberSecret(raft.unsealKey, `${flavour} raft unseal key`);
-  vault = new VaultClient({
-    address: raft.nodes[0]?.address as string,
-    retry: { maxRetries: 3, waitMinMs: 50, waitMaxMs: 200 },
-  });
-  vault.tokens.set(raft.rootToken);
-  await vault.write('sys/mounts/secret', { type: 'kv', options: { version: '2' } });
-  worker = await createVaultopsWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
+  stack = await startRaftWorker({
+    flavour,
+    cluster,
     taskQueue: 'seal-queue',
-    // The raft cluster is the worker's cluster by that name, as vault_clusters would make it.
-    deps: {
-      vault,
-      clusters: clusterClients({ [cluster]: vault }),
-      notifier: createNotifier({ logger, webhookUrl: hook }),
-    },
+    notifier: createNotifier({ logger, webhookUrl: hook }),
   });
-  running = worker.run();
-  // As `vaultops worker` does at start: the guard watches before anything meets a seal.
-  await ensureSealGuard(env.client, { cluster, taskQueue: 'seal-queue' });
+  ({ raft, vault, env } = stack);
 }, 180_000);
 
 afterAll(async () => {
-  await env?.client.workflow
-    .getHandle(sealGuardId(cluster))
-    .terminate('test done')
-    .catch(() => undefined);
-  worker?.shutdown();
-  await running?.catch(() => undefined);
-  await env?.teardown();
-  await vault?.close();
-  await raft?.stop();
+  await stack?.stop();
   await new Promise<void>((resolve) => webhook?.close(() => resolve()));
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe(`seal-event queuing on a real ${flavour} cluster`, () => {
@@ -186,12 +147,4 @@ async function markers(prefixes: string[]): Promise<string[]> {
     found.push(...body.data.keys.map((k) => `${prefix}/${k}`));
   }
   return found;
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(100);
-  }
 }

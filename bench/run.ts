@@ -1,6 +1,7 @@
 // `npm run bench`: the CLI's start-up against a Temporal dev server, then every Vault benchmark
 // against one OpenBao dev server, each printing figures and ratios to a baseline measured in the
-// same run. BENCH_ITERATIONS, BENCH_CONCURRENCY and BENCH_STARTUP_RUNS scale them.
+// same run. BENCH_ITERATIONS, BENCH_CONCURRENCY and BENCH_STARTUP_RUNS scale them. Secret rotation
+// needs a Temporal worker and PostgreSQL besides: `npm run bench:rotation` (bench/rotation.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

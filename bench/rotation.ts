@@ -1,0 +1,418 @@
+// `npm run bench:rotation` (issue 9): N concurrent rotations of distinct KV secrets and M of
+// PostgreSQL alternating users on the embedded stack (OpenBao dev server, Temporal dev server with
+// an in-process worker, payloads encrypted as `vaultops dev` does, a real PostgreSQL): time until
+// all complete, rotations per second and Vault calls per rotation, each beside the same protocol
+// done by direct activity calls without Temporal (the baseline), in the same run. Its own script:
+// `npm run bench` starts no Temporal worker and no database. BENCH_ROTATIONS (default 100) and
+// BENCH_PG_ROTATIONS (default 20; 0 skips PostgreSQL) size it.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import pg from 'pg';
+import {
+  createRotationActivities,
+  type RotationActivities,
+  type RotationRef,
+  type RotationTargetSpec,
+} from '../activities/rotation.js';
+import { type HttpMethod, type RequestOptions, VaultClient } from '../activities/vault/client.js';
+import { readMetadata, readSecret, writeSecret } from '../activities/vault/kv.js';
+import { type PostgresServer, startPostgres } from '../client/stack/postgres.js';
+import { startTemporalDevServer, type TemporalDevServer } from '../client/stack/temporal-dev.js';
+import { startVaultDevServer, type VaultDevServer } from '../client/stack/vault-dev.js';
+import { encryptingDataConverter } from '../common/codec/data-converter.js';
+import { devKeyFile, loadKeyFile } from '../common/codec/key-file.js';
+import { parseRotationLabels } from '../common/rotation.js';
+import { bundleVaultopsWorkflows, createVaultopsWorker } from '../workers/worker.js';
+import { secretRotationWorkflow } from '../workflows/secret-rotation.js';
+import { type LatencyStats, stats } from './lib.js';
+
+const kvRotations = Number(process.env.BENCH_ROTATIONS ?? 100);
+const pgRotations = Number(process.env.BENCH_PG_ROTATIONS ?? 20);
+if (!Number.isInteger(kvRotations) || kvRotations < 1 || !Number.isInteger(pgRotations) || pgRotations < 0) {
+  console.error('BENCH_ROTATIONS must be a whole number >= 1, BENCH_PG_ROTATIONS >= 0 (0 skips PostgreSQL)');
+  process.exit(2);
+}
+/** Rotations per path and target before measuring: worker sandbox, connection pools, pg's SCRAM. */
+const WARMUP = 2;
+/** performance.max_idle_connections' default, which `vaultops dev` runs with; both paths get it. */
+const VAULT_CONNECTIONS = 10;
+const TASK_QUEUE = 'vaultops-bench-rotation';
+const MOUNT = 'bench-rotation';
+
+/** Counts the Vault API calls made through it (a call's transport retries are one call). */
+class CountingVaultClient extends VaultClient {
+  calls = 0;
+  override request(method: HttpMethod, path: string, options?: RequestOptions): Promise<unknown> {
+    this.calls += 1;
+    return super.request(method, path, options);
+  }
+  override requestRaw(path: string, options?: Parameters<VaultClient['requestRaw']>[1]) {
+    this.calls += 1;
+    return super.requestRaw(path, options);
+  }
+}
+
+interface PathResult {
+  n: number;
+  /** From the first start until the last rotation completed. */
+  wallMs: number;
+  perRotation: LatencyStats;
+  vaultCalls: number;
+  /** This process's CPU time (activities, workflow threads, SDK core, client); not the servers'. */
+  cpuMs: number;
+  /** The servers' CPU time (Temporal, OpenBao, PostgreSQL with its exited backends); NaN off Linux. */
+  serverCpuMs: number;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ on every architecture Node runs on
+
+/** CPU time of processes (and their reaped children) from /proc; NaN where there is no /proc. */
+function processCpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state is field 3, utime 14 ... cstime 17.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      for (const i of [11, 12, 13, 14]) ticks += Number(fields[i]);
+    } catch {
+      return Number.NaN;
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Runs `rotate` for every ref at once; the figures count only the calls and CPU spent meanwhile. */
+async function allAtOnce(
+  refs: RotationRef[],
+  rotate: (ref: RotationRef) => Promise<void>,
+  counter: CountingVaultClient,
+  serverPids: number[],
+): Promise<PathResult> {
+  const callsBefore = counter.calls;
+  const cpuBefore = process.cpuUsage();
+  const serverCpuBefore = processCpuMs(serverPids);
+  const t0 = performance.now();
+  const samples = await Promise.all(
+    refs.map(async (ref) => {
+      const start = performance.now();
+      await rotate(ref);
+      return performance.now() - start;
+    }),
+  );
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    n: refs.length,
+    wallMs,
+    perRotation: stats(samples),
+    vaultCalls: counter.calls - callsBefore,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    serverCpuMs: processCpuMs(serverPids) - serverCpuBefore,
+  };
+}
+
+/** The workflow's protocol with grace 0, step by step, as direct calls (no saga: a failure ends the bench). */
+async function rotateDirectly(act: RotationActivities, ref: RotationRef): Promise<void> {
+  const { baseVersion } = await act.rotationLock(ref);
+  const input = { ...ref, baseVersion };
+  await act.rotationCreatePending(input);
+  await act.rotationSet(input);
+  await act.rotationTest(ref);
+  const promoted = await act.rotationPromote(input);
+  if (promoted.previous !== null) {
+    const versions = { ...ref, previous: promoted.previous, current: promoted.current };
+    const { sessions } = await act.rotationSessions(versions);
+    if (sessions.length > 0)
+      throw new Error(`${ref.path}: ${sessions.length} live session(s) of the old role`);
+    await act.rotationRetire(versions);
+  }
+  await act.rotationUnlock(ref);
+}
+
+const workflowIdOf = (runTag: string, ref: RotationRef) => `bench-${runTag}-${ref.rotationId}`;
+
+function rotateByWorkflow(client: Client, runTag: string): (ref: RotationRef) => Promise<void> {
+  return async (ref) => {
+    const result = await client.workflow.execute(secretRotationWorkflow, {
+      taskQueue: TASK_QUEUE,
+      workflowId: workflowIdOf(runTag, ref),
+      args: [
+        {
+          mount: ref.mount,
+          path: ref.path,
+          target: ref.target,
+          strategy: ref.strategy,
+          graceMs: 0,
+          rotationId: ref.rotationId,
+        },
+      ],
+    });
+    if (result.outcome !== 'rotated') throw new Error(`${ref.path}: workflow ended ${result.outcome}`);
+  };
+}
+
+/**
+ * From each run's history: how long its grace timer took from start to firing. With graceMs 0 the
+ * workflow still sets a (1 ms) timer, and the server fires timers late; this shows that share.
+ */
+async function graceTimerMs(client: Client, runTag: string, refs: RotationRef[]): Promise<LatencyStats> {
+  const samples: number[] = [];
+  const at = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+    Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+  for (const ref of refs) {
+    const history = await client.workflow.getHandle(workflowIdOf(runTag, ref)).fetchHistory();
+    const events = history.events ?? [];
+    const started = events.find((e) => e.timerStartedEventAttributes);
+    const fired = events.find((e) => e.timerFiredEventAttributes);
+    if (started && fired) samples.push(at(fired.eventTime) - at(started.eventTime));
+  }
+  return stats(samples);
+}
+
+/** Every secret was rotated once, retired and unlocked (and, for PostgreSQL, moved to role `_b`). */
+async function checkRotated(vault: VaultClient, refs: RotationRef[]): Promise<void> {
+  for (const ref of refs) {
+    const labels = parseRotationLabels((await readMetadata(vault, MOUNT, ref.path)).custom_metadata);
+    const ok =
+      labels.current === 2 && labels.previous === 1 && labels.state === 'retired' && !labels.rotation;
+    const latest = (await readSecret(vault, MOUNT, ref.path)).data;
+    const role = ref.target.kind === 'postgres' ? `${ref.target.role}_b` : undefined;
+    if (!ok || (role && latest.username !== role)) {
+      throw new Error(`${ref.path} was not rotated as expected: labels ${JSON.stringify(labels)}`);
+    }
+  }
+}
+
+/** KV secrets to rotate, each seeded with version 1 (so every rotation retires a previous one). */
+async function seedKv(vault: VaultClient, prefix: string, count: number): Promise<RotationRef[]> {
+  const refs = Array.from(
+    { length: count },
+    (_, i): RotationRef => ({
+      cluster: 'default',
+      mount: MOUNT,
+      path: `kv/${prefix}-${i}`,
+      rotationId: `${prefix}-kv-${i}`,
+      target: { kind: 'kv' },
+      strategy: 'single-user',
+    }),
+  );
+  for (let i = 0; i < refs.length; i += 50) {
+    await Promise.all(
+      refs
+        .slice(i, i + 50)
+        .map((ref) => writeSecret(vault, MOUNT, ref.path, { value: randomBytes(18).toString('base64url') })),
+    );
+  }
+  return refs;
+}
+
+/** Alternating pairs `<base>_a` (in use) and `<base>_b` (idle), one secret each, on one admin reference. */
+async function seedPostgres(
+  vault: VaultClient,
+  db: PostgresServer,
+  prefix: string,
+  count: number,
+): Promise<RotationRef[]> {
+  const adminPath = `pg-admin/${prefix}`;
+  await writeSecret(vault, MOUNT, adminPath, {
+    host: db.host,
+    port: db.port,
+    user: db.adminUser,
+    password: db.adminPassword,
+    database: 'postgres',
+  });
+  const admin = new pg.Client({
+    host: db.host,
+    port: db.port,
+    user: db.adminUser,
+    password: db.adminPassword,
+    database: 'postgres',
+  });
+  await admin.connect();
+  const refs: RotationRef[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const base = `${prefix.replace(/[^a-z0-9]/g, '_')}_${i}`;
+      const password = randomBytes(18).toString('hex'); // hex: safe inside the SQL literal
+      await admin.query(`CREATE ROLE ${base}_a LOGIN PASSWORD '${password}'`);
+      await admin.query(`CREATE ROLE ${base}_b LOGIN PASSWORD NULL`);
+      const path = `pg/${prefix}-${i}`;
+      await writeSecret(vault, MOUNT, path, { username: `${base}_a`, password });
+      const target: RotationTargetSpec = { kind: 'postgres', admin: { path: adminPath }, role: base };
+      refs.push({
+        cluster: 'default',
+        mount: MOUNT,
+        path,
+        rotationId: `${prefix}-pg-${i}`,
+        target,
+        strategy: 'alternating',
+      });
+    }
+  } finally {
+    await admin.end();
+  }
+  return refs;
+}
+
+const HEADER = `${'target'.padEnd(11)}${'path'.padEnd(10)}${'n'.padStart(5)}${'all done ms'.padStart(13)}${'rot/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'calls/rot'.padStart(11)}${'cpu ms/rot'.padStart(12)}${'servers'.padStart(9)}  vs direct`;
+
+function row(target: string, path: string, r: PathResult, baseline?: PathResult): string {
+  const perSecond = r.n / (r.wallMs / 1000);
+  const calls = r.vaultCalls / r.n;
+  const cpu = r.cpuMs / r.n;
+  const servers = r.serverCpuMs / r.n;
+  const allCpu = (p: PathResult) => (p.cpuMs + (Number.isNaN(p.serverCpuMs) ? 0 : p.serverCpuMs)) / p.n;
+  const versus = baseline
+    ? `${(r.wallMs / baseline.wallMs).toFixed(2)}x time, ${(calls / (baseline.vaultCalls / baseline.n)).toFixed(2)}x calls, ${(allCpu(r) / allCpu(baseline)).toFixed(2)}x cpu`
+    : 'baseline';
+  return `${target.padEnd(11)}${path.padEnd(10)}${String(r.n).padStart(5)}${r.wallMs.toFixed(0).padStart(13)}${perSecond.toFixed(1).padStart(9)}${r.perRotation.p50.toFixed(0).padStart(9)}${r.perRotation.p99.toFixed(0).padStart(9)}${calls.toFixed(1).padStart(11)}${cpu.toFixed(1).padStart(12)}${servers.toFixed(1).padStart(9)}  ${versus}`;
+}
+
+interface Stack {
+  vault: VaultDevServer;
+  temporal: TemporalDevServer;
+  postgres: PostgresServer | undefined;
+  bundle: WorkflowBundle;
+}
+
+/** As `vaultops dev` runs: payloads encrypted with a dev key (workflow, worker and client alike). */
+const dataConverter = (dir: string) =>
+  encryptingDataConverter(loadKeyFile(devKeyFile(dir), { create: true }));
+
+/** The servers and the workflow bundle, in parallel; whatever did start is stopped if one fails. */
+async function startStack(dir: string, converter: DataConverter): Promise<Stack> {
+  mkdirSync(join(dir, 'temporal'));
+  const [vault, temporal, postgres, bundle] = await Promise.allSettled([
+    startVaultDevServer({ flavour: 'openbao', logDir: join(dir, 'vault') }),
+    startTemporalDevServer({ stateDir: join(dir, 'temporal'), logDir: join(dir, 'temporal') }),
+    pgRotations > 0 ? startPostgres(join(dir, 'pg')) : Promise.resolve(undefined),
+    bundleVaultopsWorkflows({ dataConverter: converter }),
+  ]);
+  if (
+    vault.status === 'fulfilled' &&
+    temporal.status === 'fulfilled' &&
+    postgres.status === 'fulfilled' &&
+    bundle.status === 'fulfilled'
+  ) {
+    return { vault: vault.value, temporal: temporal.value, postgres: postgres.value, bundle: bundle.value };
+  }
+  for (const started of [vault, temporal]) if (started.status === 'fulfilled') await started.value.stop();
+  if (postgres.status === 'fulfilled') await postgres.value?.process.stop();
+  const failed = [vault, temporal, postgres, bundle].find((r) => r.status === 'rejected');
+  throw (failed as PromiseRejectedResult).reason;
+}
+
+/** 1, 5 and 15 minute load averages: how busy the (shared) machine was. */
+const loadNow = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+
+const dir = mkdtempSync(join(tmpdir(), 'vaultops-bench-rotation-'));
+Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+process.stdout.write(
+  `vaultops rotation benchmark: ${kvRotations} KV and ${pgRotations} PostgreSQL rotations at once, node ${process.version}\n`,
+);
+const loadAtStart = loadNow();
+const t0 = performance.now();
+const converter = dataConverter(dir);
+const stack = await startStack(dir, converter).catch((err) => {
+  rmSync(dir, { recursive: true, force: true });
+  throw err;
+});
+process.stdout.write(
+  `OpenBao dev server, Temporal dev server${stack.postgres ? ', PostgreSQL' : ''} and workflow bundle (encrypted payloads) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+);
+const serverPids = [stack.temporal.process.pid, stack.vault.process.pid, stack.postgres?.process.pid].filter(
+  (pid): pid is number => pid !== undefined,
+);
+const setupVault = new VaultClient({ address: stack.vault.address });
+setupVault.tokens.set(stack.vault.rootToken);
+const counted = () => {
+  const client = new CountingVaultClient({
+    address: stack.vault.address,
+    maxConnectionsPerNode: VAULT_CONNECTIONS,
+  });
+  client.tokens.set(stack.vault.rootToken);
+  return client;
+};
+const directVault = counted();
+const workerVault = counted();
+let workerConnection: NativeConnection | undefined;
+let clientConnection: Connection | undefined;
+try {
+  workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
+  clientConnection = await Connection.connect({ address: stack.temporal.address });
+  const client = new Client({
+    connection: clientConnection,
+    namespace: stack.temporal.namespace,
+    dataConverter: converter,
+  });
+  const worker = await createVaultopsWorker({
+    connection: workerConnection,
+    namespace: stack.temporal.namespace,
+    taskQueue: TASK_QUEUE,
+    deps: { vault: workerVault },
+    workflowBundle: stack.bundle,
+    dataConverter: converter,
+  });
+  const direct = createRotationActivities({ vault: directVault });
+  const runTag = randomBytes(4).toString('hex');
+  const byWorkflow = rotateByWorkflow(client, runTag);
+  const byCalls = (ref: RotationRef) => rotateDirectly(direct, ref);
+
+  await worker.runUntil(async () => {
+    await setupVault.write(`sys/mounts/${MOUNT}`, { type: 'kv', options: { version: '2' } });
+    const lines: string[] = [];
+    const notes: string[] = [];
+    const measure = async (
+      target: string,
+      seed: (prefix: string, count: number) => Promise<RotationRef[]>,
+      count: number,
+    ) => {
+      const warmDirect = await seed('warm-d', WARMUP);
+      const warmWorkflow = await seed('warm-w', WARMUP);
+      const directRefs = await seed('direct', count);
+      const workflowRefs = await seed('workflow', count);
+      await allAtOnce(warmDirect, byCalls, directVault, serverPids);
+      await allAtOnce(warmWorkflow, byWorkflow, workerVault, serverPids);
+      const baseline = await allAtOnce(directRefs, byCalls, directVault, serverPids);
+      await checkRotated(setupVault, directRefs);
+      const workflow = await allAtOnce(workflowRefs, byWorkflow, workerVault, serverPids);
+      await checkRotated(setupVault, workflowRefs);
+      lines.push(row(target, 'direct', baseline), row(target, 'workflow', workflow, baseline));
+      const timer = await graceTimerMs(client, runTag, workflowRefs);
+      notes.push(
+        `# ${target} workflows: the grace timer (graceMs 0) took p50 ${timer.p50.toFixed(0)} ms, p99 ${timer.p99.toFixed(0)} ms of each (n=${timer.n})`,
+      );
+    };
+    await measure('KV', (prefix, count) => seedKv(setupVault, prefix, count), kvRotations);
+    const db = stack.postgres;
+    if (db) await measure('PostgreSQL', (prefix, n) => seedPostgres(setupVault, db, prefix, n), pgRotations);
+
+    process.stdout.write(
+      `\n# Secret rotation (issue 9): all started at once, grace 0; each workflow row beside the same\n` +
+        `# protocol as direct activity calls without Temporal (baseline). Vault client: ${VAULT_CONNECTIONS} connections.\n` +
+        `# PostgreSQL: alternating users. p50/p99: one rotation, start to finish. cpu: this process\n` +
+        `# (activities, worker, client); servers: Temporal, OpenBao, PostgreSQL, idle work over the\n` +
+        `# window included (ms/rot); x cpu: both together.\n` +
+        `# Load average ${loadAtStart} at start, ${loadNow()} at end (${cpus().length} cores).\n` +
+        `${HEADER}\n${lines.join('\n')}\n${notes.join('\n')}\n`,
+    );
+  });
+} finally {
+  await workerConnection?.close();
+  await clientConnection?.close();
+  for (const vault of [setupVault, directVault, workerVault]) await vault.close();
+  await stack.temporal.stop();
+  await stack.vault.stop();
+  await stack.postgres?.process.stop();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -158,24 +158,6 @@ function rotateByWorkflow(client: Client, runTag: string): (ref: RotationRef) =>
   };
 }
 
-/**
- * From each run's history: how long its grace timer took from start to firing. With graceMs 0 the
- * workflow still sets a (1 ms) timer, and the server fires timers late; this shows that share.
- */
-async function graceTimerMs(client: Client, runTag: string, refs: RotationRef[]): Promise<LatencyStats> {
-  const samples: number[] = [];
-  const at = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-    Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
-  for (const ref of refs) {
-    const history = await client.workflow.getHandle(workflowIdOf(runTag, ref)).fetchHistory();
-    const events = history.events ?? [];
-    const started = events.find((e) => e.timerStartedEventAttributes);
-    const fired = events.find((e) => e.timerFiredEventAttributes);
-    if (started && fired) samples.push(at(fired.eventTime) - at(started.eventTime));
-  }
-  return stats(samples);
-}
-
 /** Every secret was rotated once, retired and unlocked (and, for PostgreSQL, moved to role `_b`). */
 async function checkRotated(vault: VaultClient, refs: RotationRef[]): Promise<void> {
   for (const ref of refs) {
@@ -371,7 +353,6 @@ try {
   await worker.runUntil(async () => {
     await setupVault.write(`sys/mounts/${MOUNT}`, { type: 'kv', options: { version: '2' } });
     const lines: string[] = [];
-    const notes: string[] = [];
     const measure = async (
       target: string,
       seed: (prefix: string, count: number) => Promise<RotationRef[]>,
@@ -388,10 +369,6 @@ try {
       const workflow = await allAtOnce(workflowRefs, byWorkflow, workerVault, serverPids);
       await checkRotated(setupVault, workflowRefs);
       lines.push(row(target, 'direct', baseline), row(target, 'workflow', workflow, baseline));
-      const timer = await graceTimerMs(client, runTag, workflowRefs);
-      notes.push(
-        `# ${target} workflows: the grace timer (graceMs 0) took p50 ${timer.p50.toFixed(0)} ms, p99 ${timer.p99.toFixed(0)} ms of each (n=${timer.n})`,
-      );
     };
     await measure('KV', (prefix, count) => seedKv(setupVault, prefix, count), kvRotations);
     const db = stack.postgres;
@@ -404,7 +381,7 @@ try {
         `# (activities, worker, client); servers: Temporal, OpenBao, PostgreSQL, idle work over the\n` +
         `# window included (ms/rot); x cpu: both together.\n` +
         `# Load average ${loadAtStart} at start, ${loadNow()} at end (${cpus().length} cores).\n` +
-        `${HEADER}\n${lines.join('\n')}\n${notes.join('\n')}\n`,
+        `${HEADER}\n${lines.join('\n')}\n`,
     );
   });
 } finally {

@@ -1,7 +1,9 @@
 // Every activity the worker registers, built from injected clients.
 import { logger } from '../common/logger.js';
 import { createBreakGlassActivities } from './break-glass.js';
+import { createCaRootActivities } from './ca-root.js';
 import { resolveClusters } from './clusters.js';
+import type { HsmConfig } from './hsm/pkcs11.js';
 import { createLeaseActivities } from './leases.js';
 import { createMarkerActivities } from './markers.js';
 import { createNotifier, type Notifier } from './notifier.js';
@@ -16,6 +18,8 @@ import { createSealActivities } from './seal.js';
 export interface ActivityDeps extends PreflightDeps {
   /** Where alerts go; by default a log line, plus a POST to $VAULTOPS_ALERT_WEBHOOK if set. */
   notifier?: Notifier;
+  /** The PKCS#11 token that holds CA root keys (`hsm:` in the configuration), if any. */
+  hsm?: HsmConfig | undefined;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -28,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMarkerActivities({ vault: deps.vault, clusters }),
     ...createBreakGlassActivities({ vault: deps.vault, clusters }),
     ...createRotationActivities({ vault: deps.vault, clusters }),
+    ...createCaRootActivities({ vault: deps.vault, clusters, hsm: deps.hsm }),
     ...createLeaseActivities({ vault: deps.vault, clusters, notifier }),
   };
 }

@@ -463,6 +463,32 @@ lease
     await leaseKeepCommand(credentials, { ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
+const ca = program
+  .command('ca')
+  .description(
+    'the CA: a root key in the HSM, its self-signed certificate (bootstrap and rotation come next)',
+  );
+
+ca.command('init-root')
+  .description(
+    "make (or adopt) the root key in the worker's HSM and a self-signed root certificate, kept in KV",
+  )
+  .requiredOption('--label <label>', 'the key label on the token, e.g. vaultops-root-r1')
+  .requiredOption('--subject <dn>', 'the root\'s name, e.g. "CN=Example Root CA R1, O=Example"')
+  .option('--key-type <type>', 'ec-p384 (default), ec-p256, rsa-4096 or rsa-2048')
+  .option('--ttl <duration>', 'how long the root is valid (default 3650d)')
+  .option('--adopt', 'use the key already on the token under --label; never make one')
+  .option(
+    '--store <mount/path>',
+    'the KV v2 secret that keeps the certificate (default secret/vaultops/ca/root)',
+  )
+  .option('--out <file>', 'also write the certificate (public) here, read with VAULT_ADDR/VAULT_TOKEN')
+  .option('--cluster <name>', 'configured Vault cluster (default: "default")')
+  .action(async (opts, cmd) => {
+    const { caInitRootCommand } = await import('./commands/ca.js');
+    await caInitRootCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
+  });
+
 program
   .command('codec-server')
   .description(

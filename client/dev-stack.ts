@@ -131,7 +131,14 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const workerReady = new Promise<void>((resolve) => {
       ready = resolve;
     });
-    const worker = runWorker(config, { signal: controller.signal, onReady: () => ready(), dataConverter });
+    // The worker's activities open the dev token (`vaultops ca init-root`); SoftHSM finds it by SOFTHSM2_CONF.
+    process.env.SOFTHSM2_CONF = hsm.confPath;
+    const worker = runWorker(config, {
+      signal: controller.signal,
+      onReady: () => ready(),
+      dataConverter,
+      hsm: { modulePath: hsm.modulePath, tokenLabel: hsm.label, pin: hsm.userPin },
+    });
     await Promise.race([workerReady, worker]);
     stops.push(async () => {
       controller.abort();

@@ -309,11 +309,55 @@ const codec = z
         },
   );
 
+/**
+ * The PKCS#11 token that holds CA root keys: any vendor's module, the token by label or slot, and
+ * the user PIN from an environment variable or a file (never written in the configuration).
+ */
+const hsm = z
+  .strictObject({
+    module: z
+      .string()
+      .min(1, 'must be the path of a PKCS#11 library, such as "/usr/lib/softhsm/libsofthsm2.so"'),
+    token_label: z.string().min(1, 'must be the token label, not empty').optional(),
+    slot: z.number().int().min(0, 'must be a slot number (0 or more)').optional(),
+    pin_env: z
+      .string()
+      .regex(
+        /^[A-Za-z_][A-Za-z0-9_]*$/,
+        'must be the name of an environment variable, such as "VAULTOPS_HSM_PIN"',
+      )
+      .optional(),
+    pin_file: z.string().min(1, 'must be a path, not empty').optional(),
+  })
+  .superRefine((h, ctx) => {
+    if ((h.token_label === undefined) === (h.slot === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token_label'],
+        message:
+          "give either token_label (the token's label, as softhsm2-util --show-slots prints it) or slot, exactly one",
+      });
+    }
+    if (h.pin_env !== undefined && h.pin_file !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pin_env'],
+        message: 'give either pin_env or pin_file, not both',
+      });
+    }
+  })
+  .transform((h) => ({
+    module: h.module,
+    token: h.token_label !== undefined ? { label: h.token_label } : { slot: h.slot as number },
+    pin: h.pin_file !== undefined ? { file: h.pin_file } : { env: h.pin_env ?? 'VAULTOPS_HSM_PIN' },
+  }));
+
 export const configFileSchema = z.strictObject({
   vault_integration: vaultIntegration,
   vault_clusters: vaultClusters.optional(),
   temporal: temporal.default({ address: '127.0.0.1:7233', namespace: 'default', task_queue: 'vaultops' }),
   codec: codec.optional(),
+  hsm: hsm.optional(),
 });
 
 export type VaultopsConfig = z.output<typeof configFileSchema>;
@@ -322,6 +366,7 @@ export type VaultAuthChain = z.output<typeof authentication>;
 export type VaultIntegrationConfig = VaultopsConfig['vault_integration'];
 export type TemporalConfig = VaultopsConfig['temporal'];
 export type CodecConfig = NonNullable<VaultopsConfig['codec']>;
+export type HsmTokenConfig = NonNullable<VaultopsConfig['hsm']>;
 
 /** Every configured Vault cluster by name: "default" (vault_integration) first, then vault_clusters. */
 export function vaultClusterConfigs(config: VaultopsConfig): Map<string, VaultIntegrationConfig> {
@@ -412,7 +457,21 @@ function overlayEnv(doc: Record<string, unknown>, env: Env): Record<string, unkn
   if (env.TEMPORAL_TLS_SERVER_NAME) temporalTlsDoc.server_name = env.TEMPORAL_TLS_SERVER_NAME;
   if (Object.keys(temporalTlsDoc).length > 0) temporalDoc.tls = temporalTlsDoc;
 
-  return { ...doc, vault_integration: vault, temporal: temporalDoc };
+  // The HSM from the environment: the dev stack's token, or a container's injected settings.
+  let hsmDoc = doc.hsm as Record<string, unknown> | undefined;
+  if (env.VAULTOPS_HSM_MODULE) {
+    hsmDoc = { ...(hsmDoc ?? {}), module: env.VAULTOPS_HSM_MODULE };
+    if (env.VAULTOPS_HSM_TOKEN_LABEL) {
+      delete hsmDoc.slot;
+      hsmDoc.token_label = env.VAULTOPS_HSM_TOKEN_LABEL;
+    }
+  }
+  return {
+    ...doc,
+    vault_integration: vault,
+    temporal: temporalDoc,
+    ...(hsmDoc ? { hsm: hsmDoc } : {}),
+  };
 }
 
 const sameNode = (address: string) => address.replace(/\/+$/, '').toLowerCase();
@@ -470,6 +529,21 @@ function tlsFileFields(
 /** Problems with the TLS files the configuration names: each with its field and what to do. */
 export function checkConfigFiles(config: VaultopsConfig, check: FileCheck = readableFile): string[] {
   const problems: string[] = [];
+  for (const [field, path] of [
+    ['module', config.hsm?.module],
+    ['pin_file', config.hsm && 'file' in config.hsm.pin ? config.hsm.pin.file : undefined],
+  ] as const) {
+    if (path === undefined) continue;
+    const code = check(path);
+    if (code === undefined) continue;
+    problems.push(
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? `hsm.${field}: file "${path}" does not exist; correct the path`
+        : code === 'EACCES' || code === 'EPERM'
+          ? `hsm.${field}: file "${path}" is not readable by this user; make it readable by the user running vaultops`
+          : `hsm.${field}: cannot read "${path}" (${code})`,
+    );
+  }
   for (const section of tlsFileFields(config)) {
     for (const field of ['ca_cert', 'client_cert', 'client_key']) {
       const path = section.tls?.[field];

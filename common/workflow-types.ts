@@ -10,6 +10,7 @@ export const WORKFLOW_TYPES = [
   'breakGlassWorkflow',
   'secretRotationWorkflow',
   'leaseKeeperWorkflow',
+  'caInitRootWorkflow',
 ] as const;
 
 export type WorkflowType = (typeof WORKFLOW_TYPES)[number];

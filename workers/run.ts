@@ -4,8 +4,10 @@ import { Client, type Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
 import { clusterClients } from '../activities/clusters.js';
+import type { HsmConfig } from '../activities/hsm/pkcs11.js';
+import { HsmPinError, hsmConfigFrom } from '../activities/hsm/token-config.js';
 import type { VaultClient } from '../activities/vault/client.js';
-import { DEFAULT_CLUSTER, type VaultopsConfig } from '../common/config.js';
+import { ConfigError, DEFAULT_CLUSTER, type VaultopsConfig } from '../common/config.js';
 import { logger } from '../common/logger.js';
 import { workerDataConverter } from './codec.js';
 import {
@@ -32,7 +34,13 @@ export function installRuntime(): void {
 export async function runWorker(
   config: VaultopsConfig,
   /** dataConverter: given by the dev stack; otherwise built from config (workers/codec.ts). */
-  options: { signal?: AbortSignal; onReady?: () => void; dataConverter?: DataConverter } = {},
+  /** hsm: given by the dev stack (its SoftHSM2 token and PIN); otherwise from config.hsm. */
+  options: {
+    signal?: AbortSignal;
+    onReady?: () => void;
+    dataConverter?: DataConverter;
+    hsm?: HsmConfig;
+  } = {},
 ): Promise<void> {
   installRuntime();
   const connections = await connectVaultClusters(config);
@@ -58,6 +66,14 @@ export async function runWorker(
     await closeVault();
     throw err;
   }
+  let hsm: HsmConfig | undefined;
+  try {
+    // The PIN is read now, once, and kept in memory: a missing one stops the worker here.
+    hsm = options.hsm ?? (config.hsm ? hsmConfigFrom(config.hsm) : undefined);
+  } catch (err) {
+    await closeVault();
+    throw err instanceof HsmPinError ? new ConfigError('hsm configuration', [err.message]) : err;
+  }
   const connection = await connectTemporalWorker(config.temporal);
   try {
     const worker = await createVaultopsWorker({
@@ -65,7 +81,7 @@ export async function runWorker(
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.task_queue,
-      deps: { vault, clusters: clusterClients(clients) },
+      deps: { vault, clusters: clusterClients(clients), ...(hsm ? { hsm } : {}) },
     });
     const stop = () => {
       if (worker.getState() === 'RUNNING') {

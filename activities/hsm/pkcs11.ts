@@ -6,7 +6,9 @@ import graphene from 'graphene-pk11';
 
 export interface HsmConfig {
   modulePath: string;
-  tokenLabel: string;
+  /** The token by its label; or by `slot`, its position in the module's list of slots with a token. */
+  tokenLabel?: string | undefined;
+  slot?: number | undefined;
   /** The user PIN, passed in from memory; never logged or returned. */
   pin: string;
 }
@@ -88,7 +90,15 @@ export function openHsm(config: HsmConfig): HsmSession {
   try {
     const slots = mod.getSlots(true);
     let slot: graphene.Slot | undefined;
-    for (let i = 0; i < slots.length; i++) {
+    if (config.tokenLabel === undefined) {
+      if (config.slot === undefined || config.slot >= slots.length) {
+        throw new Error(
+          `no PKCS#11 token in slot ${config.slot} of ${config.modulePath}: it has ${slots.length} slot(s) with a token`,
+        );
+      }
+      slot = slots.items(config.slot);
+    }
+    for (let i = 0; !slot && i < slots.length; i++) {
       const candidate = slots.items(i);
       if (candidate.getToken().label.trim() === config.tokenLabel) slot = candidate;
     }

@@ -30,7 +30,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     });
   }
 
-  if (suite === 'integration' && variant === 'hsm') {
+  // Every integration project has its own token: the CA workflows need Vault and an HSM together.
+  if (suite === 'integration') {
     const token = initSoftHsmToken({ dir: join(dir, 'softhsm'), label: 'vaultops-test' });
     project.provide('hsm', {
       modulePath: token.modulePath,

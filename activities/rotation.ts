@@ -157,8 +157,10 @@ export function createRotationActivities(deps: {
     vault: VaultClient,
     ref: KvRef,
     change: (labels: RotationLabels) => RotationLabels,
+    /** The metadata this activity read already (its custom_metadata is what is merged). */
+    known?: KvMetadata | undefined,
   ): Promise<RotationLabels> => {
-    const meta = await metadataOrNothing(vault, ref.mount, ref.path);
+    const meta = known ?? (await metadataOrNothing(vault, ref.mount, ref.path));
     const labels = change(labelsOf(meta));
     await writeMetadata(vault, ref.mount, ref.path, {
       customMetadata: formatRotationLabels(labels, meta?.custom_metadata),
@@ -166,16 +168,23 @@ export function createRotationActivities(deps: {
     return labels;
   };
 
-  /** The secret's labels, refusing when another rotation holds it. */
-  const heldLabels = async (vault: VaultClient, input: RotationRef): Promise<RotationLabels> => {
-    const labels = labelsOf(await metadataOrNothing(vault, input.mount, input.path));
+  /**
+   * The secret's metadata and labels, refusing when another rotation holds it. The activity
+   * passes the metadata on to its own label write: while we hold the lock nobody else writes it.
+   */
+  const held = async (
+    vault: VaultClient,
+    input: RotationRef,
+  ): Promise<{ labels: RotationLabels; meta: KvMetadata | undefined }> => {
+    const meta = await metadataOrNothing(vault, input.mount, input.path);
+    const labels = labelsOf(meta);
     if (labels.rotation !== input.rotationId) {
       throw refused(
         `secret ${input.mount}/${input.path} is not locked by rotation ${input.rotationId} (held by ${labels.rotation ?? 'nobody'})`,
         labels.rotation ?? '',
       );
     }
-    return labels;
+    return { labels, meta };
   };
 
   const readOrNull = async (vault: VaultClient, mount: string, path: string, version?: number) => {
@@ -261,9 +270,12 @@ export function createRotationActivities(deps: {
   };
 
   /** The credential of a retained version to restore; a missing, deleted or current one is refused. */
-  const retainedVersion = async (vault: VaultClient, input: CreatePendingInput): Promise<Credential> => {
+  const retainedVersion = async (
+    vault: VaultClient,
+    input: CreatePendingInput,
+    meta: KvMetadata | undefined,
+  ): Promise<Credential> => {
     const version = input.restoreVersion ?? 0;
-    const meta = await metadataOrNothing(vault, input.mount, input.path);
     const info = meta?.versions?.[String(version)];
     const refuse = (why: string) =>
       ApplicationFailure.create({
@@ -280,8 +292,12 @@ export function createRotationActivities(deps: {
     return data;
   };
 
-  const state = (vault: VaultClient, input: RotationRef, next: RotationState) =>
-    setLabels(vault, input, (l) => ({ ...l, state: next }));
+  const state = (
+    vault: VaultClient,
+    input: RotationRef,
+    next: RotationState,
+    known: KvMetadata | undefined,
+  ) => setLabels(vault, input, (l) => ({ ...l, state: next }), known);
 
   return keptAlive({
     /** Logs a rotation event and POSTs it to the rotation's webhook, if it has one. */
@@ -351,7 +367,7 @@ export function createRotationActivities(deps: {
       input: CreatePendingInput,
     ): Promise<{ pendingPath: string; pendingVersion: number }> {
       const vault = clusters.get(input.cluster);
-      await heldLabels(vault, input);
+      const { meta: secretMeta } = await held(vault, input);
       const where = pendingPath(input.path);
       const meta = await metadataOrNothing(vault, input.mount, where);
       const holder = meta?.custom_metadata?.vaultops_rotation;
@@ -364,7 +380,7 @@ export function createRotationActivities(deps: {
       let version = meta?.current_version ?? 0;
       if (version === 0) {
         // Checked before anything is written: a refused restore leaves nothing behind.
-        const restored = input.restoreVersion ? await retainedVersion(vault, input) : undefined;
+        const restored = input.restoreVersion ? await retainedVersion(vault, input, secretMeta) : undefined;
         if (!meta) {
           await writeMetadata(vault, input.mount, where, {
             customMetadata: { vaultops_rotation: input.rotationId },
@@ -387,28 +403,28 @@ export function createRotationActivities(deps: {
           await target.close();
         }
       }
-      await setLabels(vault, input, (l) => ({ ...l, pending: version, state: 'pending' }));
+      await setLabels(vault, input, (l) => ({ ...l, pending: version, state: 'pending' }), secretMeta);
       return { pendingPath: where, pendingVersion: version };
     },
 
     /** Puts the pending credential in force on the target. */
     async rotationSet(input: CreatePendingInput): Promise<void> {
       await withTarget(input, async (target, vault) => {
-        await heldLabels(vault, input);
+        const { meta } = await held(vault, input);
         const pending = await pendingCredential(vault, input);
         const current =
           input.baseVersion > 0 ? await readOrNull(vault, input.mount, input.path, input.baseVersion) : null;
         await target.set(pending, current);
-        await state(vault, input, 'set');
+        await state(vault, input, 'set', meta);
       });
     },
 
     /** Proves the pending credential works (a real login for a database). */
     async rotationTest(input: RotationRef): Promise<void> {
       await withTarget(input, async (target, vault) => {
-        await heldLabels(vault, input);
+        const { meta } = await held(vault, input);
         await target.test(await pendingCredential(vault, input));
-        await state(vault, input, 'tested');
+        await state(vault, input, 'tested', meta);
       });
     },
 
@@ -418,7 +434,7 @@ export function createRotationActivities(deps: {
      */
     async rotationPromote(input: PromoteInput): Promise<{ current: number; previous: number | null }> {
       const vault = clusters.get(input.cluster);
-      const labels = await heldLabels(vault, input);
+      const { labels, meta } = await held(vault, input);
       if (labels.state === 'promoted' && labels.current !== undefined && labels.current > input.baseVersion) {
         // Promoted before a crash: the pending sibling may still be there (deleting is repeatable).
         await deleteAll(vault, input.mount, pendingPath(input.path));
@@ -427,13 +443,12 @@ export function createRotationActivities(deps: {
       const pending = await pendingCredential(vault, input);
       const written = await writeSecret(vault, input.mount, input.path, pending, { cas: input.baseVersion });
       const previous = input.baseVersion > 0 ? input.baseVersion : undefined;
-      await setLabels(vault, input, (l) => ({
-        ...l,
-        current: written.version,
-        previous,
-        pending: undefined,
-        state: 'promoted',
-      }));
+      await setLabels(
+        vault,
+        input,
+        (l) => ({ ...l, current: written.version, previous, pending: undefined, state: 'promoted' }),
+        meta,
+      );
       await deleteAll(vault, input.mount, pendingPath(input.path));
       return { current: written.version, previous: previous ?? null };
     },
@@ -453,12 +468,12 @@ export function createRotationActivities(deps: {
     /** After the grace period: the previous credential is retired on the target, and recorded. */
     async rotationRetire(input: RotationRef & { previous: number; current: number }): Promise<void> {
       await withTarget(input, async (target, vault) => {
-        const labels = await heldLabels(vault, input);
+        const { labels, meta } = await held(vault, input);
         if (labels.state === 'retired') return;
         const previous = await readOrNull(vault, input.mount, input.path, input.previous);
         const current = await readOrNull(vault, input.mount, input.path, input.current);
         if (previous && current) await target.retire(previous, current);
-        await state(vault, input, 'retired');
+        await state(vault, input, 'retired', meta);
       });
     },
 
@@ -517,7 +532,7 @@ export function createRotationActivities(deps: {
       input: PromoteInput & { previous: number; current: number },
     ): Promise<{ current: number; previous: number }> {
       return withTarget(input, async (target, vault) => {
-        const labels = await heldLabels(vault, input);
+        const { labels, meta } = await held(vault, input);
         if (labels.state === 'rolled-back' && labels.current !== undefined) {
           return { current: labels.current, previous: labels.previous ?? input.current };
         }
@@ -532,12 +547,12 @@ export function createRotationActivities(deps: {
         }
         await target.revert(previous, promoted);
         const written = await writeSecret(vault, input.mount, input.path, previous, { cas: input.current });
-        await setLabels(vault, input, (l) => ({
-          ...l,
-          current: written.version,
-          previous: input.current,
-          state: 'rolled-back',
-        }));
+        await setLabels(
+          vault,
+          input,
+          (l) => ({ ...l, current: written.version, previous: input.current, state: 'rolled-back' }),
+          meta,
+        );
         return { current: written.version, previous: input.current };
       });
     },
@@ -552,11 +567,12 @@ export function createRotationActivities(deps: {
       // A state the rotation did not finish (locked, pending, set, tested) goes with the lock.
       const final =
         labels.state === 'promoted' || labels.state === 'retired' || labels.state === 'rolled-back';
-      await setLabels(vault, input, (l) => ({
-        ...l,
-        rotation: undefined,
-        state: final ? l.state : undefined,
-      }));
+      await setLabels(
+        vault,
+        input,
+        (l) => ({ ...l, rotation: undefined, state: final ? l.state : undefined }),
+        meta,
+      );
     },
   });
 }

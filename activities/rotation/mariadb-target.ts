@@ -6,10 +6,9 @@
 // that the general or slow log could record. The admin connection comes from a KV reference; it
 // needs CREATE USER (to alter accounts) and PROCESS (without it the process list shows only its
 // own sessions, and retirement would not see who still uses the previous account).
-import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { type Connection, createConnection, type RowDataPacket } from 'mysql2/promise';
-import { alternatingRoles, idleRole } from '../../common/rotation.js';
+import { accountTarget } from './account-target.js';
 import { mysqlNativePasswordHash } from './scram.js';
 import type { Credential, LiveSession, RotationStrategy, RotationTarget } from './target.js';
 
@@ -116,20 +115,10 @@ export function mariaDbTarget(options: MariaDbTargetOptions): RotationTarget {
     }
   };
 
-  return {
-    next(current, password) {
-      const username =
-        options.strategy === 'alternating'
-          ? idleRole(options.role, typeof current?.username === 'string' ? current.username : undefined)
-          : options.role;
-      return { ...(current ?? {}), username, password };
-    },
-    async set(pending) {
-      await setPassword(userOf(pending), String(pending.password));
-    },
-    async test(pending) {
-      const user = userOf(pending);
-      const password = String(pending.password);
+  return accountTarget(options.strategy, options.role, {
+    userOf,
+    setPassword,
+    async login(user, password) {
       let login: Connection | undefined;
       try {
         login = await createConnection({
@@ -149,29 +138,7 @@ export function mariaDbTarget(options: MariaDbTargetOptions): RotationTarget {
         await login?.end().catch(() => {});
       }
     },
-    // Alternating: after the grace period the previous account's password must stop working, so
-    // it gets a random one that nobody keeps (the next rotation sets it again when that account
-    // is the idle one). Only an account of the pair: one outside it was never vaultops' to lock
-    // out. Single user: the old password was replaced at set.
-    async retire(previous, current) {
-      if (options.strategy !== 'alternating') return;
-      const user = userOf(previous);
-      if (user === current.username || !alternatingRoles(options.role).includes(user)) return;
-      await setPassword(user, randomBytes(32).toString('base64url'));
-    },
-    async revert(previous, failed) {
-      // Alternating: the failed credential's account is the idle one, which no client uses; the
-      // current account was never touched. Single user: put the previous password back.
-      if (options.strategy === 'single-user' && previous && typeof previous.password === 'string') {
-        await setPassword(userOf(previous), previous.password);
-      } else if (options.strategy === 'single-user' && !previous) {
-        userOf(failed); // a new secret: there is no earlier password to restore
-      }
-    },
-    async sessionsUsing(credential, current) {
-      const user = userOf(credential);
-      // Single user: old and new credentials share the account, and sessions cannot be told apart.
-      if (options.strategy === 'single-user' || user === current.username) return [];
+    async sessionsOf(user) {
       const c = await adminConnection();
       // The process list names the user, not the account's host part, and keeps no login time:
       // TIME is how long the session has been in its current state (idle, for a pooled client).
@@ -195,5 +162,5 @@ export function mariaDbTarget(options: MariaDbTargetOptions): RotationTarget {
       connection = undefined;
       await c?.end().catch(() => {});
     },
-  };
+  });
 }

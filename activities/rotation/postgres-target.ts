@@ -5,10 +5,9 @@
 // stay logged in; new logins need the new password, so clients retry through the short window).
 // The admin connection comes from a KV reference, read inside the activity. Passwords go to the
 // server as SCRAM verifiers, never as plaintext that log_statement could record.
-import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import pg from 'pg';
-import { alternatingRoles, idleRole } from '../../common/rotation.js';
+import { accountTarget } from './account-target.js';
 import { scramSha256Verifier } from './scram.js';
 import type { Credential, LiveSession, RotationStrategy, RotationTarget } from './target.js';
 
@@ -87,57 +86,27 @@ export function postgresTarget(options: PostgresTargetOptions): RotationTarget {
     await c.query(`ALTER ROLE ${c.escapeIdentifier(user)} WITH LOGIN PASSWORD ${c.escapeLiteral(verifier)}`);
   };
 
-  return {
-    next(current, password) {
-      const username =
-        options.strategy === 'alternating'
-          ? idleRole(options.role, typeof current?.username === 'string' ? current.username : undefined)
-          : options.role;
-      return { ...(current ?? {}), username, password };
-    },
-    async set(pending) {
-      await setPassword(userOf(pending), String(pending.password));
-    },
-    async test(pending) {
+  return accountTarget(options.strategy, options.role, {
+    userOf,
+    setPassword,
+    async login(user, password) {
       const login = new pg.Client({
         host: admin.host,
         port: admin.port,
         database: admin.database,
-        user: userOf(pending),
-        password: String(pending.password),
+        user,
+        password,
         connectionTimeoutMillis: 10_000,
       });
       try {
         await login.connect();
         const row = (await login.query<{ u: string }>('SELECT current_user AS u')).rows[0];
-        if (row?.u !== pending.username) throw new Error(`logged in as ${row?.u}, not ${pending.username}`);
+        if (row?.u !== user) throw new Error(`logged in as ${row?.u}, not ${user}`);
       } finally {
         await login.end().catch(() => {});
       }
     },
-    // Alternating: after the grace period the previous role's password must stop working, so it
-    // gets a random one that nobody keeps (the next rotation sets it again when that role is the
-    // idle one). Only a role of the pair: one outside it was never vaultops' to lock out. Single
-    // user: the old password was replaced at set.
-    async retire(previous, current) {
-      if (options.strategy !== 'alternating') return;
-      const user = userOf(previous);
-      if (user === current.username || !alternatingRoles(options.role).includes(user)) return;
-      await setPassword(user, randomBytes(32).toString('base64url'));
-    },
-    async revert(previous, failed) {
-      // Alternating: the failed credential's role is the idle one, which no client uses; the
-      // current role was never touched. Single user: put the previous password back.
-      if (options.strategy === 'single-user' && previous && typeof previous.password === 'string') {
-        await setPassword(userOf(previous), previous.password);
-      } else if (options.strategy === 'single-user' && !previous) {
-        userOf(failed); // a new secret: there is no earlier password to restore
-      }
-    },
-    async sessionsUsing(credential, current) {
-      const user = userOf(credential);
-      // Single user: old and new credentials share the role, and sessions cannot be told apart.
-      if (options.strategy === 'single-user' || user === current.username) return [];
+    async sessionsOf(user) {
       const c = await adminClient();
       const rows = await c.query<{
         pid: number;
@@ -164,5 +133,5 @@ export function postgresTarget(options: PostgresTargetOptions): RotationTarget {
       client = undefined;
       await c?.end().catch(() => {});
     },
-  };
+  });
 }

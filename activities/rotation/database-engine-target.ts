@@ -33,6 +33,7 @@ import {
   staticCredentials,
 } from '../vault/database.js';
 import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
+import { PG_SESSIONS_SQL, type PgSessionRow, pgSessions } from './postgres-target.js';
 import type { Credential, LiveSession, RotationStrategy, RotationTarget } from './target.js';
 
 /** A Vault role or connection name, as vaultops accepts it in a path segment. */
@@ -334,25 +335,9 @@ export async function databaseStaticTarget(options: DatabaseStaticTargetOptions)
       const creds = await staticCredentials(vault, dbMount, now);
       const session = await logIn(endpoint, creds.username, creds.password);
       try {
-        const rows = await session.query<{
-          pid: number;
-          usename: string;
-          application_name: string | null;
-          client_addr: string | null;
-          backend_start: Date | null;
-        }>(
-          'SELECT pid, usename, application_name, client_addr::text AS client_addr, backend_start FROM pg_stat_activity WHERE usename = $1',
-          [infoOf(old).username],
-        );
-        return rows.map(
-          (r): LiveSession => ({
-            pid: r.pid,
-            user: r.usename,
-            application: r.application_name ?? '',
-            client: r.client_addr ?? 'unknown',
-            since: r.backend_start ? r.backend_start.toISOString() : '',
-          }),
-        );
+        const rows = await session.query<PgSessionRow>(PG_SESSIONS_SQL, [infoOf(old).username]);
+        // A client address is shown to privileged roles only.
+        return pgSessions(rows, 'unknown');
       } finally {
         await session.end();
       }

@@ -108,25 +108,7 @@ export function postgresTarget(options: PostgresTargetOptions): RotationTarget {
     },
     async sessionsOf(user) {
       const c = await adminClient();
-      const rows = await c.query<{
-        pid: number;
-        usename: string;
-        application_name: string | null;
-        client_addr: string | null;
-        backend_start: Date | null;
-      }>(
-        'SELECT pid, usename, application_name, host(client_addr) AS client_addr, backend_start FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
-        [user],
-      );
-      return rows.rows.map(
-        (r): LiveSession => ({
-          pid: r.pid,
-          user: r.usename,
-          application: r.application_name ?? '',
-          client: r.client_addr ?? 'local',
-          since: r.backend_start ? r.backend_start.toISOString() : '',
-        }),
-      );
+      return pgSessions((await c.query<PgSessionRow>(PG_SESSIONS_SQL, [user])).rows, 'local');
     },
     async close() {
       const c = client;
@@ -134,4 +116,27 @@ export function postgresTarget(options: PostgresTargetOptions): RotationTarget {
       await c?.end().catch(() => {});
     },
   });
+}
+
+/** Sessions logged in as $1 per pg_stat_activity, other than the asking connection's own. */
+export const PG_SESSIONS_SQL =
+  'SELECT pid, usename, application_name, host(client_addr) AS client_addr, backend_start FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()';
+
+export interface PgSessionRow {
+  pid: number;
+  usename: string;
+  application_name: string | null;
+  client_addr: string | null;
+  backend_start: Date | null;
+}
+
+/** `noAddress`: what a missing client address means to the asker (a local socket, or hidden). */
+export function pgSessions(rows: PgSessionRow[], noAddress: string): LiveSession[] {
+  return rows.map((r) => ({
+    pid: r.pid,
+    user: r.usename,
+    application: r.application_name ?? '',
+    client: r.client_addr ?? noAddress,
+    since: r.backend_start ? r.backend_start.toISOString() : '',
+  }));
 }

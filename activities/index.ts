@@ -1,6 +1,7 @@
 // Every activity the worker registers, built from injected clients.
 import { logger } from '../common/logger.js';
 import { createBreakGlassActivities } from './break-glass.js';
+import { createCaBootstrapActivities } from './ca-bootstrap.js';
 import { createCaRootActivities } from './ca-root.js';
 import { resolveClusters } from './clusters.js';
 import type { HsmConfig } from './hsm/pkcs11.js';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBreakGlassActivities({ vault: deps.vault, clusters }),
     ...createRotationActivities({ vault: deps.vault, clusters }),
     ...createCaRootActivities({ vault: deps.vault, clusters, hsm: deps.hsm }),
+    ...createCaBootstrapActivities({ vault: deps.vault, clusters, hsm: deps.hsm }),
     ...createLeaseActivities({ vault: deps.vault, clusters, notifier }),
   };
 }

@@ -11,6 +11,7 @@ export const WORKFLOW_TYPES = [
   'secretRotationWorkflow',
   'leaseKeeperWorkflow',
   'caInitRootWorkflow',
+  'caBootstrapWorkflow',
 ] as const;
 
 export type WorkflowType = (typeof WORKFLOW_TYPES)[number];

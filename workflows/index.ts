@@ -1,5 +1,6 @@
 // The workflow bundle's entry: every workflow the worker runs.
 export { breakGlassWorkflow } from './break-glass.js';
+export { caBootstrapWorkflow } from './ca-bootstrap.js';
 export { caInitRootWorkflow } from './ca-init-root.js';
 export { approvedChangeWorkflow } from './examples/approved-change.js';
 export { orderedWritesWorkflow } from './examples/ordered-writes.js';

@@ -9,7 +9,13 @@ import { STATUSES } from './commands/workflow-statuses.js';
  * Errors whose fix lies in the user's input or configuration, told apart by name so that this
  * module need not load the modules that define them: exit code 2, as for a usage error.
  */
-const INPUT_ERRORS = new Set(['ConfigError', 'UsageError', 'StackStateError', 'ScheduleSpecError']);
+const INPUT_ERRORS = new Set([
+  'ConfigError',
+  'UsageError',
+  'StackStateError',
+  'ScheduleSpecError',
+  'CaSpecError',
+]);
 
 const out = (line: string) => {
   process.stdout.write(`${line}\n`);
@@ -487,6 +493,21 @@ ca.command('init-root')
   .action(async (opts, cmd) => {
     const { caInitRootCommand } = await import('./commands/ca.js');
     await caInitRootCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
+  });
+
+ca.command('bootstrap')
+  .description(
+    'an intermediate CA from a spec file: key and CSR in Vault, signed by the HSM root after approval, roles',
+  )
+  .requiredOption(
+    '--spec <file>',
+    'the CA spec (YAML): mount, common_name, issuer_name, ttl, base_url, roles, approval',
+  )
+  .option('--as <name>', 'who asks (the requester; may reject, never approve)')
+  .option('--cluster <name>', 'configured Vault cluster (default: "default")')
+  .action(async (opts, cmd) => {
+    const { caBootstrapCommand } = await import('./commands/ca.js');
+    await caBootstrapCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
 program

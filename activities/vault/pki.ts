@@ -248,6 +248,7 @@ export interface RoleSpec extends Partial<KeySpec> {
   issuerRef?: string;
   serverFlag?: boolean;
   clientFlag?: boolean;
+  codeSigningFlag?: boolean;
 }
 
 export async function writeRole(
@@ -266,6 +267,7 @@ export async function writeRole(
     ...(role.issuerRef ? { issuer_ref: role.issuerRef } : {}),
     server_flag: role.serverFlag ?? true,
     client_flag: role.clientFlag ?? false,
+    code_signing_flag: role.codeSigningFlag ?? false,
   });
 }
 

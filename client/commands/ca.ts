@@ -2,14 +2,17 @@
 // worker's HSM, the self-signed root certificate stored in KV), waits for it (seconds), and prints
 // what it made. `--out` also writes the certificate (public) to a file, read from KV with the
 // user's own VAULT_ADDR/VAULT_TOKEN. Bad input exits 2 before anything starts.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   type WorkflowHandle,
 } from '@temporalio/client';
+import type { RoleSpec } from '../../activities/vault/pki.js';
 import { ROOT_KEY_TYPES, type RootKeyType } from '../../common/ca.js';
+import { type CaSpec, parseCaSpec, ROLE_TEMPLATES } from '../../common/ca-spec.js';
 import { parseDuration } from '../../common/durations.js';
+import type { CaBootstrapInput } from '../../workflows/ca-bootstrap.js';
 import type { CaInitRootInput, CaInitRootResult } from '../../workflows/ca-init-root.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../temporal-client.js';
 import { splitSecretPath } from './secret-args.js';
@@ -109,4 +112,85 @@ export async function caInitRootCommand(opts: CaInitRootOptions, out: Out): Prom
     writeFileSync(opts.out, pem);
     out(`Written to   ${opts.out}`);
   }
+}
+
+export interface CaBootstrapOptions extends GlobalOptions {
+  spec: string;
+  as?: string;
+  cluster?: string;
+}
+
+/** The workflow input from a spec file: the roles from their templates, the requester from --as. */
+export function bootstrapInput(spec: CaSpec, requester: string, cluster: string): CaBootstrapInput {
+  const root = splitSecretPath(spec.root);
+  const ttlMs = parseDuration(spec.ttl) as number;
+  const roles: Record<string, RoleSpec> = {};
+  for (const [name, r] of Object.entries(spec.roles)) {
+    roles[name] = {
+      ...ROLE_TEMPLATES[r.template],
+      allowedDomains: r.allowed_domains,
+      allowSubdomains: r.allow_subdomains,
+      allowBareDomains: r.allow_bare_domains,
+      maxTtl: r.max_ttl,
+      ...(r.ttl ? { ttl: r.ttl } : {}),
+      keyType: r.key_type,
+      ...(r.key_bits ? { keyBits: r.key_bits } : {}),
+    };
+  }
+  return {
+    cluster,
+    mount: spec.mount,
+    root: { mount: root.mount, path: root.path },
+    commonName: spec.common_name,
+    issuerName: spec.issuer_name,
+    keyType: spec.key_type,
+    ...(spec.key_bits ? { keyBits: spec.key_bits } : {}),
+    intermediateTtlMs: ttlMs,
+    baseUrl: spec.base_url,
+    roles,
+    approval: {
+      requester,
+      approvers: spec.approval.approvers,
+      quorum: spec.approval.quorum,
+      timeout: spec.approval.timeout,
+    },
+  };
+}
+
+export async function caBootstrapCommand(opts: CaBootstrapOptions, out: Out): Promise<void> {
+  let text: string;
+  try {
+    text = readFileSync(opts.spec, 'utf8');
+  } catch (err) {
+    throw new UsageError(
+      `--spec ${opts.spec} cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`,
+    );
+  }
+  const requester = opts.as ?? process.env.USER ?? 'unknown';
+  const input = bootstrapInput(parseCaSpec(text, opts.spec), requester, opts.cluster ?? 'default');
+  const target = resolveTemporal(opts);
+  const workflowId = `ca-bootstrap:${input.cluster}:${input.mount}:${input.issuerName}`;
+  await withClient(target, async (client) => {
+    try {
+      await client.workflow.start('caBootstrapWorkflow', {
+        taskQueue: target.temporal.task_queue,
+        workflowId,
+        args: [input],
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        throw new UsageError(
+          `a bootstrap ${workflowId} is running already: \`vaultops status ${workflowId}\` shows it`,
+        );
+      throw err;
+    }
+  });
+  out(
+    `Bootstrapping ${input.mount} ("${input.commonName}", issuer ${input.issuerName}): workflow ${workflowId}`,
+  );
+  out(
+    `  roles: ${Object.keys(input.roles).join(', ')}; the HSM root signs after ${input.approval.quorum} of ${input.approval.approvers.join(', ')} approve:`,
+  );
+  out(`    vaultops approve ${workflowId} --as <approver> --reason <text>`);
+  out(`  follow it: vaultops status ${workflowId} --follow`);
 }

@@ -217,7 +217,7 @@ export function createCaBootstrapActivities(deps: {
       const algorithm = rsa
         ? {
             name: 'RSASSA-PKCS1-v1_5',
-            modulusLength: bits >= 2048 ? bits : 2048,
+            modulusLength: Math.max(bits, 2048),
             publicExponent: new Uint8Array([1, 0, 1]),
             hash: 'SHA-256',
           }

@@ -34,7 +34,7 @@ import {
 } from '../vault/database.js';
 import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
 import { PG_SESSIONS_SQL, type PgSessionRow, pgSessions } from './postgres-target.js';
-import type { Credential, LiveSession, RotationStrategy, RotationTarget } from './target.js';
+import type { Credential, RotationStrategy, RotationTarget } from './target.js';
 
 /** A Vault role or connection name, as vaultops accepts it in a path segment. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;

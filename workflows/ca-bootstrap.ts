@@ -8,7 +8,7 @@ import type { CaBootstrapActivities, RootStore } from '../activities/ca-bootstra
 import type { KeySpec, RoleSpec } from '../activities/vault/pki.js';
 import type { ApprovalPolicy, ApprovalVote } from '../common/approval.js';
 import { approvalGate } from './lib/approval.js';
-import { SEAL_AWARE_RETRY, sealAware } from './lib/seal-aware.js';
+import { SEAL_AWARE_RETRY, sealAwareSteps } from './lib/seal-aware.js';
 import { trackSteps } from './lib/status.js';
 
 const act = proxyActivities<CaBootstrapActivities>({
@@ -50,14 +50,7 @@ export async function caBootstrapWorkflow(input: CaBootstrapInput): Promise<CaBo
   const verify = input.verify ?? firstRoleLeaf(input.roles);
   const cluster = input.cluster ?? 'default';
   const ref = { cluster, mount: input.mount };
-  const vaultStep = <T>(name: (typeof CA_BOOTSTRAP_STEPS)[number], run: () => Promise<T>) =>
-    steps.run(name, () =>
-      sealAware(name, run, {
-        cluster,
-        onQueued: () => steps.set(name, 'queued-sealed'),
-        onReleased: () => steps.set(name, 'running'),
-      }),
-    );
+  const vaultStep = sealAwareSteps(steps, cluster);
 
   // 1. The mount, able to hold the intermediate for its whole life.
   await vaultStep('mount', () =>

@@ -26,7 +26,7 @@ import type {
 } from '../activities/rotation.js';
 import { isRotationId } from '../common/rotation.js';
 import { createSaga } from './lib/saga.js';
-import { SEAL_AWARE_RETRY, sealAware } from './lib/seal-aware.js';
+import { SEAL_AWARE_RETRY, sealAware, sealAwareSteps } from './lib/seal-aware.js';
 import { failureDetail, trackSteps } from './lib/status.js';
 import { type RollbackRequest, rollbackUpdate, rotationPhaseQuery } from './secret-rotation-messages.js';
 
@@ -109,14 +109,7 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
     target: input.target,
     strategy: input.strategy,
   };
-  const vaultStep = <T>(name: (typeof ROTATION_STEPS)[number], run: () => Promise<T>) =>
-    steps.run(name, () =>
-      sealAware(name, run, {
-        cluster,
-        onQueued: () => steps.set(name, 'queued-sealed'),
-        onReleased: () => steps.set(name, 'running'),
-      }),
-    );
+  const vaultStep = sealAwareSteps(steps, cluster);
   // Events carry references and outcomes only. One that cannot be delivered is logged and shown
   // in the history (its failed activity); it does not undo or hold the rotation.
   const announce = async (event: RotationEvent['event'], detail: RotationEvent['detail'] = {}) => {

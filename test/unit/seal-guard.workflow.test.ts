@@ -89,13 +89,15 @@ describe('seal-event queuing (time-skipping, Vault stand-in)', () => {
       vault.sealed = true;
       // Every workflow reaches its next step and queues (the first one starts the guard).
       const guard = env.client.workflow.getHandle(sealGuardId(cluster));
-      const queueLength = () =>
+      // The steps can queue a moment before the guard's own watch reports the seal: wait for both.
+      const queuedWhileSealed = () =>
         guard.query(sealGuardStateQuery).then(
-          (st) => st.queue.length,
-          () => 0,
+          (st) => st.sealed && st.queue.length >= 3,
+          () => false,
         );
-      for (let waited = 0; (await queueLength()) < 3; waited += 50) {
-        if (waited > 20_000) throw new Error('the steps did not queue within 20 s');
+      for (let waited = 0; !(await queuedWhileSealed()); waited += 50) {
+        if (waited > 20_000)
+          throw new Error('the steps did not queue, with the guard knowing of the seal, within 20 s');
         await sleep(50);
       }
       const queued = await guard.query(sealGuardStateQuery);

@@ -15,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { SealActivities } from '../../activities/seal.js';
 import { proceedSignal, sealGuardId, stepDoneSignal } from './seal-signals.js';
+import type { StepTracker } from './status.js';
 
 /** Retry options for Vault-touching activities: everything but a seal is retried as usual. */
 export const SEAL_AWARE_RETRY: ActivityOptions['retry'] = {
@@ -96,4 +97,19 @@ export async function sealAware<T>(
       options.onReleased?.();
     }
   }
+}
+
+/**
+ * A tracked step that queues while `cluster` is sealed: `steps.run(name, ...)` around `sealAware`,
+ * its state `queued-sealed` while it waits for the unseal and `running` again after.
+ */
+export function sealAwareSteps<N extends string>(steps: StepTracker<N>, cluster: string) {
+  return <T>(name: N, run: () => Promise<T>): Promise<T> =>
+    steps.run(name, () =>
+      sealAware(name, run, {
+        cluster,
+        onQueued: () => steps.set(name, 'queued-sealed'),
+        onReleased: () => steps.set(name, 'running'),
+      }),
+    );
 }

@@ -224,25 +224,18 @@ export function createRotationActivities(deps: {
         strategy: input.strategy, // alternating is refused there (RotationBadTarget)
       });
     }
-    if (spec.kind === 'mariadb') {
-      const mariaAdmin = await readSecret(vault, spec.admin.mount ?? input.mount, spec.admin.path, {
-        consistent: true,
-      });
-      return mariaDbTarget({
-        admin: parseMariaDbAdmin(mariaAdmin.data),
-        strategy: input.strategy,
-        role: spec.role,
-        host: spec.host,
-      });
-    }
-    const admin = await readSecret(vault, spec.admin.mount ?? input.mount, spec.admin.path, {
-      consistent: true,
-    });
-    return postgresTarget({
-      admin: parsePostgresAdmin(admin.data),
-      strategy: input.strategy,
-      role: spec.role,
-    });
+    // A database account: its admin connection is read here, inside the activity, from KV.
+    const admin = (
+      await readSecret(vault, spec.admin.mount ?? input.mount, spec.admin.path, { consistent: true })
+    ).data;
+    return spec.kind === 'mariadb'
+      ? mariaDbTarget({
+          admin: parseMariaDbAdmin(admin),
+          strategy: input.strategy,
+          role: spec.role,
+          host: spec.host,
+        })
+      : postgresTarget({ admin: parsePostgresAdmin(admin), strategy: input.strategy, role: spec.role });
   };
 
   const withTarget = async <T>(
@@ -267,6 +260,21 @@ export function createRotationActivities(deps: {
         message: 'no pending credential',
       });
     return data;
+  };
+
+  /** The next credential: the current one with a fresh password, shaped by the target. */
+  const newCredential = async (vault: VaultClient, input: CreatePendingInput): Promise<Credential> => {
+    const current =
+      input.baseVersion > 0 ? await readOrNull(vault, input.mount, input.path, input.baseVersion) : null;
+    const password = input.passwordPolicy
+      ? passwordSchema(await vault.read(vaultPath`sys/policies/password/${input.passwordPolicy}/generate`))
+      : randomBytes(24).toString('base64url');
+    const target = await targetFor(vault, input);
+    try {
+      return target.next(current, password);
+    } finally {
+      await target.close();
+    }
   };
 
   /** The credential of a retained version to restore; a missing, deleted or current one is refused. */
@@ -341,15 +349,17 @@ export function createRotationActivities(deps: {
       }
       const baseVersion = meta?.current_version ?? 0;
       if (labels.rotation === input.rotationId) return { baseVersion: labels.current ?? baseVersion, labels };
-      const locked: RotationLabels = {
-        ...labels,
-        ...(baseVersion > 0 ? { current: baseVersion } : {}),
-        rotation: input.rotationId,
-        state: 'locked',
-      };
-      await writeMetadata(vault, input.mount, input.path, {
-        customMetadata: formatRotationLabels(locked, meta?.custom_metadata),
-      });
+      await setLabels(
+        vault,
+        input,
+        (l) => ({
+          ...l,
+          ...(baseVersion > 0 ? { current: baseVersion } : {}),
+          rotation: input.rotationId,
+          state: 'locked',
+        }),
+        meta,
+      );
       // Metadata writes have no check-and-set: read back, so that of two racing locks one loses
       // here (and the data writes below are guarded by CAS anyway).
       const after = labelsOf(await readMetadata(vault, input.mount, input.path, { consistent: true }));
@@ -386,22 +396,8 @@ export function createRotationActivities(deps: {
             customMetadata: { vaultops_rotation: input.rotationId },
           });
         }
-        const current =
-          input.baseVersion > 0 ? await readOrNull(vault, input.mount, input.path, input.baseVersion) : null;
-        const password = restored
-          ? ''
-          : input.passwordPolicy
-            ? passwordSchema(
-                await vault.read(vaultPath`sys/policies/password/${input.passwordPolicy}/generate`),
-              )
-            : randomBytes(24).toString('base64url');
-        const target = await targetFor(vault, input);
-        try {
-          const pending = restored ?? target.next(current, password);
-          version = (await writeSecret(vault, input.mount, where, pending, { cas: 0 })).version;
-        } finally {
-          await target.close();
-        }
+        const pending = restored ?? (await newCredential(vault, input));
+        version = (await writeSecret(vault, input.mount, where, pending, { cas: 0 })).version;
       }
       await setLabels(vault, input, (l) => ({ ...l, pending: version, state: 'pending' }), secretMeta);
       return { pendingPath: where, pendingVersion: version };
@@ -496,13 +492,18 @@ export function createRotationActivities(deps: {
             const written = await writeSecret(vault, input.mount, input.path, current, {
               cas: latestVersion,
             });
-            await setLabels(vault, input, (l) => ({
-              ...l,
-              current: written.version,
-              previous: latestVersion,
-              pending: undefined,
-              state: 'rolled-back',
-            }));
+            await setLabels(
+              vault,
+              input,
+              (l) => ({
+                ...l,
+                current: written.version,
+                previous: latestVersion,
+                pending: undefined,
+                state: 'rolled-back',
+              }),
+              meta,
+            );
             return;
           }
         }

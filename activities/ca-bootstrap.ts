@@ -11,6 +11,7 @@ import { nodeCrypto, signIntermediate } from './hsm/ca-certificates.js';
 import { type HsmConfig, openHsm } from './hsm/pkcs11.js';
 import type { VaultClient } from './vault/client.js';
 import { isVaultFailure, VaultErrorType } from './vault/errors.js';
+import { exactlyOnce } from './vault/exactly-once.js';
 import { readSecret } from './vault/kv.js';
 import { vaultPath } from './vault/paths.js';
 import {
@@ -24,6 +25,7 @@ import {
   updateIssuer,
   writeRole,
 } from './vault/pki.js';
+import { listSecretsEngines } from './vault/sys.js';
 
 /** A WebCrypto key pair as @peculiar/x509 takes it for a CSR. */
 type CsrKeys = Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0]['keys'];
@@ -70,14 +72,22 @@ export function createCaBootstrapActivities(deps: {
     /** The PKI mount, enabled if missing, its maximum TTL tuned to what the intermediate needs. */
     async caEnsurePkiMount(input: IntermediateRef & { maxTtl: string }): Promise<{ created: boolean }> {
       const vault = clusters.get(input.cluster);
-      const mounts = (await vault.read('sys/mounts')) as { data?: Record<string, { type?: string }> };
-      const existing = (mounts.data ?? (mounts as Record<string, { type?: string }>))[`${input.mount}/`];
+      const pkiMount = async () =>
+        (await listSecretsEngines(vault)).find((m) => m.path === `${input.mount}/`);
+      const existing = await pkiMount();
       if (existing && existing.type !== 'pki')
         throw bad(
           'CaBadMount',
           `${input.mount}/ is a ${existing.type} mount, not pki; choose another --mount`,
         );
-      if (!existing) await vault.put(vaultPath`sys/mounts/${input.mount}`, { type: 'pki' });
+      if (!existing) {
+        // Enabling twice is refused ("path is already in use"), so a lost reply is settled by the
+        // mount table: our earlier send landed if the pki mount is there now.
+        await exactlyOnce(
+          () => vault.write(vaultPath`sys/mounts/${input.mount}`, { type: 'pki' }),
+          async () => ((await pkiMount())?.type === 'pki' ? { done: true, value: null } : { done: false }),
+        );
+      }
       await vault.put(vaultPath`sys/mounts/${input.mount}/tune`, { max_lease_ttl: input.maxTtl });
       return { created: !existing };
     },
@@ -90,24 +100,36 @@ export function createCaBootstrapActivities(deps: {
       input: IntermediateRef & KeySpec & { keyName: string; commonName: string },
     ): Promise<{ csr: string; keyId: string }> {
       const vault = clusters.get(input.cluster);
-      // A missing key is no 404 here (Vault answers "unable to find PKI key"): look it up by list.
-      let keyId: string | undefined;
-      try {
-        const keys = (await vault.list(vaultPath`${input.mount}/keys`)) as {
-          data: { keys: string[]; key_info?: Record<string, { key_name?: string }> };
-        };
-        keyId = keys.data.keys.find((id) => keys.data.key_info?.[id]?.key_name === input.keyName);
-      } catch (err) {
-        if (!isVaultFailure(err, VaultErrorType.NotFound)) throw err;
-      }
-      if (!keyId) {
-        const made = (await vault.write(vaultPath`${input.mount}/keys/generate/internal`, {
-          key_name: input.keyName,
-          key_type: input.keyType,
-          ...(input.keyBits ? { key_bits: input.keyBits } : {}),
-        })) as { data: { key_id: string } };
-        keyId = made.data.key_id;
-      }
+      // A missing key is no 404 here (Vault answers "unable to find PKI key"): look it up by list,
+      // on the active node, so a standby a little behind cannot hide a key made a moment ago.
+      const keyNamed = async (): Promise<string | undefined> => {
+        try {
+          const keys = (await vault.list(vaultPath`${input.mount}/keys`, { consistent: true })) as {
+            data: { keys: string[]; key_info?: Record<string, { key_name?: string }> };
+          };
+          return keys.data.keys.find((id) => keys.data.key_info?.[id]?.key_name === input.keyName);
+        } catch (err) {
+          if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
+          throw err;
+        }
+      };
+      // A lost reply is settled by the key's name: made once, found again.
+      const keyId =
+        (await keyNamed()) ??
+        (await exactlyOnce<string>(
+          async () => {
+            const made = (await vault.write(vaultPath`${input.mount}/keys/generate/internal`, {
+              key_name: input.keyName,
+              key_type: input.keyType,
+              ...(input.keyBits ? { key_bits: input.keyBits } : {}),
+            })) as { data: { key_id: string } };
+            return made.data.key_id;
+          },
+          async () => {
+            const found = await keyNamed();
+            return found ? { done: true, value: found } : { done: false };
+          },
+        ));
       const csr = (await vault.put(vaultPath`${input.mount}/intermediate/generate/existing`, {
         key_ref: keyId,
         common_name: input.commonName,

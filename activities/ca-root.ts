@@ -122,8 +122,8 @@ export function createCaRootActivities(deps: {
 
     /**
      * The root certificate for the token key, self-signed in the token and stored in KV. One
-     * already stored for the same key and subject is the answer (a retry, or init-root run
-     * again); one for another key is refused, since replacing a root is a root rotation.
+     * already stored for the same key is the answer, as it is (a retry, or init-root run again);
+     * one for another key is refused, since replacing a root is a root rotation.
      */
     async caIssueRootCertificate(request: RootCertificateRequest): Promise<RootCertificateFacts> {
       if (!(request.ttlMs > 0)) throw bad('RootBadInput', 'the root certificate needs a positive TTL');

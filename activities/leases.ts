@@ -96,12 +96,33 @@ interface DeliveredCredential {
   issued_at: string;
 }
 
+/** A delivery failure, phrased for whoever must fix the worker's file system. */
+function deliveryFailure(path: string, err: unknown): ApplicationFailure {
+  const code = (err as NodeJS.ErrnoException).code;
+  // Node's messages name the syscall and the path, never the data written.
+  const why = err instanceof Error ? err.message : String(err);
+  return ApplicationFailure.create({
+    type: LEASE_DELIVERY_FAILED,
+    // A missing directory or a refused permission stays so until someone fixes it.
+    nonRetryable: code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR' || code === 'EISDIR',
+    message:
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? `cannot write ${path}: directory ${dirname(path)} does not exist on the worker; create it or name another file`
+        : `cannot write ${path} on the worker: ${why}`,
+  });
+}
+
 /**
- * Writes the credential next to `path` under a temporary name (created 0600, never wider), flushes
- * it, and renames it over `path`: a reader sees the old file or the new one, never half of either.
+ * Writes the credential next to `path` under a temporary name (created 0600, never wider) and
+ * flushes it; `commit` renames it over `path`, so a reader sees the old file or the new one, never
+ * half of either, and nothing replaces the old file until every other delivery has succeeded.
  */
-async function replaceFile(path: string, credential: DeliveredCredential): Promise<void> {
+async function stageFile(
+  path: string,
+  credential: DeliveredCredential,
+): Promise<{ commit(): Promise<void>; discard(): Promise<void> }> {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const discard = () => rm(temp, { force: true }).catch(() => {});
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -109,24 +130,22 @@ async function replaceFile(path: string, credential: DeliveredCredential): Promi
     await handle.writeFile(`${JSON.stringify(credential, null, 2)}\n`);
     await handle.sync();
     await handle.close();
-    handle = undefined;
-    await rename(temp, path);
   } catch (err) {
     await handle?.close().catch(() => {});
-    await rm(temp, { force: true }).catch(() => {});
-    const code = (err as NodeJS.ErrnoException).code;
-    // Node's messages name the syscall and the path, never the data written.
-    const why = err instanceof Error ? err.message : String(err);
-    throw ApplicationFailure.create({
-      type: LEASE_DELIVERY_FAILED,
-      // A missing directory or a refused permission stays so until someone fixes it.
-      nonRetryable: code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR' || code === 'EISDIR',
-      message:
-        code === 'ENOENT' || code === 'ENOTDIR'
-          ? `cannot write ${path}: directory ${dirname(path)} does not exist on the worker; create it or name another file`
-          : `cannot write ${path} on the worker: ${why}`,
-    });
+    await discard();
+    throw deliveryFailure(path, err);
   }
+  return {
+    discard,
+    async commit() {
+      try {
+        await rename(temp, path);
+      } catch (err) {
+        await discard();
+        throw deliveryFailure(path, err);
+      }
+    },
+  };
 }
 
 /** The lease id in a delivered file, or undefined when there is no file or it is not ours to read. */
@@ -167,11 +186,15 @@ export function createLeaseActivities(deps: {
         lease_id: creds.leaseId,
         issued_at: issuedAt,
       };
+      let staged: Awaited<ReturnType<typeof stageFile>> | undefined;
       try {
-        // The file first: a missing directory is the likeliest failure, and it then leaves KV as it was.
-        if (file) await replaceFile(file, credential);
+        // The file is staged first (a missing directory is the likeliest failure, and then KV is
+        // left as it was) but put in place last: a failed KV write leaves the old file, still valid.
+        if (file) staged = await stageFile(file, credential);
         if (kv) await writeSecret(vault, kv.mount, kv.path, { ...credential });
+        await staged?.commit();
       } catch (err) {
+        await staged?.discard();
         // Undelivered credentials help nobody: revoke them now rather than at their TTL.
         await revokeLease(vault, creds.leaseId).catch(() => {});
         throw err;

@@ -326,6 +326,7 @@ breakGlass
   .argument('<workflow-id>', 'the break-glass request')
   .requiredOption('--reason <text>', 'why, for the audit trail')
   .option('--as <name>', 'who revokes (default: your login name)')
+  .option('--key-dir <dir>', 'where request left the private key (it is removed)')
   .option('--json', 'print the audit trail as JSON')
   .action(async (workflowId, opts, cmd) => {
     const { revokeCommand } = await import('./commands/break-glass.js');

@@ -128,34 +128,25 @@ async function clientDataConverter(target: TemporalTarget): Promise<DataConverte
     const { loadKeyFile } = await import('../common/codec/key-file.js');
     return encryptingDataConverter(loadKeyFile(target.codec.key_file, { create: false }));
   }
-  const address = process.env.VAULT_ADDR;
-  const token = process.env.VAULT_TOKEN;
-  if (!address || !token) {
-    throw new Error(
-      `payloads are encrypted with data keys wrapped by Vault transit (${target.codec.transit_mount}/keys/${target.codec.transit_key}); ` +
-        'export VAULT_ADDR and VAULT_TOKEN (a token allowed transit/decrypt on that key) to read them',
-    );
-  }
-  const [{ VaultClient }, { loadTransitKeys }] = await Promise.all([
-    import('../activities/vault/client.js'),
+  const codec = target.codec;
+  const [{ loadTransitKeys }, { withUserVault }] = await Promise.all([
     import('../common/codec/transit-keys.js'),
+    import('./user-vault.js'),
   ]);
-  const vault = new VaultClient({ address, namespace: process.env.VAULT_NAMESPACE, timeoutMs: 10_000 });
-  vault.tokens.set(token);
-  try {
-    const keyring = await loadTransitKeys(
-      vault,
-      {
-        mount: target.codec.transit_mount,
-        key: target.codec.transit_key,
-        wrappedKeysFile: target.codec.wrapped_keys_file,
-      },
-      { create: false },
-    );
-    return encryptingDataConverter(keyring);
-  } finally {
-    await vault.close();
-  }
+  const keyring = await withUserVault(
+    () =>
+      new Error(
+        `payloads are encrypted with data keys wrapped by Vault transit (${codec.transit_mount}/keys/${codec.transit_key}); ` +
+          'export VAULT_ADDR and VAULT_TOKEN (a token allowed transit/decrypt on that key) to read them',
+      ),
+    (vault) =>
+      loadTransitKeys(
+        vault,
+        { mount: codec.transit_mount, key: codec.transit_key, wrappedKeysFile: codec.wrapped_keys_file },
+        { create: false },
+      ),
+  );
+  return encryptingDataConverter(keyring);
 }
 
 export async function withClient<T>(target: TemporalTarget, fn: (client: Client) => Promise<T>): Promise<T> {

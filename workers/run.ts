@@ -43,39 +43,34 @@ export async function runWorker(
   } = {},
 ): Promise<void> {
   installRuntime();
-  const connections = await connectVaultClusters(config);
-  const closeVault = () => closeVaultClusters(connections);
-  for (const [cluster, { vault, login }] of connections) {
-    logger.info(
-      {
-        cluster,
-        vault: vault.address,
-        namespace: vault.namespace ?? null,
-        auth: login?.method ?? 'none',
-        policies: login?.policies,
-      },
-      'connected to Vault',
-    );
-  }
-  const clients = new Map<string, VaultClient>([...connections].map(([name, c]) => [name, c.vault]));
-  const vault = clients.get(DEFAULT_CLUSTER) as VaultClient;
-  let dataConverter: DataConverter | undefined;
-  try {
-    dataConverter = options.dataConverter ?? (await workerDataConverter(config, vault));
-  } catch (err) {
-    await closeVault();
-    throw err;
-  }
   let hsm: HsmConfig | undefined;
   try {
-    // The PIN is read now, once, and kept in memory: a missing one stops the worker here.
+    // The PIN is read first, once, and kept in memory: a missing one stops the worker before it
+    // logs in anywhere or creates a key file.
     hsm = options.hsm ?? (config.hsm ? hsmConfigFrom(config.hsm) : undefined);
   } catch (err) {
-    await closeVault();
     throw err instanceof HsmPinError ? new ConfigError('hsm configuration', [err.message]) : err;
   }
-  const connection = await connectTemporalWorker(config.temporal);
+  const connections = await connectVaultClusters(config);
+  let connection: Awaited<ReturnType<typeof connectTemporalWorker>> | undefined;
+  // Whatever fails from here on, the Vault logins end (their tokens revoked) and Temporal closes.
   try {
+    for (const [cluster, { vault, login }] of connections) {
+      logger.info(
+        {
+          cluster,
+          vault: vault.address,
+          namespace: vault.namespace ?? null,
+          auth: login?.method ?? 'none',
+          policies: login?.policies,
+        },
+        'connected to Vault',
+      );
+    }
+    const clients = new Map<string, VaultClient>([...connections].map(([name, c]) => [name, c.vault]));
+    const vault = clients.get(DEFAULT_CLUSTER) as VaultClient;
+    const dataConverter = options.dataConverter ?? (await workerDataConverter(config, vault));
+    connection = await connectTemporalWorker(config.temporal);
     const worker = await createVaultopsWorker({
       ...(dataConverter ? { dataConverter } : {}),
       connection,
@@ -104,8 +99,8 @@ export async function runWorker(
     await running;
     logger.info('worker stopped');
   } finally {
-    await connection.close();
-    await closeVault();
+    await connection?.close();
+    await closeVaultClusters(connections);
   }
 }
 

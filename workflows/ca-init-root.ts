@@ -4,7 +4,7 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { CaRootActivities, RootCertificateFacts, RootKeyFacts } from '../activities/ca-root.js';
 import type { RootKeyType } from '../common/ca.js';
-import { SEAL_AWARE_RETRY, sealAware } from './lib/seal-aware.js';
+import { SEAL_AWARE_RETRY, sealAwareSteps } from './lib/seal-aware.js';
 import { trackSteps } from './lib/status.js';
 
 const act = proxyActivities<CaRootActivities>({
@@ -49,23 +49,14 @@ export async function caInitRootWorkflow(input: CaInitRootInput): Promise<CaInit
   steps.set('root-key', 'done', `${key.created ? 'made' : 'found'} ${key.keyType} key "${key.keyLabel}"`);
 
   // 2. The self-signed certificate, signed in the token, kept in KV for bootstrap and rotation.
-  const certificate = await steps.run('root-certificate', () =>
-    sealAware(
-      'root-certificate',
-      () =>
-        act.caIssueRootCertificate({
-          cluster,
-          keyLabel: input.keyLabel,
-          subject: input.subject,
-          ttlMs: input.ttlMs,
-          store: input.store,
-        }),
-      {
-        cluster,
-        onQueued: () => steps.set('root-certificate', 'queued-sealed'),
-        onReleased: () => steps.set('root-certificate', 'running'),
-      },
-    ),
+  const certificate = await sealAwareSteps(steps, cluster)('root-certificate', () =>
+    act.caIssueRootCertificate({
+      cluster,
+      keyLabel: input.keyLabel,
+      subject: input.subject,
+      ttlMs: input.ttlMs,
+      store: input.store,
+    }),
   );
   steps.set(
     'root-certificate',

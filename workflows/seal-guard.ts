@@ -7,6 +7,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  log,
   proxyActivities,
   setHandler,
   sleep,
@@ -20,6 +21,7 @@ import {
   sealGuardStateQuery,
   stepDoneSignal,
 } from './lib/seal-signals.js';
+import { failureDetail } from './lib/status.js';
 
 const watch = proxyActivities<SealActivities>({
   startToCloseTimeout: '2 minutes',
@@ -94,13 +96,17 @@ export async function sealGuardWorkflow(input: SealGuardInput): Promise<void> {
       if (seen.sealed !== state.sealed) {
         state.sealed = seen.sealed;
         if (seen.sealed) state.episode += 1;
-        await alerts.notifySealEvent({
-          event: seen.sealed ? 'vault-sealed' : 'vault-unsealed',
-          cluster: state.cluster,
-          episode: state.episode,
-          at: seen.observedAt,
-          detail: { queued: state.queue.length },
-        });
+        // An alert receiver that stays down must not stop the guard (the watch and the queue
+        // wait on it): its failure is logged, and the notifier has logged the alert itself.
+        await alerts
+          .notifySealEvent({
+            event: seen.sealed ? 'vault-sealed' : 'vault-unsealed',
+            cluster: state.cluster,
+            episode: state.episode,
+            at: seen.observedAt,
+            detail: { queued: state.queue.length },
+          })
+          .catch((err: unknown) => log.warn('seal alert not delivered', { error: failureDetail(err) }));
       }
       if (round >= ROUNDS_PER_RUN || workflowInfo().continueAsNewSuggested) {
         // The watch has just returned, so no activity is left behind.

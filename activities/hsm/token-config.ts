@@ -12,17 +12,17 @@ export function hsmConfigFrom(
   config: HsmTokenConfig,
   env: Record<string, string | undefined> = process.env,
 ): HsmConfig {
+  // The configuration gives exactly one of the two (pin_env defaults to VAULTOPS_HSM_PIN).
+  const source = config.pin as { file?: string; env?: string };
   let pin: string | undefined;
-  if ('env' in config.pin && config.pin.env !== undefined) {
-    const name = config.pin.env;
+  if (source.file !== undefined) {
+    pin = readFileSync(source.file, 'utf8').replace(/\r?\n$/, '');
+    if (!pin)
+      throw new HsmPinError(`hsm.pin_file: "${source.file}" is empty; put the token's user PIN in it`);
+  } else {
+    const name = source.env ?? 'VAULTOPS_HSM_PIN';
     pin = env[name];
     if (!pin) throw new HsmPinError(`hsm: the token's user PIN is read from $${name}, which is not set`);
-  } else if ('file' in config.pin && config.pin.file !== undefined) {
-    pin = readFileSync(config.pin.file, 'utf8').replace(/\r?\n$/, '');
-    if (!pin)
-      throw new HsmPinError(`hsm.pin_file: "${config.pin.file}" is empty; put the token's user PIN in it`);
-  } else {
-    throw new HsmPinError('hsm: give pin_env or pin_file');
   }
   return {
     modulePath: config.module,

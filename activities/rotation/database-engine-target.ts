@@ -19,7 +19,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { logger } from '../../common/logger.js';
-import { idleRole } from '../../common/rotation.js';
+import { alternatingRoles, idleRole } from '../../common/rotation.js';
 import type { VaultClient } from '../vault/client.js';
 import {
   dynamicCredentials,
@@ -226,7 +226,7 @@ export async function databaseStaticTarget(options: DatabaseStaticTargetOptions)
   const { vault, dbMount, strategy } = options;
   const log = options.log ?? defaultLog;
   checkName('static role', options.role);
-  const roles = strategy === 'alternating' ? [`${options.role}_a`, `${options.role}_b`] : [options.role];
+  const roles = strategy === 'alternating' ? alternatingRoles(options.role) : [options.role];
   for (const r of roles) checkName('static role', r);
   const info = new Map<string, StaticRoleInfo>();
   for (const r of roles) {

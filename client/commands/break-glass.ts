@@ -65,6 +65,8 @@ export interface RevokeOptions extends GlobalOptions {
   as?: string;
   reason: string;
   json?: boolean;
+  /** Where `request` left the private key (default: the break-glass key directory). */
+  keyDir?: string;
 }
 
 export interface BreakGlassStatusOptions extends GlobalOptions {
@@ -303,20 +305,12 @@ async function unwrap(
   workflowId: string,
   wrapExpiresAt: string | null,
 ): Promise<string> {
-  const [{ VaultClient }, { isVaultFailure, VaultErrorType }] = await Promise.all([
-    import('../../activities/vault/client.js'),
+  const [{ userVaultClient }, { isVaultFailure, VaultErrorType }] = await Promise.all([
+    import('../user-vault.js'),
     import('../../activities/vault/errors.js'),
   ]);
-  const vault = new VaultClient({
-    address: process.env.VAULT_ADDR as string,
-    namespace: process.env.VAULT_NAMESPACE || undefined,
-    timeoutMs: 10_000,
-    retry: { maxRetries: 2, waitMinMs: 500, waitMaxMs: 2000 },
-    tls: {
-      caCertPath: process.env.VAULT_CACERT || undefined,
-      skipVerify: /^(1|true)$/i.test(process.env.VAULT_SKIP_VERIFY ?? ''),
-    },
-  });
+  // No token of the user's: the wrapping token is passed with each call.
+  const vault = await userVaultClient(process.env.VAULT_ADDR as string);
   try {
     let lookup: unknown;
     try {
@@ -380,7 +374,7 @@ export async function revokeCommand(workflowId: string, opts: RevokeOptions, out
     }
   });
   // The private key is of no further use.
-  rmSync(keyFile(breakGlassKeyDir(), workflowId), { force: true });
+  rmSync(keyFile(breakGlassKeyDir(opts.keyDir), workflowId), { force: true });
   if (opts.json) {
     out(JSON.stringify({ workflowId, audit }, null, 2));
     return;

@@ -5,6 +5,7 @@
 import type { VaultClient } from '../../activities/vault/client.js';
 import type { KvMetadata } from '../../activities/vault/kv.js';
 import { parseRotationLabels, type RotationLabels } from '../../common/rotation.js';
+import { withUserVault as withVault } from '../user-vault.js';
 import type { SecretRef } from './secret-args.js';
 import { UsageError } from './usage-error.js';
 
@@ -13,32 +14,16 @@ export interface SecretMetadata {
   labels: RotationLabels;
 }
 
-/** The user's Vault, from VAULT_ADDR/VAULT_TOKEN (VAULT_NAMESPACE, VAULT_CACERT, VAULT_SKIP_VERIFY). */
-export async function withUserVault<T>(ref: SecretRef, fn: (vault: VaultClient) => Promise<T>): Promise<T> {
-  const address = process.env.VAULT_ADDR;
-  const token = process.env.VAULT_TOKEN;
-  if (!address || !token)
-    throw new UsageError(
-      `export VAULT_ADDR and VAULT_TOKEN (a token that may read ${ref.mount}/metadata/${ref.path}): ` +
-        'the secret metadata is read with your own token',
-    );
-  const { VaultClient } = await import('../../activities/vault/client.js');
-  const vault = new VaultClient({
-    address,
-    namespace: process.env.VAULT_NAMESPACE || undefined,
-    timeoutMs: 10_000,
-    retry: { maxRetries: 2, waitMinMs: 500, waitMaxMs: 2000 },
-    tls: {
-      caCertPath: process.env.VAULT_CACERT || undefined,
-      skipVerify: /^(1|true)$/i.test(process.env.VAULT_SKIP_VERIFY ?? ''),
-    },
-  });
-  vault.tokens.set(token);
-  try {
-    return await fn(vault);
-  } finally {
-    await vault.close();
-  }
+/** The user's Vault for reading `ref`'s metadata (client/user-vault.ts). */
+export function withUserVault<T>(ref: SecretRef, fn: (vault: VaultClient) => Promise<T>): Promise<T> {
+  return withVault(
+    () =>
+      new UsageError(
+        `export VAULT_ADDR and VAULT_TOKEN (a token that may read ${ref.mount}/metadata/${ref.path}): ` +
+          'the secret metadata is read with your own token',
+      ),
+    fn,
+  );
 }
 
 /** The secret's metadata and rotation labels; a missing secret or a refused read says so plainly. */

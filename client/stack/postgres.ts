@@ -3,7 +3,7 @@
 // does the rotation benchmark: the embedded stack itself runs no database.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { freePort } from './ports.js';
@@ -76,6 +76,7 @@ export async function startPostgres(dir: string): Promise<PostgresServer> {
       gid,
     },
   );
+  rmSync(pwfile); // initdb has stored the password's verifier; the plaintext need not stay on disk
   const port = await freePort();
   const proc = await startProcess({
     name: 'PostgreSQL',

@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { type ClusterClients, resolveClusters } from './clusters.js';
 import { nodeCrypto, signIntermediate } from './hsm/ca-certificates.js';
 import { type HsmConfig, openHsm } from './hsm/pkcs11.js';
+import { keptAlive } from './vault/activity-scope.js';
 import type { VaultClient } from './vault/client.js';
 import { isVaultFailure, VaultErrorType } from './vault/errors.js';
 import { exactlyOnce } from './vault/exactly-once.js';
@@ -45,7 +46,10 @@ const bad = (type: string, message: string) =>
   ApplicationFailure.create({ type, nonRetryable: true, message });
 
 /** The root's certificate and its token key label, as `ca init-root` stored them. */
-async function readRoot(vault: VaultClient, store: RootStore): Promise<{ pem: string; keyLabel: string }> {
+export async function readRoot(
+  vault: VaultClient,
+  store: RootStore,
+): Promise<{ pem: string; keyLabel: string }> {
   try {
     const { data } = await readSecret(vault, store.mount, store.path, { consistent: true });
     if (typeof data.certificate !== 'string' || typeof data.key_label !== 'string')
@@ -61,6 +65,32 @@ async function readRoot(vault: VaultClient, store: RootStore): Promise<{ pem: st
   }
 }
 
+/**
+ * The CSR of a test leaf, for a key of the kind a role asks for (Vault refuses a CSR of another
+ * type). The key is made here, never extractable, and dropped with the CSR's caller.
+ */
+export async function testLeafCsr(
+  role: { key_type?: string; key_bits?: number },
+  commonName: string,
+): Promise<string> {
+  const bits = role.key_bits ?? 0;
+  const algorithm =
+    role.key_type === 'rsa'
+      ? {
+          name: 'RSASSA-PKCS1-v1_5',
+          modulusLength: Math.max(bits, 2048),
+          publicExponent: new Uint8Array([1, 0, 1]),
+          hash: 'SHA-256',
+        }
+      : { name: 'ECDSA', namedCurve: bits === 384 ? 'P-384' : 'P-256', hash: 'SHA-256' };
+  const keys = (await nodeCrypto.subtle.generateKey(algorithm, false, ['sign', 'verify'])) as CsrKeys;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create(
+    { name: `CN=${commonName}`, keys, signingAlgorithm: algorithm },
+    nodeCrypto,
+  );
+  return csr.toString('pem');
+}
+
 export function createCaBootstrapActivities(deps: {
   vault: VaultClient;
   clusters?: ClusterClients | undefined;
@@ -68,7 +98,7 @@ export function createCaBootstrapActivities(deps: {
 }) {
   const clusters = resolveClusters(deps);
 
-  return {
+  return keptAlive({
     /** The PKI mount, enabled if missing, its maximum TTL tuned to what the intermediate needs. */
     async caEnsurePkiMount(input: IntermediateRef & { maxTtl: string }): Promise<{ created: boolean }> {
       const vault = clusters.get(input.cluster);
@@ -137,7 +167,7 @@ export function createCaBootstrapActivities(deps: {
       return { csr: csr.data.csr, keyId };
     },
 
-    /** The HSM root signs the intermediate's CSR; the certificate (public) comes back. */
+    /** The HSM root signs an intermediate's CSR (or cross-signs one); the certificate (public) comes back. */
     async caSignIntermediateInHsm(input: {
       cluster?: string | undefined;
       root: RootStore;
@@ -153,12 +183,15 @@ export function createCaBootstrapActivities(deps: {
       const session = openHsm(deps.hsm);
       try {
         const now = Date.now();
+        // A CA cannot outlive its issuer: capped at the root's own expiry (which matters most for
+        // an old root cross-signing in a root rotation).
+        const rootNotAfter = Date.parse(new X509Certificate(root.pem).validTo);
         const certificate = await signIntermediate(session, {
           issuerPem: root.pem,
           issuerKeyLabel: root.keyLabel,
           csrPem: input.csr,
           notBefore: new Date(now - 60_000),
-          notAfter: new Date(now + input.ttlMs),
+          notAfter: new Date(Math.min(now + input.ttlMs, rootNotAfter)),
         });
         return { certificate, fingerprint: new X509Certificate(certificate).fingerprint256 };
       } finally {
@@ -178,6 +211,8 @@ export function createCaBootstrapActivities(deps: {
         issuerName: string;
         /** Where clients reach Vault, e.g. https://vault.example.com:8200 (for AIA and CRL URLs). */
         baseUrl: string;
+        /** Make it the mount's default issuer (default true; a rotation switches later, on its own step). */
+        makeDefault?: boolean;
       },
     ): Promise<{ issuerId: string }> {
       const vault = clusters.get(input.cluster);
@@ -208,7 +243,7 @@ export function createCaBootstrapActivities(deps: {
         },
         idempotent: true,
       });
-      await setDefaultIssuer(vault, input.mount, issuerId);
+      if (input.makeDefault ?? true) await setDefaultIssuer(vault, input.mount, issuerId);
       return { issuerId };
     },
 
@@ -230,27 +265,12 @@ export function createCaBootstrapActivities(deps: {
     ): Promise<{ serial: string; chainVerified: true }> {
       const vault = clusters.get(input.cluster);
       const root = new X509Certificate((await readRoot(vault, input.root)).pem);
-      // A key of the kind the role asks for (Vault refuses a CSR of another type).
       const spec = (await vault.read(vaultPath`${input.mount}/roles/${input.role}`)) as {
         data: { key_type?: string; key_bits?: number };
       };
-      const rsa = spec.data.key_type === 'rsa';
-      const bits = spec.data.key_bits ?? 0;
-      const algorithm = rsa
-        ? {
-            name: 'RSASSA-PKCS1-v1_5',
-            modulusLength: Math.max(bits, 2048),
-            publicExponent: new Uint8Array([1, 0, 1]),
-            hash: 'SHA-256',
-          }
-        : { name: 'ECDSA', namedCurve: bits === 384 ? 'P-384' : 'P-256', hash: 'SHA-256' };
-      const keys = (await nodeCrypto.subtle.generateKey(algorithm, false, ['sign', 'verify'])) as CsrKeys;
-      const csr = await x509.Pkcs10CertificateRequestGenerator.create(
-        { name: `CN=${input.commonName}`, keys, signingAlgorithm: algorithm },
-        nodeCrypto,
-      );
+      const csr = await testLeafCsr(spec.data, input.commonName);
       const leaf = await signCsr(vault, input.mount, input.role, {
-        csr: csr.toString('pem'),
+        csr,
         commonName: input.commonName,
         ttl: '5m',
       });
@@ -262,7 +282,7 @@ export function createCaBootstrapActivities(deps: {
         throw new Error('the issuing CA does not verify against the HSM root');
       return { serial: leaf.serialNumber, chainVerified: true };
     },
-  };
+  });
 }
 
 export type CaBootstrapActivities = ReturnType<typeof createCaBootstrapActivities>;

@@ -3,6 +3,7 @@ import { logger } from '../common/logger.js';
 import { createBreakGlassActivities } from './break-glass.js';
 import { createCaBootstrapActivities } from './ca-bootstrap.js';
 import { createCaRootActivities } from './ca-root.js';
+import { createCaRotationActivities } from './ca-rotation.js';
 import { resolveClusters } from './clusters.js';
 import type { HsmConfig } from './hsm/pkcs11.js';
 import { createLeaseActivities } from './leases.js';
@@ -35,6 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRotationActivities({ vault: deps.vault, clusters }),
     ...createCaRootActivities({ vault: deps.vault, clusters, hsm: deps.hsm }),
     ...createCaBootstrapActivities({ vault: deps.vault, clusters, hsm: deps.hsm }),
+    ...createCaRotationActivities({ vault: deps.vault, clusters }),
     ...createLeaseActivities({ vault: deps.vault, clusters, notifier }),
   };
 }

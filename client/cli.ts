@@ -473,7 +473,7 @@ lease
 const ca = program
   .command('ca')
   .description(
-    'the CA: a root key in the HSM, its self-signed certificate (bootstrap and rotation come next)',
+    'the CA: a root key in the HSM, the intermediate bootstrapped from a spec, rotated with zero downtime',
   );
 
 ca.command('init-root')
@@ -509,6 +509,46 @@ ca.command('bootstrap')
   .action(async (opts, cmd) => {
     const { caBootstrapCommand } = await import('./commands/ca.js');
     await caBootstrapCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
+  });
+
+// Zero-downtime intermediate rotation: a new issuer beside the default, trusted before it is used,
+// the old one retired after the grace period. The roles' longest leaf TTL bounds the grace.
+const repeat = (value: string, previous: string[] = []) => [...previous, value];
+ca.command('rotate')
+  .description(
+    "rotate a mount's intermediate: new issuer signed by the HSM root after approval, default switched, old retired",
+  )
+  .requiredOption('--mount <path>', 'the intermediate PKI mount, e.g. pki_int')
+  .requiredOption('--issuer-name <name>', 'the new issuer, e.g. int-2027 (its key: <name>-key)')
+  .requiredOption('--common-name <cn>', 'the new intermediate\'s name, e.g. "Example Intermediate CA 2027"')
+  .requiredOption('--base-url <url>', 'where clients reach Vault, for AIA/CRL/OCSP URLs')
+  .option('--key-type <type>', "ec (default) or rsa: may differ from the old issuer's")
+  .option('--key-bits <bits>', 'ec 256 (default)/384/521; rsa 2048 (default)/3072/4096')
+  .option('--ttl <duration>', 'how long the new intermediate is valid (default 1825d)')
+  .option('--root <mount/path>', 'the KV v2 secret of the root (default secret/vaultops/ca/root)')
+  .option(
+    '--new-root <mount/path>',
+    'root rotation: a new root (from ca init-root) signs; the old cross-signs; the old retires after the grace',
+  )
+  .option(
+    '--grace <duration>',
+    "both issuers trusted this long (default and minimum: the roles' longest leaf TTL)",
+  )
+  .option('--crl-signing <duration>', 'then the old issuer signs only CRLs/OCSP this long (default 7d)')
+  .option('--approver <name>', "who may approve the root's signature (repeatable)", repeat)
+  .option('--quorum <n>', 'how many approvers must approve (default 1)')
+  .option('--approval-timeout <duration>', 'how long the approvers have (default 24h)')
+  .option(
+    '--roles-follow <role>',
+    'a role whose issuer and key type move to the new issuer (repeatable)',
+    repeat,
+  )
+  .option('--keep-old-issuer', 'keep the old issuer read-only instead of deleting it after it expires')
+  .option('--as <name>', 'who asks (the requester; may reject, never approve)')
+  .option('--cluster <name>', 'configured Vault cluster (default: "default")')
+  .action(async (opts, cmd) => {
+    const { caRotateCommand } = await import('./commands/ca-rotate.js');
+    await caRotateCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
 program

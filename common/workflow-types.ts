@@ -12,6 +12,7 @@ export const WORKFLOW_TYPES = [
   'leaseKeeperWorkflow',
   'caInitRootWorkflow',
   'caBootstrapWorkflow',
+  'caRotationWorkflow',
 ] as const;
 
 export type WorkflowType = (typeof WORKFLOW_TYPES)[number];

@@ -13,6 +13,8 @@ import { trackSteps } from './lib/status.js';
 
 const act = proxyActivities<CaBootstrapActivities>({
   startToCloseTimeout: '2 minutes',
+  // The activities heartbeat every 2 s (keptAlive): a worker killed mid-step is noticed in 10 s.
+  heartbeatTimeout: '10 seconds',
   retry: SEAL_AWARE_RETRY,
 });
 

@@ -572,3 +572,72 @@ export async function queryOcsp(
     nextUpdate: single.nextUpdate ? new Date(single.nextUpdate) : null,
   };
 }
+
+const roleSchema = z.object({
+  data: z.object({
+    issuer_ref: z.string().optional(),
+    key_type: z.string().optional(),
+    key_bits: z.number().optional(),
+    max_ttl: z.number().optional(),
+    allowed_domains: z.array(z.string()).nullish(),
+    allow_subdomains: z.boolean().optional(),
+    allow_bare_domains: z.boolean().optional(),
+    allow_any_name: z.boolean().optional(),
+  }),
+});
+export type RoleSettings = z.output<typeof roleSchema>['data'];
+
+/** A role as Vault keeps it (max_ttl in seconds, 0 meaning the mount's maximum). */
+export async function readRole(vault: VaultClient, mount: string, name: string): Promise<RoleSettings> {
+  const where = vaultPath`${mount}/roles/${segment(name)}`;
+  return parseResponse(roleSchema, await vault.read(where, { consistent: true }), where).data;
+}
+
+/** The mount's role names (a mount without roles answers 404: NotFound). */
+export async function listRoles(vault: VaultClient, mount: string): Promise<string[]> {
+  const where = vaultPath`${mount}/roles`;
+  const body = await vault.list(where, { consistent: true });
+  return parseResponse(z.object({ data: z.object({ keys: z.array(z.string()) }) }), body, where).data.keys;
+}
+
+/** Changes only the given fields of a role (a merge patch: idempotent). */
+export async function patchRole(
+  vault: VaultClient,
+  mount: string,
+  name: string,
+  patch: { issuerRef?: string; keyType?: string; keyBits?: number },
+): Promise<void> {
+  await vault.request('PATCH', vaultPath`${mount}/roles/${segment(name)}`, {
+    body: {
+      ...(patch.issuerRef ? { issuer_ref: patch.issuerRef } : {}),
+      ...(patch.keyType ? { key_type: patch.keyType } : {}),
+      ...(patch.keyBits !== undefined ? { key_bits: patch.keyBits } : {}),
+    },
+    idempotent: true,
+  });
+}
+
+/**
+ * Signs a CSR through a role with one named issuer rather than the default (a test leaf from a
+ * given issuer). Sent once: a lost reply fails as VaultOutcomeUnknown.
+ */
+export async function signCsrByIssuer(
+  vault: VaultClient,
+  mount: string,
+  issuerRef: string,
+  role: string,
+  request: { csr: string; commonName: string; ttl?: string },
+): Promise<IssuedCertificate> {
+  const where = vaultPath`${mount}/issuer/${segment(issuerRef)}/sign/${segment(role)}`;
+  const body = await vault.write(where, {
+    csr: request.csr,
+    common_name: request.commonName,
+    ...(request.ttl ? { ttl: request.ttl } : {}),
+  });
+  return toIssued(parseResponse(issuedSchema, body, where).data);
+}
+
+/** Deletes a key the mount keeps (Vault refuses while an issuer still uses it). */
+export async function deleteKey(vault: VaultClient, mount: string, keyRef: string): Promise<void> {
+  await vault.delete(vaultPath`${mount}/key/${segment(keyRef)}`);
+}

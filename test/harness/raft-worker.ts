@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { clusterClients } from '../../activities/clusters.js';
+import type { HsmConfig } from '../../activities/hsm/pkcs11.js';
 import type { Notifier } from '../../activities/notifier.js';
 import { VaultClient } from '../../activities/vault/client.js';
 import { type RaftCluster, startRaftCluster } from '../../client/stack/raft-cluster.js';
@@ -25,6 +26,8 @@ export interface RaftWorkerOptions {
   cluster: string;
   taskQueue: string;
   notifier?: Notifier;
+  /** The PKCS#11 token the worker's CA activities sign with (the SoftHSM2 test token). */
+  hsm?: HsmConfig;
   /**
    * The address the worker reaches the node at, given the node's (e.g. a proxy in front of it);
    * the node's own by default. The test's client always goes straight to the node.
@@ -93,6 +96,7 @@ export async function startRaftWorker(options: RaftWorkerOptions): Promise<RaftW
         vault: workerVault,
         clusters: clusterClients({ [cluster]: workerVault }),
         ...(options.notifier ? { notifier: options.notifier } : {}),
+        ...(options.hsm ? { hsm: options.hsm } : {}),
       },
     });
     const run = worker.run();

@@ -29,6 +29,10 @@ export interface WorkerStackOptions {
    * the server's own by default. The test's client always goes straight to the server.
    */
   workerVaultAddress?: (serverAddress: string) => Promise<string>;
+  /** More of the workers' configuration file (YAML lines), e.g. an `hsm:` section. */
+  workerConfig?: string[];
+  /** More of the workers' environment, e.g. SOFTHSM2_CONF and the HSM PIN. */
+  workerEnv?: Record<string, string>;
 }
 
 export interface WorkerStack {
@@ -73,6 +77,7 @@ export async function startWorkerStack(options: WorkerStackOptions): Promise<Wor
       `  task_queue: "${options.taskQueue}"`,
       'codec:',
       `  key_file: "${keyFile}"`,
+      ...(options.workerConfig ?? []),
     ].join('\n'),
   );
   const connection = await Connection.connect({ address: temporal.address });
@@ -99,6 +104,7 @@ export async function startWorkerStack(options: WorkerStackOptions): Promise<Wor
           VAULT_ADDR: workerVaultAddress,
           VAULT_TOKEN: vaultServer.rootToken,
           VAULTOPS_STATE_DIR: join(dir, 'no-dev-stack'),
+          ...options.workerEnv,
         },
       });
       workers.push(worker);

@@ -4,6 +4,8 @@ import { createBreakGlassActivities } from './break-glass.js';
 import { createCaBootstrapActivities } from './ca-bootstrap.js';
 import { createCaRootActivities } from './ca-root.js';
 import { createCaRotationActivities } from './ca-rotation.js';
+import { createCertInventoryActivities } from './cert-inventory.js';
+import { createCertificateActivities } from './certificates.js';
 import { resolveClusters } from './clusters.js';
 import type { HsmConfig } from './hsm/pkcs11.js';
 import { createLeaseActivities } from './leases.js';
@@ -38,6 +40,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createCaBootstrapActivities({ vault: deps.vault, clusters, hsm: deps.hsm }),
     ...createCaRotationActivities({ vault: deps.vault, clusters }),
     ...createLeaseActivities({ vault: deps.vault, clusters, notifier }),
+    ...createCertInventoryActivities({ vault: deps.vault, clusters }),
+    ...createCertificateActivities({ vault: deps.vault, clusters }),
   };
 }
 

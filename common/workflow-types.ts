@@ -13,6 +13,7 @@ export const WORKFLOW_TYPES = [
   'caInitRootWorkflow',
   'caBootstrapWorkflow',
   'caRotationWorkflow',
+  'certificateWorkflow',
 ] as const;
 
 export type WorkflowType = (typeof WORKFLOW_TYPES)[number];

@@ -3,6 +3,7 @@ export { breakGlassWorkflow } from './break-glass.js';
 export { caBootstrapWorkflow } from './ca-bootstrap.js';
 export { caInitRootWorkflow } from './ca-init-root.js';
 export { caRotationWorkflow } from './ca-rotation.js';
+export { certificateWorkflow } from './certificate.js';
 export { approvedChangeWorkflow } from './examples/approved-change.js';
 export { orderedWritesWorkflow } from './examples/ordered-writes.js';
 export { leaseKeeperWorkflow } from './lease-keeper.js';

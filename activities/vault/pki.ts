@@ -641,3 +641,112 @@ export async function signCsrByIssuer(
 export async function deleteKey(vault: VaultClient, mount: string, keyRef: string): Promise<void> {
   await vault.delete(vaultPath`${mount}/key/${segment(keyRef)}`);
 }
+
+/** Signature algorithms an OCSP responder may use, as node:crypto's verify takes them. */
+const OCSP_SIGNATURE_HASHES: Record<string, string | null> = {
+  '1.2.840.10045.4.3.2': 'sha256', // ecdsa-with-SHA256
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
+  '1.2.840.113549.1.1.5': 'sha1', // sha1WithRSAEncryption
+  '1.2.840.113549.1.1.11': 'sha256',
+  '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512',
+  '1.3.101.112': null, // Ed25519 hashes itself
+};
+
+const OCSP_SIGNING_EKU = '1.3.6.1.5.5.7.3.9';
+
+export interface VerifiedOcspAnswer extends OcspAnswer {
+  /** The response's signature verified: by the issuer itself, or by a responder it delegated to. */
+  signedBy: 'issuer' | 'delegated-responder';
+}
+
+/**
+ * queryOcsp, and the response's signature checked: made by the issuer's key over the response
+ * data, or by a responder certificate in the response that the issuer signed for OCSP signing.
+ * An answer no one we trust signed is a BadResponse, whatever it says.
+ */
+export async function queryOcspVerified(
+  vault: VaultClient,
+  mount: string,
+  request: { serialNumber: string; issuerPem: string },
+): Promise<VerifiedOcspAnswer> {
+  const where = { method: 'GET', path: `${mount}/ocsp`, status: 200, namespace: null };
+  const issuerCert = new x509.X509Certificate(request.issuerPem);
+  const issuer = AsnConvert.parse(issuerCert.rawData, Certificate);
+  const certId = new ocsp.CertID({
+    hashAlgorithm: new AlgorithmIdentifier({ algorithm: '1.3.14.3.2.26', parameters: null }),
+    issuerNameHash: new OctetString(sha1(AsnConvert.serialize(issuer.tbsCertificate.subject))),
+    issuerKeyHash: new OctetString(sha1(issuer.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey)),
+    serialNumber: integerBytes(serialHex(request.serialNumber)),
+  });
+  const der = AsnConvert.serialize(
+    new ocsp.OCSPRequest({
+      tbsRequest: new ocsp.TBSRequest({ requestList: [new ocsp.Request({ reqCert: certId })] }),
+    }),
+  );
+  const { body } = await vault.requestRaw(
+    `${vaultPath`${mount}/ocsp`}/${encodeURIComponent(Buffer.from(der).toString('base64'))}`,
+  );
+  const answer = AsnConvert.parse(new Uint8Array(body), ocsp.OCSPResponse);
+  if (answer.responseStatus !== ocsp.OCSPResponseStatus.successful || !answer.responseBytes)
+    throw vaultFailure(
+      VaultErrorType.BadResponse,
+      `${mount}/ocsp: responder status ${answer.responseStatus}`,
+      where,
+    );
+  const basic = AsnConvert.parse(answer.responseBytes.response.buffer, ocsp.BasicOCSPResponse);
+
+  const hash = OCSP_SIGNATURE_HASHES[basic.signatureAlgorithm.algorithm];
+  if (hash === undefined)
+    throw vaultFailure(
+      VaultErrorType.BadResponse,
+      `${mount}/ocsp: signature algorithm ${basic.signatureAlgorithm.algorithm} is not one we verify`,
+      where,
+    );
+  // Imported here so that this function is only appended to the module.
+  const { createPublicKey, verify: cryptoVerify } = await import('node:crypto');
+  const signed = new Uint8Array(basic.tbsResponseDataRaw ?? AsnConvert.serialize(basic.tbsResponseData));
+  const signature = new Uint8Array(basic.signature);
+  const verifies = (pem: x509.X509Certificate) =>
+    cryptoVerify(hash, signed, createPublicKey(pem.toString('pem')), signature);
+  let signedBy: VerifiedOcspAnswer['signedBy'] | undefined;
+  if (verifies(issuerCert)) signedBy = 'issuer';
+  else {
+    for (const raw of basic.certs ?? []) {
+      const responder = new x509.X509Certificate(AsnConvert.serialize(raw));
+      const eku = responder.getExtension(x509.ExtendedKeyUsageExtension);
+      const delegated =
+        (await responder.verify({ publicKey: issuerCert.publicKey, signatureOnly: true })) &&
+        responder.issuer === issuerCert.subject &&
+        (eku?.usages as string[] | undefined)?.includes(OCSP_SIGNING_EKU);
+      if (delegated && verifies(responder)) signedBy = 'delegated-responder';
+    }
+  }
+  if (!signedBy)
+    throw vaultFailure(
+      VaultErrorType.BadResponse,
+      `${mount}/ocsp: the response's signature does not verify against the issuer ${issuerCert.subject}`,
+      where,
+    );
+
+  const single = basic.tbsResponseData.responses.find(
+    (r) =>
+      Buffer.from(r.certID.serialNumber).toString('hex').replace(/^0+/, '') ===
+      serialHex(request.serialNumber).replace(/^0+/, ''),
+  );
+  if (!single)
+    throw vaultFailure(
+      VaultErrorType.BadResponse,
+      `${mount}/ocsp: the answer is not about serial ${request.serialNumber}`,
+      where,
+    );
+  const cs = single.certStatus;
+  return {
+    status: cs.good !== undefined ? 'good' : cs.revoked ? 'revoked' : 'unknown',
+    revokedAt: cs.revoked ? new Date(cs.revoked.revocationTime) : null,
+    thisUpdate: new Date(single.thisUpdate),
+    nextUpdate: single.nextUpdate ? new Date(single.nextUpdate) : null,
+    signedBy,
+  };
+}

@@ -88,6 +88,12 @@ export const trustBundlePath = (root: RootStore, mount: string) => ({
   path: `${root.path}-bundle/${mount}`,
 });
 
+/** Where the lock of a mount's rotation lives: next to the root, `<root path>-rotation/<mount>`. */
+export const rotationLockPath = (root: RootStore, mount: string) => ({
+  mount: root.mount,
+  path: `${root.path}-rotation/${mount}`,
+});
+
 /** The name a test leaf may carry under a role: a subdomain, the bare domain, or any name. */
 function testLeafFor(name: string, role: Awaited<ReturnType<typeof readRole>>): TestLeafSpec | null {
   const domain = (role.allowed_domains ?? []).find((d) => !d.includes('*') && !d.includes('{'));
@@ -196,6 +202,63 @@ export function createCaRotationActivities(deps: {
         ? await signCsrByIssuer(vault, input.mount, input.issuerRef, input.role, request)
         : await signCsr(vault, input.mount, input.role, request);
       return { serial: leaf.serialNumber, issuerFingerprint: fingerprint(leaf.issuingCa) };
+    },
+
+    /**
+     * One rotation per mount at a time, until its grace period ends: a second one would switch
+     * the default under the first, and the first's rollback would then remove the issuer the
+     * second started from. The lock is a KV record beside the root (check-and-set), naming the
+     * rotation that holds it; taking it again as the same rotation is a no-op.
+     */
+    async caRotationLock(input: MountRef & { root: RootStore; owner: string }): Promise<{ version: number }> {
+      const vault = clusters.get(input.cluster);
+      const where = rotationLockPath(input.root, input.mount);
+      let version = 0;
+      try {
+        const held = await readSecret(vault, where.mount, where.path, { consistent: true });
+        version = held.metadata.version;
+        if (held.data.state === 'held' && held.data.owner !== input.owner)
+          throw bad(
+            'CaRotationInProgress',
+            `${input.mount} is being rotated by ${String(held.data.owner)} (since ${String(held.data.since)}); ` +
+              `wait for its grace period to end or cancel it. If that workflow is gone, delete ${where.mount}/${where.path}`,
+          );
+        if (held.data.state === 'held') return { version };
+      } catch (err) {
+        if (!isVaultFailure(err, VaultErrorType.NotFound)) throw err;
+      }
+      const written = await writeSecret(
+        vault,
+        where.mount,
+        where.path,
+        { state: 'held', owner: input.owner, since: new Date().toISOString() },
+        { cas: version },
+      );
+      return { version: written.version };
+    },
+
+    /** Releases the rotation lock if this rotation holds it (after the grace, or after a rollback). */
+    async caRotationUnlock(
+      input: MountRef & { root: RootStore; owner: string },
+    ): Promise<{ released: boolean }> {
+      const vault = clusters.get(input.cluster);
+      const where = rotationLockPath(input.root, input.mount);
+      let held: Awaited<ReturnType<typeof readSecret>>;
+      try {
+        held = await readSecret(vault, where.mount, where.path, { consistent: true });
+      } catch (err) {
+        if (isVaultFailure(err, VaultErrorType.NotFound)) return { released: false };
+        throw err;
+      }
+      if (held.data.state !== 'held' || held.data.owner !== input.owner) return { released: false };
+      await writeSecret(
+        vault,
+        where.mount,
+        where.path,
+        { state: 'released', owner: input.owner, since: new Date().toISOString() },
+        { cas: held.metadata.version },
+      );
+      return { released: true };
     },
 
     /**

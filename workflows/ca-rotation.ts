@@ -1,4 +1,5 @@
-// `vaultops ca rotate`: the zero-downtime intermediate rotation of seed 001, top-down. Read the old
+// `vaultops ca rotate`: the zero-downtime intermediate rotation of seed 001, top-down. Take the
+// mount's rotation lock (one rotation per mount until its grace ends), read the old
 // default issuer and the roles, and issue a "before" leaf from it → a new key and CSR in Vault →
 // approval → the HSM root signs → imported beside the old issuer (not yet default) → the trust
 // bundle (old + new intermediates, root) published → the new issuer made default, roles following
@@ -11,7 +12,14 @@
 // manual_chain), the bundle trusts both roots until the grace ends, then the new one only, and the
 // old root's record is marked retired. The history holds ids, serials, fingerprints and public
 // certificates only.
-import { ActivityCancellationType, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  proxyActivities,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { CaBootstrapActivities, RootStore } from '../activities/ca-bootstrap.js';
 import type {
   CaRotationActivities,
@@ -115,119 +123,149 @@ export async function caRotationWorkflow(input: CaRotationInput): Promise<CaRota
   const undo = (name: string, run: () => Promise<unknown>) => () =>
     sealAware(`undo-${name}`, run, { cluster });
 
-  // 1. Where we start: the old default issuer, the roles, and a leaf the old issuer signs now.
-  const { plan, grace, verify, beforeLeaf } = await vaultStep('plan', async () => {
-    const plan = await act.caRotationPlan({ ...ref, newIssuerName: input.newIssuerName });
-    const grace = graceFor(input, plan.longestLeafTtlMs);
-    const verify = checkPlan(input, plan);
-    const beforeLeaf = await act.caRotationTestLeaf({ ...ref, ...verify, issuerRef: plan.oldIssuerId });
-    return { plan, grace, verify, beforeLeaf };
-  });
-  steps.set('plan', 'done', `old issuer ${plan.oldIssuerId}; before leaf ${beforeLeaf.serial}`);
-  const follow = followingRoles(input, plan.roles);
+  const lock = { ...ref, root: input.root, owner: workflowInfo().workflowId };
 
-  const rotated = await saga.run(async () => {
-    // 2. The new key stays in Vault; only its CSR comes out. Its undo goes in first: a key made
-    //    by a send whose reply was lost is removed too.
-    saga.add(
-      'csr',
-      undo('csr', () => act.caRemoveRotationIssuer({ ...ref, keyName, restoreDefault: plan.oldIssuerId })),
+  // The lock goes when the switch is final (the grace has ended) or undone (after the rollback).
+  const unlock = () =>
+    CancellationScope.nonCancellable(() =>
+      sealAware('unlock', () => act.caRotationUnlock(lock), { cluster }),
     );
-    const { csr } = await vaultStep('csr', () =>
-      act.caIntermediateCsr({
-        ...ref,
-        keyType: input.keyType,
-        ...(input.keyBits ? { keyBits: input.keyBits } : {}),
-        keyName,
-        commonName: input.commonName,
-      }),
-    );
-    // 3. Nothing is signed by the root without the approvers.
-    const approval = await steps.run('approve', () => gate.approved(), { as: 'waiting-approval' });
-    // 4. The root signs in the HSM; in a root rotation the new root signs and the old cross-signs.
-    const { signed, cross } = await vaultStep('sign', async () => {
-      const ttlMs = input.intermediateTtlMs;
-      const signed = await act.caSignIntermediateInHsm({ cluster, root: newRoot ?? input.root, csr, ttlMs });
-      const cross = newRoot
-        ? await act.caSignIntermediateInHsm({ cluster, root: input.root, csr, ttlMs })
-        : null;
-      return { signed, cross };
-    });
-    steps.set(
-      'sign',
-      'done',
-      `intermediate ${signed.fingerprint}${cross ? `; cross-signed ${cross.fingerprint}` : ''}`,
-    );
-    // 5. Imported beside the old issuer, named, its own URLs; not yet the default. In a root
-    //    rotation its cross-signed twin too, named in its chain with both roots (manual_chain).
-    const { issuerId, crossIssuerId } = await vaultStep('import', async () => {
-      const importAs = (issuerName: string, certificate: string, root: RootStore) =>
-        act.caImportIntermediate({
-          ...ref,
-          root,
-          certificate,
-          issuerName,
-          baseUrl: input.baseUrl,
-          makeDefault: false,
-        });
-      const { issuerId } = await importAs(input.newIssuerName, signed.certificate, newRoot ?? input.root);
-      if (!cross || !newRoot) return { issuerId, crossIssuerId: null };
-      const twin = await importAs(`${input.newIssuerName}-cross`, cross.certificate, input.root);
-      await act.caLinkCrossChain({
-        ...ref,
-        issuerId,
-        crossIssuerId: twin.issuerId,
-        root: input.root,
-        newRoot,
+  const rotated = await saga
+    .run(async () => {
+      // 1. One rotation per mount until its grace ends; then where we start: the old default
+      //    issuer, the roles, and a leaf the old issuer signs now.
+      const { plan, grace, verify, beforeLeaf } = await vaultStep('plan', async () => {
+        await act.caRotationLock(lock);
+        const plan = await act.caRotationPlan({ ...ref, newIssuerName: input.newIssuerName });
+        const grace = graceFor(input, plan.longestLeafTtlMs);
+        const verify = checkPlan(input, plan);
+        const beforeLeaf = await act.caRotationTestLeaf({ ...ref, ...verify, issuerRef: plan.oldIssuerId });
+        return { plan, grace, verify, beforeLeaf };
       });
-      return { issuerId, crossIssuerId: twin.issuerId };
-    });
-    // 6. Clients learn to trust the new intermediate (and a new root) before any leaf comes from it.
-    const bundleOf = (issuerIds: string[], trustedRoots = [input.root]) =>
-      act.caPublishTrustBundle({ ...ref, root: input.root, trustedRoots, issuerIds });
-    saga.add(
-      'bundle',
-      undo('bundle', () => bundleOf([plan.oldIssuerId])),
-    );
-    const bundle = await vaultStep('bundle', () =>
-      newRoot && crossIssuerId
-        ? bundleOf([plan.oldIssuerId, issuerId, crossIssuerId], [input.root, newRoot])
-        : bundleOf([plan.oldIssuerId, issuerId]),
-    );
-    steps.set('bundle', 'done', `${bundle.mount}/${bundle.path} v${bundle.version}`);
-    // 7. New leaves come from the new issuer; roles that follow move to it (and its key type).
-    saga.add(
-      'switch',
-      undo('switch', () => act.caSwitchIssuer({ ...ref, issuerId: plan.oldIssuerId, roles: follow.before })),
-    );
-    await vaultStep('switch', () => act.caSwitchIssuer({ ...ref, issuerId, roles: follow.after }));
-    // 8. A new leaf chains to the root (to both, in a root rotation); the old issuer's leaf still does.
-    const checked = await vaultStep('verify', () =>
-      act.caVerifyRotation({
-        ...ref,
-        ...verify,
-        root: input.root,
-        newIssuerId: issuerId,
-        oldIssuerId: plan.oldIssuerId,
-        beforeLeafSerial: beforeLeaf.serial,
-        ...(newRoot && crossIssuerId ? { newRoot, crossIssuerId } : {}),
-      }),
-    );
-    steps.set(
-      'verify',
-      'done',
-      `test leaf ${checked.testLeafSerial}; before leaf ${beforeLeaf.serial} still verifies`,
-    );
-    // 9. Both issuers trusted while the old one's leaves live out their TTL. Rollback ends here.
-    const graceUntil = new Date(Date.now() + grace).toISOString();
-    await steps.run('grace', async () => {
-      steps.set('grace', 'running', `until ${graceUntil}`);
-      await sleep(grace);
-    });
-    steps.set('grace', 'done', `ended ${graceUntil}`);
-    const testLeafSerial = checked.testLeafSerial;
-    return { approval, signed, issuerId, crossIssuerId, bundle, testLeafSerial, graceUntil };
-  });
+      steps.set('plan', 'done', `old issuer ${plan.oldIssuerId}; before leaf ${beforeLeaf.serial}`);
+      const follow = followingRoles(input, plan.roles);
+
+      // 2. The new key stays in Vault; only its CSR comes out. Its undo goes in first: a key made
+      //    by a send whose reply was lost is removed too.
+      saga.add(
+        'csr',
+        undo('csr', () => act.caRemoveRotationIssuer({ ...ref, keyName, restoreDefault: plan.oldIssuerId })),
+      );
+      const { csr } = await vaultStep('csr', () =>
+        act.caIntermediateCsr({
+          ...ref,
+          keyType: input.keyType,
+          ...(input.keyBits ? { keyBits: input.keyBits } : {}),
+          keyName,
+          commonName: input.commonName,
+        }),
+      );
+      // 3. Nothing is signed by the root without the approvers.
+      const approval = await steps.run('approve', () => gate.approved(), { as: 'waiting-approval' });
+      // 4. The root signs in the HSM; in a root rotation the new root signs and the old cross-signs.
+      const { signed, cross } = await vaultStep('sign', async () => {
+        const ttlMs = input.intermediateTtlMs;
+        const signed = await act.caSignIntermediateInHsm({
+          cluster,
+          root: newRoot ?? input.root,
+          csr,
+          ttlMs,
+        });
+        const cross = newRoot
+          ? await act.caSignIntermediateInHsm({ cluster, root: input.root, csr, ttlMs })
+          : null;
+        return { signed, cross };
+      });
+      steps.set(
+        'sign',
+        'done',
+        `intermediate ${signed.fingerprint}${cross ? `; cross-signed ${cross.fingerprint}` : ''}`,
+      );
+      // 5. Imported beside the old issuer, named, its own URLs; not yet the default. In a root
+      //    rotation its cross-signed twin too, named in its chain with both roots (manual_chain).
+      const { issuerId, crossIssuerId } = await vaultStep('import', async () => {
+        const importAs = (issuerName: string, certificate: string, root: RootStore) =>
+          act.caImportIntermediate({
+            ...ref,
+            root,
+            certificate,
+            issuerName,
+            baseUrl: input.baseUrl,
+            makeDefault: false,
+          });
+        const { issuerId } = await importAs(input.newIssuerName, signed.certificate, newRoot ?? input.root);
+        if (!cross || !newRoot) return { issuerId, crossIssuerId: null };
+        const twin = await importAs(`${input.newIssuerName}-cross`, cross.certificate, input.root);
+        await act.caLinkCrossChain({
+          ...ref,
+          issuerId,
+          crossIssuerId: twin.issuerId,
+          root: input.root,
+          newRoot,
+        });
+        return { issuerId, crossIssuerId: twin.issuerId };
+      });
+      // 6. Clients learn to trust the new intermediate (and a new root) before any leaf comes from it.
+      const bundleOf = (issuerIds: string[], trustedRoots = [input.root]) =>
+        act.caPublishTrustBundle({ ...ref, root: input.root, trustedRoots, issuerIds });
+      saga.add(
+        'bundle',
+        undo('bundle', () => bundleOf([plan.oldIssuerId])),
+      );
+      const bundle = await vaultStep('bundle', () =>
+        newRoot && crossIssuerId
+          ? bundleOf([plan.oldIssuerId, issuerId, crossIssuerId], [input.root, newRoot])
+          : bundleOf([plan.oldIssuerId, issuerId]),
+      );
+      steps.set('bundle', 'done', `${bundle.mount}/${bundle.path} v${bundle.version}`);
+      // 7. New leaves come from the new issuer; roles that follow move to it (and its key type).
+      saga.add(
+        'switch',
+        undo('switch', () =>
+          act.caSwitchIssuer({ ...ref, issuerId: plan.oldIssuerId, roles: follow.before }),
+        ),
+      );
+      await vaultStep('switch', () => act.caSwitchIssuer({ ...ref, issuerId, roles: follow.after }));
+      // 8. A new leaf chains to the root (to both, in a root rotation); the old issuer's leaf still does.
+      const checked = await vaultStep('verify', () =>
+        act.caVerifyRotation({
+          ...ref,
+          ...verify,
+          root: input.root,
+          newIssuerId: issuerId,
+          oldIssuerId: plan.oldIssuerId,
+          beforeLeafSerial: beforeLeaf.serial,
+          ...(newRoot && crossIssuerId ? { newRoot, crossIssuerId } : {}),
+        }),
+      );
+      steps.set(
+        'verify',
+        'done',
+        `test leaf ${checked.testLeafSerial}; before leaf ${beforeLeaf.serial} still verifies`,
+      );
+      // 9. Both issuers trusted while the old one's leaves live out their TTL. Rollback ends here.
+      const graceUntil = new Date(Date.now() + grace).toISOString();
+      await steps.run('grace', async () => {
+        steps.set('grace', 'running', `until ${graceUntil}`);
+        await sleep(grace);
+      });
+      steps.set('grace', 'done', `ended ${graceUntil}`);
+      const testLeafSerial = checked.testLeafSerial;
+      return {
+        plan,
+        follow,
+        beforeLeaf,
+        approval,
+        signed,
+        issuerId,
+        crossIssuerId,
+        bundle,
+        testLeafSerial,
+        graceUntil,
+      };
+    })
+    .finally(unlock);
+  const { plan, follow, beforeLeaf } = rotated;
 
   // 10. Root rotation: the old root's leaves are gone; clients now trust the new root only, the
   //     cross-signed twin turns read-only, and the old root's record is marked retired.

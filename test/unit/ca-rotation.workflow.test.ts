@@ -51,6 +51,8 @@ function standInMount(options: { failAt?: FailAt } = {}) {
     ]),
     bundle: [] as string[],
     calls: [] as string[],
+    /** The rotation holding the mount's lock, if any. */
+    lock: null as string | null,
   };
   const fail = (step: string) =>
     ApplicationFailure.create({
@@ -62,6 +64,21 @@ function standInMount(options: { failAt?: FailAt } = {}) {
     if (options.failAt === step) throw fail(step);
   };
   const activities: Partial<Activities> = {
+    async caRotationLock(input) {
+      if (state.lock && state.lock !== input.owner)
+        throw ApplicationFailure.create({
+          type: 'CaRotationInProgress',
+          message: `stand-in: ${input.mount} is being rotated by ${state.lock}`,
+          nonRetryable: true,
+        });
+      state.lock = input.owner;
+      return { version: 1 };
+    },
+    async caRotationUnlock(input) {
+      const released = state.lock === input.owner;
+      if (released) state.lock = null;
+      return { released };
+    },
     async caRotationPlan(input) {
       state.calls.push('plan');
       return {
@@ -237,6 +254,7 @@ function rootCause(err: unknown): { message: string; type: string | undefined } 
 
 /** The mount after a rollback: as it was before the rotation. */
 function expectRolledBack(state: ReturnType<typeof standInMount>['state']) {
+  expect(state.lock, 'the mount lock is released').toBeNull();
   expect(state.defaultIssuer).toBe('old-id');
   expect([...state.issuers.keys()]).toEqual(['old-id']);
   expect([...state.keys.keys()]).toEqual(['old-key']);
@@ -278,6 +296,7 @@ describe('caRotationWorkflow (time-skipping, stand-in activities)', () => {
       'tidy',
     ]);
     expect(state.defaultIssuer).toBe('new-id');
+    expect(state.lock, 'the mount lock is released after the grace').toBeNull();
     // CA agility: both roles now issue EC leaves; the pinned one moved to the new issuer by name.
     expect(state.roles.get('server')).toMatchObject({ issuerRef: 'default', keyType: 'ec', keyBits: 256 });
     expect(state.roles.get('client')).toMatchObject({ issuerRef: 'int-2026', keyType: 'ec', keyBits: 256 });
@@ -358,6 +377,17 @@ describe('caRotationWorkflow (time-skipping, stand-in activities)', () => {
     expect(state.calls).toEqual(['plan']);
     expect(steps.plan?.state).toBe('failed');
     expectRolledBack(state);
+  });
+
+  it('a second rotation of a mount is refused while another holds it, and changes nothing', async () => {
+    const { state, activities } = standInMount();
+    state.lock = 'ca-rotate:default:pki_int:int-2026-other';
+    const { failure, steps } = await rotate(activities, input(), 'none');
+    expect(failure?.type).toBe('CaRotationInProgress');
+    expect(failure?.message).toMatch(/being rotated by ca-rotate:default:pki_int:int-2026-other/);
+    expect(state.calls).toEqual([]);
+    expect(steps.plan?.state).toBe('failed');
+    expect(state.lock, 'the other rotation keeps its lock').toBe('ca-rotate:default:pki_int:int-2026-other');
   });
 
   it('a rejection removes the new key and leaves the old default', async () => {

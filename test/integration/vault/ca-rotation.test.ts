@@ -15,7 +15,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCaBootstrapActivities } from '../../../activities/ca-bootstrap.js';
-import { createCaRotationActivities, trustBundlePath } from '../../../activities/ca-rotation.js';
+import {
+  createCaRotationActivities,
+  rotationLockPath,
+  trustBundlePath,
+} from '../../../activities/ca-rotation.js';
 import type { HsmConfig } from '../../../activities/hsm/pkcs11.js';
 import { readSecret } from '../../../activities/vault/kv.js';
 import {
@@ -180,6 +184,8 @@ describe(`ca rotate on ${server().flavour} and SoftHSM2`, () => {
     expect(result.oldIssuerId).toBe(oldIssuerId);
     expect(result.oldIssuer).toBe('read-only');
     expect(result.rolesMoved).toEqual(['server']);
+    const lock = rotationLockPath(root, mount);
+    expect((await readSecret(vault, lock.mount, lock.path)).data.state).toBe('released');
     expect(await readDefaultIssuer(vault, mount)).toBe(result.newIssuerId);
     expect((await readIssuer(vault, mount, oldIssuerId)).usage).toBe('read-only');
     const fresh = await readIssuer(vault, mount, result.newIssuerId);
@@ -246,6 +252,24 @@ describe(`ca rotate on ${server().flavour} and SoftHSM2`, () => {
     expect(await failureType(run(request(mount, { graceMs: 30_000 }), 'none'))).toBe('CaGraceTooShort');
     expect(await readDefaultIssuer(vault, mount)).toBe(oldIssuerId);
     expect(await keyNamed(mount, 'int-new-key')).toEqual([]);
+  });
+
+  it('one rotation per mount: the lock refuses another owner, takes the same again, and is released', async () => {
+    const mount = unique('pki_lock');
+    const lock = { mount, root };
+    await rotation.caRotationLock({ ...lock, owner: 'rotation-a' });
+    expect((await rotation.caRotationLock({ ...lock, owner: 'rotation-a' })).version).toBe(1);
+    expect(await failureType(rotation.caRotationLock({ ...lock, owner: 'rotation-b' }))).toBe(
+      'CaRotationInProgress',
+    );
+    expect(await rotation.caRotationUnlock({ ...lock, owner: 'rotation-b' })).toEqual({ released: false });
+    expect(await rotation.caRotationUnlock({ ...lock, owner: 'rotation-a' })).toEqual({ released: true });
+    await rotation.caRotationLock({ ...lock, owner: 'rotation-b' });
+    const where = rotationLockPath(root, mount);
+    expect((await readSecret(vault, where.mount, where.path)).data).toMatchObject({
+      state: 'held',
+      owner: 'rotation-b',
+    });
   });
 
   it('the switch, the bundle and the removal find their own work when they run again', async () => {

@@ -620,7 +620,7 @@ cert
   .command('discover')
   .description(
     'the certificate each endpoint serves, and whether it is in the inventory; exit 1 if any endpoint is ' +
-      'unreachable or serves an expired certificate or one the inventory says is revoked',
+      'unreachable or serves a certificate that is expired, or that the inventory says is revoked or renewed since',
   )
   .argument('<host:port...>', 'TLS endpoints, e.g. example.com:443 10.0.0.5:8443 [2001:db8::1]:443')
   .option('--format <format>', 'table (default) or json')

@@ -121,14 +121,41 @@ export function daysLeft(notAfter: string, now: Date): number {
   return Math.floor((Date.parse(notAfter) - now.getTime()) / DAY_MS);
 }
 
-export function entryStatus(entry: CertInventoryEntry, now: Date): 'active' | 'expired' | 'revoked' {
-  if (entry.status === 'revoked') return 'revoked';
-  return Date.parse(entry.notAfter) <= now.getTime() ? 'expired' : 'active';
+export type EntryStatus = 'active' | 'superseded' | 'expired' | 'revoked';
+
+/**
+ * For each certificate that a later one of the same workflow replaced (a renewal), the serial of
+ * its successor. A superseded certificate is still valid, but nothing should serve it any more:
+ * an endpoint that does missed its reload.
+ */
+export function supersededBy(entries: readonly CertInventoryEntry[]): Map<string, string> {
+  const byWorkflow = new Map<string, CertInventoryEntry[]>();
+  for (const e of entries)
+    if (e.workflowId) byWorkflow.set(e.workflowId, [...(byWorkflow.get(e.workflowId) ?? []), e]);
+  const replaced = new Map<string, string>();
+  for (const issued of byWorkflow.values()) {
+    const inOrder = [...issued].sort((a, b) => Date.parse(a.notBefore) - Date.parse(b.notBefore));
+    for (let i = 0; i + 1 < inOrder.length; i++)
+      replaced.set((inOrder[i] as CertInventoryEntry).serial, (inOrder[i + 1] as CertInventoryEntry).serial);
+  }
+  return replaced;
 }
 
-/** Still valid (not revoked) and expiring within `withinMs` of now, or already expired. */
-export function expiresWithin(entry: CertInventoryEntry, withinMs: number, now: Date): boolean {
-  return entry.status !== 'revoked' && Date.parse(entry.notAfter) - now.getTime() <= withinMs;
+/** Revoked, expired, superseded (`successor` replaced it), or active, as of `now`. */
+export function entryStatus(entry: CertInventoryEntry, now: Date, successor?: string): EntryStatus {
+  if (entry.status === 'revoked') return 'revoked';
+  if (Date.parse(entry.notAfter) <= now.getTime()) return 'expired';
+  return successor ? 'superseded' : 'active';
+}
+
+/** In use (not revoked, not superseded) and expiring within `withinMs` of now, or already expired. */
+export function expiresWithin(
+  entry: CertInventoryEntry,
+  withinMs: number,
+  now: Date,
+  successor?: string,
+): boolean {
+  return entry.status !== 'revoked' && !successor && Date.parse(entry.notAfter) - now.getTime() <= withinMs;
 }
 
 const CSV_COLUMNS = [
@@ -142,6 +169,7 @@ const CSV_COLUMNS = [
   'not_after',
   'days_left',
   'status',
+  'superseded_by',
   'fingerprint',
   'workflow_id',
   'last_event',
@@ -154,7 +182,11 @@ export function csvField(value: string): string {
 }
 
 /** One header line, then one line per entry; SANs joined by spaces (a SAN has none). */
-export function inventoryToCsv(entries: readonly CertInventoryEntry[], now = new Date()): string {
+export function inventoryToCsv(
+  entries: readonly CertInventoryEntry[],
+  now = new Date(),
+  replaced = supersededBy(entries),
+): string {
   const rows = entries.map((e) => {
     const last = e.events.at(-1);
     const cells: Record<(typeof CSV_COLUMNS)[number], string> = {
@@ -167,7 +199,8 @@ export function inventoryToCsv(entries: readonly CertInventoryEntry[], now = new
       not_before: e.notBefore,
       not_after: e.notAfter,
       days_left: String(daysLeft(e.notAfter, now)),
-      status: entryStatus(e, now),
+      status: entryStatus(e, now, replaced.get(e.serial)),
+      superseded_by: replaced.get(e.serial) ?? '',
       fingerprint: e.fingerprint,
       workflow_id: e.workflowId ?? '',
       last_event: last?.event ?? '',
@@ -179,9 +212,18 @@ export function inventoryToCsv(entries: readonly CertInventoryEntry[], now = new
 }
 
 /** The entries as a JSON array, each with its status and days left as of `now`. */
-export function inventoryToJson(entries: readonly CertInventoryEntry[], now = new Date()): string {
+export function inventoryToJson(
+  entries: readonly CertInventoryEntry[],
+  now = new Date(),
+  replaced = supersededBy(entries),
+): string {
   return JSON.stringify(
-    entries.map((e) => ({ ...e, status: entryStatus(e, now), daysLeft: daysLeft(e.notAfter, now) })),
+    entries.map((e) => ({
+      ...e,
+      status: entryStatus(e, now, replaced.get(e.serial)),
+      ...(replaced.has(e.serial) ? { supersededBy: replaced.get(e.serial) } : {}),
+      daysLeft: daysLeft(e.notAfter, now),
+    })),
     null,
     2,
   );

@@ -11,6 +11,7 @@ import {
   DEFAULT_CERT_INVENTORY_STORE,
   daysLeft,
   normalizeFingerprint,
+  supersededBy,
   vaultSerial,
 } from '../../common/cert-inventory.js';
 import { type CertFacts, certFacts } from '../../common/cert-pem.js';
@@ -178,6 +179,8 @@ export interface DiscoveryRow {
   chain?: CertFacts[];
   inventory?: 'recorded' | 'serial-mismatch' | 'not-recorded' | 'unknown';
   status?: 'active' | 'revoked';
+  /** A renewal replaced the served certificate: the successor's serial (the reload was missed?). */
+  supersededBy?: string;
   workflowId?: string;
 }
 
@@ -185,6 +188,7 @@ export function discoveryRow(
   probe: Probe,
   inventory: readonly CertInventoryEntry[] | undefined,
   now: Date,
+  replaced: ReadonlyMap<string, string> = supersededBy(inventory ?? []),
 ): DiscoveryRow {
   if (!probe.reachable) return { endpoint: probe.endpoint, reachable: false, error: probe.error };
   const leaf = probe.chain[0] as CertFacts;
@@ -201,6 +205,7 @@ export function discoveryRow(
     chain: probe.chain.slice(1),
     inventory: match.state,
     ...(recorded ? { status: recorded.status } : {}),
+    ...(recorded && replaced.has(recorded.serial) ? { supersededBy: replaced.get(recorded.serial) } : {}),
     ...(recorded?.workflowId ? { workflowId: recorded.workflowId } : {}),
   };
 }
@@ -210,6 +215,8 @@ export function rowProblem(row: DiscoveryRow): string | undefined {
   if (!row.reachable) return `${row.endpoint} unreachable`;
   if (row.leaf?.expired) return `${row.endpoint} serves an expired certificate`;
   if (row.status === 'revoked') return `${row.endpoint} serves a revoked certificate`;
+  if (row.supersededBy)
+    return `${row.endpoint} serves a certificate renewed since (as ${row.supersededBy}): reload it`;
   return undefined;
 }
 
@@ -262,7 +269,8 @@ export async function certDiscoverCommand(
     ),
   ]);
   const entries = 'entries' in inventory ? inventory.entries : undefined;
-  const rows: DiscoveryRow[] = probes.map((p) => discoveryRow(p, entries, now));
+  const replaced = supersededBy(entries ?? []);
+  const rows: DiscoveryRow[] = probes.map((p) => discoveryRow(p, entries, now, replaced));
   const inventoryNote =
     'reason' in inventory
       ? `the inventory (${request.store.mount}/${request.store.prefix}) could not be read: ${inventory.reason}`
@@ -303,7 +311,7 @@ export async function certDiscoverCommand(
                 r.leaf.notAfter,
                 r.leaf.expired ? `${r.leaf.daysLeft} EXPIRED` : String(r.leaf.daysLeft),
                 r.leaf.serial,
-                `${INVENTORY_WORDS[r.inventory ?? 'unknown']}${r.status === 'revoked' ? ' REVOKED' : ''}`,
+                `${INVENTORY_WORDS[r.inventory ?? 'unknown']}${r.status === 'revoked' ? ' REVOKED' : r.supersededBy ? ' SUPERSEDED' : ''}`,
                 r.workflowId ?? '-',
               ]
             : [r.endpoint, `UNREACHABLE (${r.error})`, '', '', '', '', '', '', ''],

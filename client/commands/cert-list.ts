@@ -11,6 +11,7 @@ import {
   expiresWithin,
   inventoryToCsv,
   inventoryToJson,
+  supersededBy,
 } from '../../common/cert-inventory.js';
 import { parseDuration } from '../../common/durations.js';
 import { printTable } from '../format.js';
@@ -67,26 +68,31 @@ export function parseCertList(opts: CertListOptions): CertListRequest {
 }
 
 /** The entries the request asks for: by issuing mount and by expiry. */
+/** The entries asked for; a renewed (superseded) certificate is not one that is about to expire. */
 export function selectEntries(
   entries: readonly CertInventoryEntry[],
   request: CertListRequest,
   now: Date,
+  replaced = supersededBy(entries),
 ): CertInventoryEntry[] {
   return entries.filter(
     (e) =>
       (request.mount === undefined || e.mount === request.mount) &&
-      (request.expiringWithinMs === undefined || expiresWithin(e, request.expiringWithinMs, now)),
+      (request.expiringWithinMs === undefined ||
+        expiresWithin(e, request.expiringWithinMs, now, replaced.get(e.serial))),
   );
 }
 
+/** `replaced` comes from the whole inventory, so a filter cannot hide a certificate's successor. */
 export function printInventory(
   entries: readonly CertInventoryEntry[],
   format: ListFormat,
   out: Out,
   now: Date,
+  replaced = supersededBy(entries),
 ): void {
   if (format !== 'table') {
-    out(format === 'json' ? inventoryToJson(entries, now) : inventoryToCsv(entries, now));
+    out(format === 'json' ? inventoryToJson(entries, now, replaced) : inventoryToCsv(entries, now, replaced));
     return;
   }
   printTable(
@@ -98,7 +104,7 @@ export function printInventory(
         `${e.mount} ${e.issuerId}`,
         e.notAfter,
         String(daysLeft(e.notAfter, now)),
-        entryStatus(e, now),
+        entryStatus(e, now, replaced.get(e.serial)),
         e.workflowId ?? '-',
       ]),
     ],
@@ -133,7 +139,8 @@ export async function certListCommand(opts: CertListOptions, out: Out, now = new
       ),
     (vault) => readInventory(vault, request.store),
   );
-  const selected = selectEntries(entries, request, now);
+  const replaced = supersededBy(entries);
+  const selected = selectEntries(entries, request, now, replaced);
   if (selected.length === 0 && request.format === 'table') {
     out(
       entries.length === 0
@@ -142,5 +149,5 @@ export async function certListCommand(opts: CertListOptions, out: Out, now = new
     );
     return;
   }
-  printInventory(selected, request.format, out, now);
+  printInventory(selected, request.format, out, now, replaced);
 }

@@ -16,6 +16,7 @@ import {
   inventoryToJson,
   normalizeFingerprint,
   serialKey,
+  supersededBy,
   vaultSerial,
 } from '../../common/cert-inventory.js';
 import { certFacts, certRecordFromPem, parseSubjectAltName } from '../../common/cert-pem.js';
@@ -121,6 +122,29 @@ describe('status and expiry', () => {
   });
 });
 
+describe('renewals', () => {
+  const first = applyCertRecord(undefined, record()).entry;
+  const renewed = applyCertRecord(
+    undefined,
+    record({ serial: '0D:0E', notBefore: '2025-12-20T00:00:00.000Z', event: 'renewed' }),
+  ).entry;
+  const other = applyCertRecord(undefined, record({ serial: '0F', workflowId: 'cert:other' })).entry;
+
+  it('a certificate a later one of its workflow replaced is superseded, not about to expire', () => {
+    const replaced = supersededBy([renewed, other, first]);
+    expect([...replaced]).toEqual([['0a:1b:2c', '0d:0e']]);
+    expect(entryStatus(first, now, replaced.get(first.serial))).toBe('superseded');
+    expect(entryStatus(renewed, now, replaced.get(renewed.serial))).toBe('active');
+    expect(entryStatus(first, new Date('2026-02-01T00:00:00Z'), '0d:0e')).toBe('expired');
+    expect(expiresWithin(first, 30 * 86_400_000, now, '0d:0e')).toBe(false);
+    expect(inventoryToCsv([first, renewed], now).split('\n')[1]).toMatch(/,30,superseded,0d:0e,/);
+    expect(JSON.parse(inventoryToJson([first, renewed], now))[0]).toMatchObject({
+      status: 'superseded',
+      supersededBy: '0d:0e',
+    });
+  });
+});
+
 describe('CSV', () => {
   it('quotes a field with a comma, quote or line break, doubling its quotes', () => {
     expect(csvField('plain')).toBe('plain');
@@ -137,16 +161,16 @@ describe('CSV', () => {
     ];
     const lines = inventoryToCsv(entries, now).split('\n');
     expect(lines[0]).toBe(
-      'serial,subject,sans,issuer_id,mount,role,not_before,not_after,days_left,status,fingerprint,workflow_id,last_event,last_recorded_at',
+      'serial,subject,sans,issuer_id,mount,role,not_before,not_after,days_left,status,superseded_by,fingerprint,workflow_id,last_event,last_recorded_at',
     );
     expect(lines[1]).toBe(
       '0a:1b:2c,"CN=app.example.com, O=""Acme, Inc.""",app.example.com,issuer-1,pki_int,web,' +
-        '2025-12-01T00:00:00.000Z,2026-01-31T00:00:00.000Z,30,active,AB:CD:EF,' +
+        '2025-12-01T00:00:00.000Z,2026-01-31T00:00:00.000Z,30,active,,AB:CD:EF,' +
         'cert:default:pki_int:app.example.com,issued,2025-12-01T00:00:01.000Z',
     );
     expect(lines[2]).toBe(
       '01,CN=app.example.com,app.example.com,issuer-1,pki_int,,2025-12-01T00:00:00.000Z,' +
-        '2026-01-31T00:00:00.000Z,30,active,AB:CD:EF,,issued,2025-12-01T00:00:01.000Z',
+        '2026-01-31T00:00:00.000Z,30,active,,AB:CD:EF,,issued,2025-12-01T00:00:01.000Z',
     );
     expect(lines).toHaveLength(3);
   });

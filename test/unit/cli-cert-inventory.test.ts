@@ -68,9 +68,10 @@ describe('cert list options', () => {
   }
 
   it('selects by issuing mount and by expiry', () => {
-    const soon = entry({ serial: '01' });
-    const later = entry({ serial: '02', notAfter: '2027-01-01T00:00:00.000Z' });
-    const other = entry({ serial: '03', mount: 'pki_other' });
+    // Three certificates of three workflows (of one workflow, the earlier would be superseded).
+    const soon = entry({ serial: '01', workflowId: 'cert:a' });
+    const later = entry({ serial: '02', notAfter: '2027-01-01T00:00:00.000Z', workflowId: 'cert:b' });
+    const other = entry({ serial: '03', mount: 'pki_other', workflowId: 'cert:c' });
     const all = [soon, later, other];
     const pick = (opts: Parameters<typeof parseCertList>[0]) =>
       selectEntries(all, parseCertList(opts), now).map((e) => e.serial);
@@ -78,6 +79,11 @@ describe('cert list options', () => {
     expect(pick({ mount: 'pki_int' })).toEqual(['01', '02']);
     expect(pick({ expiringWithin: '30d' })).toEqual(['01', '03']);
     expect(pick({ expiringWithin: '30d', mount: 'pki_other' })).toEqual(['03']);
+    // Renewed by its workflow: the earlier certificate no longer counts as about to expire.
+    const renewed = entry({ serial: '04', notBefore: '2026-01-02T00:00:00.000Z', workflowId: 'cert:a' });
+    expect(
+      selectEntries([...all, renewed], parseCertList({ expiringWithin: '30d' }), now).map((e) => e.serial),
+    ).toEqual(['03', '04']);
   });
 
   it('the table: serial, subject, issuer, not-after, days left, status, workflow', () => {
@@ -161,7 +167,7 @@ describe('a served certificate against the inventory', () => {
     expect(matchInventory(leaf, undefined)).toEqual({ state: 'unknown' });
   });
 
-  it('the row names the workflow; exit 1 for unreachable, expired or revoked', () => {
+  it('the row names the workflow; exit 1 for unreachable, expired, revoked or superseded', () => {
     const row = discoveryRow(served, [entry()], now);
     expect(row).toMatchObject({ inventory: 'recorded', status: 'active', workflowId: 'cert:app' });
     expect(row.leaf).toMatchObject({ daysLeft: 30, expired: false });
@@ -176,5 +182,10 @@ describe('a served certificate against the inventory', () => {
     expect(rowProblem(discoveryRow({ endpoint: 'x:1', reachable: false, error: 'refused' }, [], now))).toBe(
       'x:1 unreachable',
     );
+    // Renewed since by its workflow: the endpoint serves a stale certificate (its reload missed).
+    const renewed = entry({ serial: '0e:0f', fingerprint: 'EE:FF', notBefore: '2025-12-20T00:00:00.000Z' });
+    const stale = discoveryRow(served, [entry(), renewed], now);
+    expect(stale).toMatchObject({ inventory: 'recorded', supersededBy: '0e:0f' });
+    expect(rowProblem(stale)).toBe('app:443 serves a certificate renewed since (as 0e:0f): reload it');
   });
 });

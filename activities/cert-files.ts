@@ -1,64 +1,16 @@
-// Delivering a certificate to files on the worker's machine: each file written under a temporary
-// name in its own directory (created with its final mode, flushed), then renamed over the old one,
-// so a reader sees the old file or the new one, never half of either. The private key's file is
-// 0600 from its first byte. Also the reload command a server needs to pick the files up.
+// Delivering a certificate to files on the worker's machine, each staged and renamed into place
+// (staged-file.ts), the private key's file 0600 from its first byte; and the reload command a
+// server needs to pick the files up.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
+import { access } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fileFailure, type StagedFile, stageFile } from './staged-file.js';
 
 /** The certificate could not be written where asked (a missing directory, no permission). */
 export const CERT_DEPLOY_FAILED = 'CertDeployFailed';
 
-export interface StagedFile {
-  commit(): Promise<void>;
-  discard(): Promise<void>;
-}
-
-function deployFailure(path: string, err: unknown): ApplicationFailure {
-  const code = (err as NodeJS.ErrnoException).code;
-  const why = err instanceof Error ? err.message : String(err); // names the path, never the data
-  return ApplicationFailure.create({
-    type: CERT_DEPLOY_FAILED,
-    // A missing directory or a refused permission stays so until someone fixes it.
-    nonRetryable: code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR' || code === 'EISDIR',
-    message:
-      code === 'ENOENT' || code === 'ENOTDIR'
-        ? `cannot write ${path}: directory ${dirname(path)} does not exist on the worker; create it or name another file`
-        : `cannot write ${path} on the worker: ${why}`,
-  });
-}
-
-/** Writes `content` beside `path` under a temporary name with `mode`; commit renames it into place. */
-export async function stageFile(path: string, content: string, mode: number): Promise<StagedFile> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const discard = () => rm(temp, { force: true }).catch(() => {});
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-    await handle.chmod(mode); // the umask can only narrow the mode; this makes it exact
-    await handle.writeFile(content);
-    await handle.sync();
-    await handle.close();
-  } catch (err) {
-    await handle?.close().catch(() => {});
-    await discard();
-    throw deployFailure(path, err);
-  }
-  return {
-    discard,
-    async commit() {
-      try {
-        await rename(temp, path);
-      } catch (err) {
-        await discard();
-        throw deployFailure(path, err);
-      }
-    },
-  };
-}
+const deployFailure = (path: string, err: unknown) => fileFailure(CERT_DEPLOY_FAILED, path, err);
 
 /** Fails (as a deploy failure) unless each path's directory exists and may be written. */
 export async function checkWritable(paths: string[]): Promise<void> {
@@ -81,7 +33,7 @@ export async function replaceFiles(
 ): Promise<void> {
   const staged: StagedFile[] = [...alreadyStaged];
   try {
-    for (const f of files) staged.push(await stageFile(f.path, f.content, f.mode));
+    for (const f of files) staged.push(await stageFile(f.path, f.content, f.mode, CERT_DEPLOY_FAILED));
     for (const s of staged) await s.commit();
   } catch (err) {
     await Promise.all(staged.map((s) => s.discard()));

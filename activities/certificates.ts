@@ -15,15 +15,15 @@ import { isAbsolute } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { ApplicationFailure } from '@temporalio/common';
 import {
+  CERT_DEPLOY_FAILED,
   checkWritable,
   type ReloadOutcome,
   replaceFiles,
   runReloadCommand,
-  type StagedFile,
-  stageFile,
 } from './cert-files.js';
 import { type ClusterClients, resolveClusters } from './clusters.js';
 import { nodeCrypto } from './hsm/ca-certificates.js';
+import { type StagedFile, stageFile } from './staged-file.js';
 import { keptAlive } from './vault/activity-scope.js';
 import type { VaultClient } from './vault/client.js';
 import { isVaultFailure, VaultErrorType } from './vault/errors.js';
@@ -325,7 +325,7 @@ export function createCertificateActivities(deps: {
       // directory costs no certificate.
       await checkWritable([deploy.certFile, ...(deploy.chainFile ? [deploy.chainFile] : [])]);
       const stagedKey: StagedFile[] =
-        keyPem && deploy.keyFile ? [await stageFile(deploy.keyFile, keyPem, 0o600)] : [];
+        keyPem && deploy.keyFile ? [await stageFile(deploy.keyFile, keyPem, 0o600, CERT_DEPLOY_FAILED)] : [];
       let signed: Awaited<ReturnType<typeof signCsr>>;
       try {
         signed = await signCsr(vault, input.mount, input.role, {

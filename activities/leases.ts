@@ -1,14 +1,9 @@
-// The lease keeper's side effects (issue 9, item 6): issue dynamic database credentials and
-// deliver them where the user asked (a 0600 file, replaced atomically, and/or a KV v2 path),
-// renew and revoke their lease, remove the delivered file, and alert. The credential is read,
-// delivered and forgotten inside leaseIssue; the workflow gets the lease's reference only.
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { type ClusterClients, DEFAULT_CLUSTER, resolveClusters } from './clusters.js';
 import type { Notifier } from './notifier.js';
+import { type StagedFile, stageFile } from './staged-file.js';
 import type { VaultClient } from './vault/client.js';
 import { dynamicCredentials, renewLease, revokeLease } from './vault/database.js';
 import { isVaultFailure, VaultErrorType } from './vault/errors.js';
@@ -96,57 +91,13 @@ interface DeliveredCredential {
   issued_at: string;
 }
 
-/** A delivery failure, phrased for whoever must fix the worker's file system. */
-function deliveryFailure(path: string, err: unknown): ApplicationFailure {
-  const code = (err as NodeJS.ErrnoException).code;
-  // Node's messages name the syscall and the path, never the data written.
-  const why = err instanceof Error ? err.message : String(err);
-  return ApplicationFailure.create({
-    type: LEASE_DELIVERY_FAILED,
-    // A missing directory or a refused permission stays so until someone fixes it.
-    nonRetryable: code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR' || code === 'EISDIR',
-    message:
-      code === 'ENOENT' || code === 'ENOTDIR'
-        ? `cannot write ${path}: directory ${dirname(path)} does not exist on the worker; create it or name another file`
-        : `cannot write ${path} on the worker: ${why}`,
-  });
-}
-
 /**
  * Writes the credential next to `path` under a temporary name (created 0600, never wider) and
- * flushes it; `commit` renames it over `path`, so a reader sees the old file or the new one, never
- * half of either, and nothing replaces the old file until every other delivery has succeeded.
+ * flushes it; `commit` renames it over `path`, so nothing replaces the old file until every other
+ * delivery has succeeded.
  */
-async function stageFile(
-  path: string,
-  credential: DeliveredCredential,
-): Promise<{ commit(): Promise<void>; discard(): Promise<void> }> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const discard = () => rm(temp, { force: true }).catch(() => {});
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    await handle.chmod(0o600); // the umask can only narrow the mode; this makes it exact
-    await handle.writeFile(`${JSON.stringify(credential, null, 2)}\n`);
-    await handle.sync();
-    await handle.close();
-  } catch (err) {
-    await handle?.close().catch(() => {});
-    await discard();
-    throw deliveryFailure(path, err);
-  }
-  return {
-    discard,
-    async commit() {
-      try {
-        await rename(temp, path);
-      } catch (err) {
-        await discard();
-        throw deliveryFailure(path, err);
-      }
-    },
-  };
-}
+const stageCredential = (path: string, credential: DeliveredCredential) =>
+  stageFile(path, `${JSON.stringify(credential, null, 2)}\n`, 0o600, LEASE_DELIVERY_FAILED);
 
 /** The lease id in a delivered file, or undefined when there is no file or it is not ours to read. */
 async function leaseIdInFile(path: string): Promise<string | undefined> {
@@ -186,11 +137,11 @@ export function createLeaseActivities(deps: {
         lease_id: creds.leaseId,
         issued_at: issuedAt,
       };
-      let staged: Awaited<ReturnType<typeof stageFile>> | undefined;
+      let staged: StagedFile | undefined;
       try {
         // The file is staged first (a missing directory is the likeliest failure, and then KV is
         // left as it was) but put in place last: a failed KV write leaves the old file, still valid.
-        if (file) staged = await stageFile(file, credential);
+        if (file) staged = await stageCredential(file, credential);
         if (kv) await writeSecret(vault, kv.mount, kv.path, { ...credential });
         await staged?.commit();
       } catch (err) {

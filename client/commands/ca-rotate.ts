@@ -1,12 +1,7 @@
-// `vaultops ca rotate`: starts caRotationWorkflow (a new intermediate beside the mount's default
-// issuer, signed by the HSM root after approval, made default, the old one retired after the grace
-// period) and prints its id, the approve command and how to follow it. Bad input exits 2 before
-// anything starts; whatever needs Vault to check (the roles' longest leaf TTL) the workflow checks
-// before it changes anything.
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { approvalPolicyProblems } from '../../common/approval.js';
 import { parseDuration } from '../../common/durations.js';
 import type { CaRotationInput } from '../../workflows/ca-rotation.js';
+import { startWorkflowOnce } from '../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../temporal-client.js';
 import { splitSecretPath } from './secret-args.js';
 import { UsageError } from './usage-error.js';
@@ -119,21 +114,17 @@ export async function caRotateCommand(opts: CaRotateOptions, out: Out): Promise<
   const input = parseCaRotate(opts, opts.as ?? process.env.USER ?? 'unknown');
   const target = resolveTemporal(opts);
   const workflowId = caRotationWorkflowId(input);
-  await withClient(target, async (client) => {
-    try {
-      await client.workflow.start('caRotationWorkflow', {
-        taskQueue: target.temporal.task_queue,
-        workflowId,
-        args: [input],
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError)
-        throw new UsageError(
+  await withClient(target, (client) =>
+    startWorkflowOnce(
+      client,
+      'caRotationWorkflow',
+      { taskQueue: target.temporal.task_queue, workflowId, args: [input] },
+      () =>
+        new UsageError(
           `a rotation ${workflowId} is running already: \`vaultops status ${workflowId}\` shows it`,
-        );
-      throw err;
-    }
-  });
+        ),
+    ),
+  );
   if (input.newRoot)
     out(
       `Root rotation: signed by ${input.newRoot.mount}/${input.newRoot.path}, cross-signed by ${input.root.mount}/${input.root.path}; both trusted until the grace period ends`,

@@ -14,6 +14,7 @@ import { type CaSpec, parseCaSpec, ROLE_TEMPLATES } from '../../common/ca-spec.j
 import { parseDuration } from '../../common/durations.js';
 import type { CaBootstrapInput } from '../../workflows/ca-bootstrap.js';
 import type { CaInitRootInput, CaInitRootResult } from '../../workflows/ca-init-root.js';
+import { startWorkflowOnce } from '../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../temporal-client.js';
 import { splitSecretPath } from './secret-args.js';
 import { withUserVault } from './secret-vault.js';
@@ -170,21 +171,17 @@ export async function caBootstrapCommand(opts: CaBootstrapOptions, out: Out): Pr
   const input = bootstrapInput(parseCaSpec(text, opts.spec), requester, opts.cluster ?? 'default');
   const target = resolveTemporal(opts);
   const workflowId = `ca-bootstrap:${input.cluster}:${input.mount}:${input.issuerName}`;
-  await withClient(target, async (client) => {
-    try {
-      await client.workflow.start('caBootstrapWorkflow', {
-        taskQueue: target.temporal.task_queue,
-        workflowId,
-        args: [input],
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError)
-        throw new UsageError(
+  await withClient(target, (client) =>
+    startWorkflowOnce(
+      client,
+      'caBootstrapWorkflow',
+      { taskQueue: target.temporal.task_queue, workflowId, args: [input] },
+      () =>
+        new UsageError(
           `a bootstrap ${workflowId} is running already: \`vaultops status ${workflowId}\` shows it`,
-        );
-      throw err;
-    }
-  });
+        ),
+    ),
+  );
   out(
     `Bootstrapping ${input.mount} ("${input.commonName}", issuer ${input.issuerName}): workflow ${workflowId}`,
   );

@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   type Client,
-  WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -33,6 +32,7 @@ import {
   renewNowUpdate,
   revokeUpdate,
 } from '../../workflows/certificate-messages.js';
+import { startWorkflowOnce } from '../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../temporal-client.js';
 import { UsageError } from './usage-error.js';
 
@@ -228,20 +228,16 @@ export async function certIssueCommand(opts: CertIssueOptions, out: Out): Promis
   const { workflowId, input } = certIssueRequest(opts);
   const target = resolveTemporal(opts);
   await withClient(target, async (client) => {
-    try {
-      await client.workflow.start<typeof certificateWorkflow>('certificateWorkflow', {
-        taskQueue: target.temporal.task_queue,
-        workflowId,
-        args: [input],
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError)
-        throw new Error(
+    await startWorkflowOnce(
+      client,
+      'certificateWorkflow',
+      { taskQueue: target.temporal.task_queue, workflowId, args: [input] },
+      () =>
+        new Error(
           `a certificate workflow for ${input.commonName} on ${input.mount} is running already: ${workflowId}; ` +
             `\`vaultops cert renew '${workflowId}'\` renews it, \`vaultops cert revoke '${workflowId}'\` ends it`,
-        );
-      throw err;
-    }
+        ),
+    );
     let status: Pick<CertificateStatus, 'certificate' | 'nextRenewalAt' | 'reload'>;
     if (input.once) {
       let result: CertificateOutcome;

@@ -3,11 +3,11 @@
 // and/or a KV v2 path, and revokes them when it is cancelled (`vaultops cancel <id>`). One keeper
 // per credential and destination: the workflow id names both, so a second start is refused.
 import { resolve } from 'node:path';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
 import { parseDuration } from '../../common/durations.js';
-import type { LeaseKeeperInput, leaseKeeperWorkflow } from '../../workflows/lease-keeper.js';
+import type { LeaseKeeperInput } from '../../workflows/lease-keeper.js';
 import { workflowHistoryUrl } from '../dev-state.js';
+import { startWorkflowOnce } from '../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../temporal-client.js';
 import { UsageError } from './usage-error.js';
 
@@ -117,22 +117,17 @@ export async function leaseKeepCommand(
   const { workflowId, input } = leaseKeepRequest(credentials, opts);
   const target = resolveTemporal(opts);
   await withClient(target, async (client) => {
-    let runId: string;
-    try {
-      const handle = await client.workflow.start<typeof leaseKeeperWorkflow>('leaseKeeperWorkflow', {
-        taskQueue: target.temporal.task_queue,
-        workflowId,
-        args: [input],
-      });
-      runId = handle.firstExecutionRunId;
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError)
-        throw new Error(
+    const handle = await startWorkflowOnce(
+      client,
+      'leaseKeeperWorkflow',
+      { taskQueue: target.temporal.task_queue, workflowId, args: [input] },
+      () =>
+        new Error(
           `a lease keeper for these credentials and this destination is running already: ${workflowId}; ` +
             `\`vaultops status '${workflowId}'\` shows it, \`vaultops cancel '${workflowId}'\` stops it`,
-        );
-      throw err;
-    }
+        ),
+    );
+    const runId = handle.firstExecutionRunId;
     if (opts.json) {
       out(JSON.stringify({ workflowId, runId, input }));
       return;

@@ -5,7 +5,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Client,
-  WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   type WorkflowHandle,
   WorkflowNotFoundError,
@@ -16,6 +15,7 @@ import { MAX_REASON_LENGTH } from '../../common/approval.js';
 import { formatDuration } from '../../common/durations.js';
 import { ROTATION_IN_PROGRESS } from '../../common/rotation.js';
 import type { RollbackRequest, SecretRotationResult } from '../../workflows/secret-rotation.js';
+import { startWorkflowOnce } from '../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, type TemporalTarget, withClient } from '../temporal-client.js';
 import {
   idTimestamp,
@@ -150,21 +150,15 @@ async function startRotation(
 ): Promise<void> {
   const target = resolveTemporal(opts);
   await withClient(target, async (client) => {
-    let handle: WorkflowHandle;
-    try {
-      handle = await client.workflow.start(ROTATION_WORKFLOW, {
-        taskQueue: target.temporal.task_queue,
-        workflowId,
-        args: [input],
-        ...(memo ? { memo } : {}),
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError)
-        throw new UsageError(
+    const handle = await startWorkflowOnce(
+      client,
+      ROTATION_WORKFLOW,
+      { taskQueue: target.temporal.task_queue, workflowId, args: [input], ...(memo ? { memo } : {}) },
+      () =>
+        new UsageError(
           `a rotation with id ${workflowId} exists already (\`vaultops status ${workflowId}\` shows it); choose another --id`,
-        );
-      throw err;
-    }
+        ),
+    );
     const what = input.restoreVersion ? `Restoring version ${input.restoreVersion} of` : 'Rotating';
     out(`${what} ${input.mount}/${input.path}: workflow ${workflowId}`);
     out(

@@ -1,8 +1,9 @@
 // Certificate policy before issuance (issue 8, item 6): what a certificate may name, which keys
 // it may have, how long it may live, and which usages it must carry. Declared in YAML or JSON
-// (`vaultops cert issue --policy policy.yaml`, read by the CLI), checked with zod, evaluated in the
-// certificate workflow before any request reaches Vault. Pure: no I/O, deterministic, safe in
-// workflow code (the workflow checks a policy given to it directly with the same schema).
+// (`vaultops cert issue --policy policy.yaml`, snake_case like vaultops' other files, read by the
+// CLI), checked with zod, evaluated in the certificate workflow before any request reaches Vault.
+// Pure: no I/O, deterministic, safe in workflow code (the workflow checks a policy given to it
+// directly with the same schema).
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './durations.js';
 
@@ -46,6 +47,20 @@ export type CertPolicy = z.output<typeof certPolicySchema>;
 export type CertPolicyRule = keyof CertPolicy;
 
 /**
+ * A rule's name as a policy file spells it (snake_case, as in the rest of vaultops' files): the
+ * name a violation and a schema problem say, so the user finds the line to change.
+ */
+export const POLICY_FILE_NAMES: Record<CertPolicyRule, string> = {
+  allowedDomains: 'allowed_domains',
+  keyTypes: 'key_types',
+  maxTtl: 'max_ttl',
+  requiredKeyUsages: 'required_key_usages',
+  requiredExtKeyUsages: 'required_ext_key_usages',
+  allowIpSans: 'allow_ip_sans',
+};
+const FROM_FILE_NAME = new Map(Object.entries(POLICY_FILE_NAMES).map(([rule, name]) => [name, rule]));
+
+/**
  * What a certificate request would produce: names, key, lifetime and usages. A fact not known yet
  * (the key before the role is read) is left out, and the rules about it are not judged.
  */
@@ -71,16 +86,39 @@ export class CertPolicyError extends Error {
   override name = 'CertPolicyError';
 }
 
-/** The policy as given (a file's parsed YAML/JSON, or workflow input); problems name their field. */
+/** The policy as workflow input gives it; problems name their field as a policy file spells it. */
 export function checkCertPolicy(raw: unknown, source: string): CertPolicy {
   const result = certPolicySchema.safeParse(raw);
   if (!result.success)
     throw new CertPolicyError(
       `${source} is not a valid certificate policy: ${result.error.issues
-        .map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`)
+        .map((i) => {
+          const [field, ...rest] = i.path.map(String);
+          const named = field ? [POLICY_FILE_NAMES[field as CertPolicyRule] ?? field, ...rest] : [];
+          return `${named.join('.') || '(top)'}: ${i.message}`;
+        })
         .join('; ')}`,
     );
   return result.data;
+}
+
+/**
+ * A policy file's parsed YAML/JSON (allowed_domains, key_types, max_ttl, required_key_usages,
+ * required_ext_key_usages, allow_ip_sans), checked; an unknown key is named with those it may be.
+ */
+export function parseCertPolicyFile(raw: unknown, source: string): CertPolicy {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new CertPolicyError(`${source} is not a valid certificate policy: it must be a mapping of rules`);
+  const policy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const rule = FROM_FILE_NAME.get(key);
+    if (!rule)
+      throw new CertPolicyError(
+        `${source} is not a valid certificate policy: unknown rule "${key}" (rules: ${Object.values(POLICY_FILE_NAMES).join(', ')})`,
+      );
+    policy[rule] = value;
+  }
+  return checkCertPolicy(policy, source);
 }
 
 /** Whether `name` is allowed by one rule: exact, or (for `*.d`) any name below d. */
@@ -100,7 +138,7 @@ const canonicalUsage = (u: string) => u.toLowerCase().replace(/[^a-z]/g, '');
 export function evaluateCertPolicy(request: CertRequestFacts, policy: CertPolicy): CertPolicyViolation[] {
   const violations: CertPolicyViolation[] = [];
   const violate = (rule: CertPolicyRule, detail: string) =>
-    violations.push({ rule, message: `policy rule ${rule}: ${detail}` });
+    violations.push({ rule, message: `policy rule ${POLICY_FILE_NAMES[rule]}: ${detail}` });
 
   if (policy.allowedDomains) {
     const rules = policy.allowedDomains;

@@ -17,8 +17,8 @@ import { z } from 'zod';
 import {
   type CertPolicy,
   CertPolicyError,
-  checkCertPolicy,
   evaluateCertPolicy,
+  parseCertPolicyFile,
 } from '../../common/cert-policy.js';
 import { parseDuration } from '../../common/durations.js';
 import type {
@@ -122,7 +122,7 @@ export function readCertPolicy(path: string): CertPolicy {
     );
   }
   try {
-    return checkCertPolicy(raw, `--policy ${path}`);
+    return parseCertPolicyFile(raw, `--policy ${path}`);
   } catch (err) {
     if (err instanceof CertPolicyError) throw new UsageError(err.message);
     throw err;

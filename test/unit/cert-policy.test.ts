@@ -8,6 +8,7 @@ import {
   domainAllowed,
   effectiveTtlMs,
   evaluateCertPolicy,
+  parseCertPolicyFile,
 } from '../../common/cert-policy.js';
 
 const policy = checkCertPolicy(
@@ -51,41 +52,43 @@ describe('certificate policy', () => {
     expect(domainAllowed('badexample.com', '*.example.com')).toBe(false);
     expect(domainAllowed('WWW.Example.COM.', '*.example.com')).toBe(true);
     expect(messages({ altNames: ['evil.com'] })).toEqual([
-      'policy rule allowedDomains: "evil.com" is not under example.com, *.example.com, api.example.org',
+      'policy rule allowed_domains: "evil.com" is not under example.com, *.example.com, api.example.org',
     ]);
     const one = checkCertPolicy({ allowedDomains: ['*.example.com'] }, 't');
     expect(messages({ commonName: 'evil.com', altNames: [] }, one)).toEqual([
-      'policy rule allowedDomains: "evil.com" is not under *.example.com',
+      'policy rule allowed_domains: "evil.com" is not under *.example.com',
     ]);
   });
 
   it('keyTypes: a type not listed, or smaller than its minimum', () => {
     expect(messages({ keyType: 'rsa', keyBits: 1024 })).toEqual([
-      'policy rule keyTypes: rsa 1024 bits is below the minimum of 2048',
+      'policy rule key_types: rsa 1024 bits is below the minimum of 2048',
     ]);
     expect(messages({ keyType: 'ed25519', keyBits: 0 })).toEqual([
-      'policy rule keyTypes: key type ed25519 is not allowed (allowed: rsa, ec)',
+      'policy rule key_types: key type ed25519 is not allowed (allowed: rsa, ec)',
     ]);
     expect(messages({ keyType: 'rsa', keyBits: 4096 })).toEqual([]);
   });
 
   it('maxTtl: a longer lifetime is refused', () => {
     expect(messages({ ttlMs: 2160 * 3600_000 })).toEqual([
-      'policy rule maxTtl: a lifetime of 2160h is longer than 720h',
+      'policy rule max_ttl: a lifetime of 2160h is longer than 720h',
     ]);
   });
 
   it('required usages: named in any spelling, missing ones listed', () => {
     expect(messages({ keyUsages: ['digital_signature'] })).toEqual([]);
     expect(messages({ keyUsages: ['KeyAgreement'], extKeyUsages: ['ClientAuth'] })).toEqual([
-      'policy rule requiredKeyUsages: DigitalSignature not granted (the certificate would have: KeyAgreement)',
-      'policy rule requiredExtKeyUsages: ServerAuth not granted (the certificate would have: ClientAuth)',
+      'policy rule required_key_usages: DigitalSignature not granted (the certificate would have: KeyAgreement)',
+      'policy rule required_ext_key_usages: ServerAuth not granted (the certificate would have: ClientAuth)',
     ]);
   });
 
   it('allowIpSans: false refuses IP addresses', () => {
     const noIps = checkCertPolicy({ allowIpSans: false }, 't');
-    expect(messages({}, noIps)).toEqual(['policy rule allowIpSans: IP address "10.0.0.1" may not be named']);
+    expect(messages({}, noIps)).toEqual([
+      'policy rule allow_ip_sans: IP address "10.0.0.1" may not be named',
+    ]);
   });
 
   it('facts not known yet are not judged: names first, key and usages once the role is read', () => {
@@ -118,12 +121,37 @@ describe('certificate policy', () => {
       }
       throw new Error('accepted');
     };
-    expect(refused({ allowedDomains: ['exa mple.com'] })).toMatch(/allowedDomains\.0: must be a domain/);
-    expect(refused({ keyTypes: { rsa: 512 } })).toMatch(/keyTypes\.rsa/);
-    expect(refused({ keyTypes: { dsa: 1024 } })).toMatch(/keyTypes/);
-    expect(refused({ maxTtl: 'forever' })).toMatch(/maxTtl: must be a duration/);
+    expect(refused({ allowedDomains: ['exa mple.com'] })).toMatch(/allowed_domains\.0: must be a domain/);
+    expect(refused({ keyTypes: { rsa: 512 } })).toMatch(/key_types\.rsa/);
+    expect(refused({ keyTypes: { dsa: 1024 } })).toMatch(/key_types: .*dsa/);
+    expect(refused({ maxTtl: 'forever' })).toMatch(/max_ttl: must be a duration/);
     expect(refused({ allowedDomain: ['example.com'] })).toMatch(/allowedDomain/);
     expect(refused([1])).toMatch(/policy\.yaml is not a valid certificate policy/);
+  });
+
+  it('a policy file spells its rules in snake_case, as the other vaultops files do', () => {
+    expect(
+      parseCertPolicyFile(
+        {
+          allowed_domains: ['*.example.com'],
+          key_types: { ec: 256, rsa: 2048 },
+          max_ttl: '720h',
+          required_key_usages: ['DigitalSignature'],
+          required_ext_key_usages: ['ServerAuth'],
+          allow_ip_sans: false,
+        },
+        'policy.yaml',
+      ),
+    ).toEqual({
+      allowedDomains: ['*.example.com'],
+      keyTypes: { ec: 256, rsa: 2048 },
+      maxTtl: '720h',
+      requiredKeyUsages: ['DigitalSignature'],
+      requiredExtKeyUsages: ['ServerAuth'],
+      allowIpSans: false,
+    });
+    expect(() => parseCertPolicyFile({ maxTtl: '720h' }, 'policy.yaml')).toThrow(/unknown rule "maxTtl"/);
+    expect(() => parseCertPolicyFile('max_ttl: 1h', 'policy.yaml')).toThrow(/must be a mapping of rules/);
   });
 
   it('the lifetime Vault would give: asked, else the role, else the mount; capped by both maxima', () => {

@@ -287,7 +287,7 @@ describe('certificateWorkflow (time-skipping, stand-in activities)', () => {
     });
     const failure = await withCertificate(activities, input, failureOf);
     expect(failure.type).toBe('CertPolicyViolation');
-    expect(failure.message).toContain('policy rule allowedDomains: "evil.com" is not under *.example.com');
+    expect(failure.message).toContain('policy rule allowed_domains: "evil.com" is not under *.example.com');
     expect(state.calls).toEqual([]);
   });
 
@@ -297,8 +297,8 @@ describe('certificateWorkflow (time-skipping, stand-in activities)', () => {
     const failure = await withCertificate(activities, input, failureOf);
     expect(failure.type).toBe('CertPolicyViolation');
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toContain('policy rule keyTypes: rsa 2048 bits is below the minimum of 3072');
-    expect(failure.message).toContain('policy rule maxTtl: a lifetime of 2160h is longer than 720h');
+    expect(failure.message).toContain('policy rule key_types: rsa 2048 bits is below the minimum of 3072');
+    expect(failure.message).toContain('policy rule max_ttl: a lifetime of 2160h is longer than 720h');
     expect(state.calls).toEqual(['plan']);
   });
 
@@ -310,7 +310,7 @@ describe('certificateWorkflow (time-skipping, stand-in activities)', () => {
       failureOf,
     );
     expect(badPolicy.type).toBe('CertBadInput');
-    expect(badPolicy.message).toMatch(/maxTtl: must be a duration/);
+    expect(badPolicy.message).toMatch(/max_ttl: must be a duration/);
     const relative = await withCertificate(
       activities,
       certInput({ deploy: { certFile: 'www.crt', keyFile: '/k' } }),

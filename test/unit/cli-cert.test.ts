@@ -35,7 +35,7 @@ describe('cert issue options', () => {
   it('become the workflow input: paths resolved, names and durations kept, id from cluster, mount, name', () => {
     const policy = file(
       'policy.yaml',
-      'allowedDomains: ["*.example.com"]\nkeyTypes: { ec: 256 }\nmaxTtl: 720h\n',
+      'allowed_domains: ["*.example.com"]\nkey_types: { ec: 256 }\nmax_ttl: 720h\n',
     );
     const { workflowId, input } = certIssueRequest(
       {
@@ -118,20 +118,22 @@ describe('cert issue options', () => {
   }
 
   it('refuses a policy file that is not a policy, naming the field', () => {
-    const err = refusal({ ...good, policy: file('bad.yaml', 'maxTtl: forever\n') });
+    const err = refusal({ ...good, policy: file('bad.yaml', 'max_ttl: forever\n') });
     expect(err.name).toBe('UsageError');
-    expect(err.message).toMatch(/maxTtl: must be a duration/);
+    expect(err.message).toMatch(/max_ttl: must be a duration/);
+    const camel = refusal({ ...good, policy: file('camel.yaml', 'maxTtl: 720h\n') });
+    expect(camel.message).toMatch(/unknown rule "maxTtl" \(rules: allowed_domains, key_types, max_ttl/);
     const notYaml = refusal({ ...good, policy: file('bad2.yaml', 'a: [\n') });
     expect(notYaml.message).toMatch(/is not YAML or JSON/);
   });
 
   it('refuses names the policy refuses, before anything starts', () => {
-    const policy = file('p.json', '{"allowedDomains": ["*.example.com"], "maxTtl": "720h"}');
+    const policy = file('p.json', '{"allowed_domains": ["*.example.com"], "max_ttl": "720h"}');
     const err = refusal({ ...good, altName: ['evil.com'], ttl: '2160h', policy });
     expect(err.name).toBe('UsageError');
     expect(err.message).toBe(
-      'policy rule allowedDomains: "evil.com" is not under *.example.com\n' +
-        'policy rule maxTtl: a lifetime of 2160h is longer than 720h',
+      'policy rule allowed_domains: "evil.com" is not under *.example.com\n' +
+        'policy rule max_ttl: a lifetime of 2160h is longer than 720h',
     );
   });
 

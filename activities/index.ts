@@ -10,6 +10,8 @@ import { resolveClusters } from './clusters.js';
 import type { HsmConfig } from './hsm/pkcs11.js';
 import { createLeaseActivities } from './leases.js';
 import { createMarkerActivities } from './markers.js';
+import { createMigrateInventoryActivities } from './migrate/inventory.js';
+import { createKvCopyActivities } from './migrate/kv-copy.js';
 import { createNotifier, type Notifier } from './notifier.js';
 import { createPreflightActivities, type PreflightDeps } from './preflight.js';
 import { createRotationActivities } from './rotation.js';
@@ -42,6 +44,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createLeaseActivities({ vault: deps.vault, clusters, notifier }),
     ...createCertInventoryActivities({ vault: deps.vault, clusters }),
     ...createCertificateActivities({ vault: deps.vault, clusters }),
+    ...createMigrateInventoryActivities({ vault: deps.vault, clusters }),
+    ...createKvCopyActivities({ vault: deps.vault, clusters }),
   };
 }
 

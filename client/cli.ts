@@ -632,6 +632,22 @@ cert
     await certDiscoverCommand(endpoints, opts, out);
   });
 
+// Namespace migration (issue 11): the plan is read with VAULT_ADDR/VAULT_TOKEN; no secret value is printed.
+program
+  .command('migrate')
+  .description('move a namespace (mounts, policies, auth roles, KV history, keys) into another')
+  .command('plan')
+  .description(
+    'inventory the source namespace and classify each item: exact, caveat (with the action to take), or not migratable; list conflicts and gaps at the target',
+  )
+  .requiredOption('--from <namespace>', 'the source namespace, e.g. admin/team-a ("/" for the root)')
+  .requiredOption('--to <namespace>', 'the target namespace, e.g. admin/team-b')
+  .option('--format <format>', 'table (default) or json')
+  .action(async (opts) => {
+    const { migratePlanCommand } = await import('./commands/migrate-plan.js');
+    await migratePlanCommand(opts, out);
+  });
+
 program
   .command('codec-server')
   .description(

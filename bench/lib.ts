@@ -1,10 +1,14 @@
 // Small benchmark helpers. Figures are only compared within one run: these machines are noisy,
 // so every benchmark measures its own baseline next to the thing it measures and prints ratios.
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { type HttpMethod, type RequestOptions, VaultClient } from '../activities/vault/client.js';
 
 export interface LatencyStats {
   n: number;
   p50: number;
+  p95: number;
   p99: number;
   mean: number;
 }
@@ -15,6 +19,7 @@ export function stats(samplesMs: number[]): LatencyStats {
   return {
     n: sorted.length,
     p50: at(0.5),
+    p95: at(0.95),
     p99: at(0.99),
     mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
   };
@@ -68,3 +73,40 @@ export function printThroughput(name: string, opsPerSecond: number, baseline?: n
   const ratio = baseline ? `  (${(opsPerSecond / baseline).toFixed(2)}x baseline)` : '';
   process.stdout.write(`${name.padEnd(46)} ${opsPerSecond.toFixed(0)} ops/s${ratio}\n`);
 }
+
+/** Counts the Vault API calls made through it (a call's transport retries are one call). */
+export class CountingVaultClient extends VaultClient {
+  calls = 0;
+  override request(method: HttpMethod, path: string, options?: RequestOptions): Promise<unknown> {
+    this.calls += 1;
+    return super.request(method, path, options);
+  }
+  override requestRaw(path: string, options?: Parameters<VaultClient['requestRaw']>[1]) {
+    this.calls += 1;
+    return super.requestRaw(path, options);
+  }
+}
+
+const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ on every architecture Node runs on
+
+/** CPU time of processes (and their reaped children) from /proc; NaN where there is no /proc. */
+export function processCpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state is field 3, utime 14 ... cstime 17.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      for (const i of [11, 12, 13, 14]) ticks += Number(fields[i]);
+    } catch {
+      return Number.NaN;
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** 1, 5 and 15 minute load averages: how busy the (shared) machine was. */
+export const loadNow = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');

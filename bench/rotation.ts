@@ -6,8 +6,8 @@
 // `npm run bench` starts no Temporal worker and no database. BENCH_ROTATIONS (default 100) and
 // BENCH_PG_ROTATIONS (default 20; 0 skips PostgreSQL) size it.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
@@ -20,7 +20,7 @@ import {
   type RotationRef,
   type RotationTargetSpec,
 } from '../activities/rotation.js';
-import { type HttpMethod, type RequestOptions, VaultClient } from '../activities/vault/client.js';
+import { VaultClient } from '../activities/vault/client.js';
 import { readMetadata, readSecret, writeSecret } from '../activities/vault/kv.js';
 import { type PostgresServer, startPostgres } from '../client/stack/postgres.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../client/stack/temporal-dev.js';
@@ -30,7 +30,7 @@ import { devKeyFile, loadKeyFile } from '../common/codec/key-file.js';
 import { parseRotationLabels } from '../common/rotation.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../workers/worker.js';
 import { secretRotationWorkflow } from '../workflows/secret-rotation.js';
-import { type LatencyStats, stats } from './lib.js';
+import { CountingVaultClient, type LatencyStats, loadNow, processCpuMs, stats } from './lib.js';
 
 const kvRotations = Number(process.env.BENCH_ROTATIONS ?? 100);
 const pgRotations = Number(process.env.BENCH_PG_ROTATIONS ?? 20);
@@ -45,19 +45,6 @@ const VAULT_CONNECTIONS = 10;
 const TASK_QUEUE = 'vaultops-bench-rotation';
 const MOUNT = 'bench-rotation';
 
-/** Counts the Vault API calls made through it (a call's transport retries are one call). */
-class CountingVaultClient extends VaultClient {
-  calls = 0;
-  override request(method: HttpMethod, path: string, options?: RequestOptions): Promise<unknown> {
-    this.calls += 1;
-    return super.request(method, path, options);
-  }
-  override requestRaw(path: string, options?: Parameters<VaultClient['requestRaw']>[1]) {
-    this.calls += 1;
-    return super.requestRaw(path, options);
-  }
-}
-
 interface PathResult {
   n: number;
   /** From the first start until the last rotation completed. */
@@ -68,24 +55,6 @@ interface PathResult {
   cpuMs: number;
   /** The servers' CPU time (Temporal, OpenBao, PostgreSQL with its exited backends); NaN off Linux. */
   serverCpuMs: number;
-}
-
-const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ on every architecture Node runs on
-
-/** CPU time of processes (and their reaped children) from /proc; NaN where there is no /proc. */
-function processCpuMs(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): state is field 3, utime 14 ... cstime 17.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      for (const i of [11, 12, 13, 14]) ticks += Number(fields[i]);
-    } catch {
-      return Number.NaN;
-    }
-  }
-  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** Runs `rotate` for every ref at once; the figures count only the calls and CPU spent meanwhile. */
@@ -290,12 +259,6 @@ async function startStack(dir: string, converter: DataConverter): Promise<Stack>
   const failed = [vault, temporal, postgres, bundle].find((r) => r.status === 'rejected');
   throw (failed as PromiseRejectedResult).reason;
 }
-
-/** 1, 5 and 15 minute load averages: how busy the (shared) machine was. */
-const loadNow = () =>
-  loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ');
 
 const dir = mkdtempSync(join(tmpdir(), 'vaultops-bench-rotation-'));
 Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });

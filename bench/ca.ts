@@ -220,7 +220,7 @@ async function breakdown(client: Client, key: string, r: PathResult): Promise<st
   for (const id of ids) times.push(await workflowTime(client, id));
   const t = medianTime(times);
   const ms = (v: number) => `${v.toFixed(0)} ms`;
-  return `# ${key} workflow, medians: ${t.workflowTasks} workflow tasks ${ms(t.taskQueueMs)} queued + ${ms(t.taskRunMs)} in the worker; ${t.activities} activities ${ms(t.activityMs)} scheduled to done; server start to close ${ms(t.serverMs)}, client p50 ${ms(r.perCert.p50)}`;
+  return `# ${key} workflow, medians: ${t.workflowTasks} workflow tasks ${ms(t.taskQueueMs)} queued + ${ms(t.taskRunMs)} in the worker; ${t.activities} activities ${ms(t.activityMs)} scheduled to done, ${t.localActivities} local; server start to close ${ms(t.serverMs)}, client p50 ${ms(r.perCert.p50)}`;
 }
 
 /** What Temporal adds to the same activities: the workflow row over the direct-csr row. */

@@ -18,6 +18,8 @@ export interface WorkflowTime {
   activities: number;
   /** Activities from scheduled to completed: waiting for a worker, and running. */
   activityMs: number;
+  /** Local activities: run inside a workflow task (their time is in taskRunMs), recorded as markers. */
+  localActivities: number;
   /** Start to close, as the server recorded it. */
   serverMs: number;
 }
@@ -37,6 +39,7 @@ export async function workflowTime(client: Client, workflowId: string): Promise<
     taskRunMs: 0,
     activities: 0,
     activityMs: 0,
+    localActivities: 0,
     serverMs: msOf(events.at(-1)?.eventTime) - msOf(events[0]?.eventTime),
   };
   for (const e of events) {
@@ -51,6 +54,9 @@ export async function workflowTime(client: Client, workflowId: string): Promise<
       case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
         t.activities += 1;
         t.activityMs += since(e.activityTaskCompletedEventAttributes?.scheduledEventId, e.eventTime);
+        break;
+      case EventType.EVENT_TYPE_MARKER_RECORDED:
+        if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') t.localActivities += 1;
         break;
     }
   }
@@ -68,6 +74,7 @@ export function medianTime(times: WorkflowTime[]): WorkflowTime {
     taskRunMs: of('taskRunMs'),
     activities: of('activities'),
     activityMs: of('activityMs'),
+    localActivities: of('localActivities'),
     serverMs: of('serverMs'),
   };
 }

@@ -41,11 +41,14 @@ export function currentActivityScope(): CallScope | undefined {
   return {
     deadline: Math.min(...limits),
     signal: context.cancellationSignal,
-    heartbeat: () => {
-      const details = lastDetails.get(context);
-      if (details) context.heartbeat(details[0]);
-      else context.heartbeat();
-    },
+    // A local activity has no heartbeat: it lives inside its workflow task.
+    heartbeat: info.isLocal
+      ? undefined
+      : () => {
+          const details = lastDetails.get(context);
+          if (details) context.heartbeat(details[0]);
+          else context.heartbeat();
+        },
   };
 }
 

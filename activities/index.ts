@@ -7,6 +7,9 @@ import { createCaRotationActivities } from './ca-rotation.js';
 import { createCertInventoryActivities } from './cert-inventory.js';
 import { createCertificateActivities } from './certificates.js';
 import { resolveClusters } from './clusters.js';
+import { defaultSnapshotDir, directoryStore } from './dr/directory-store.js';
+import type { SnapshotStore } from './dr/snapshot-store.js';
+import { createDrActivities } from './dr.js';
 import type { HsmConfig } from './hsm/pkcs11.js';
 import { createLeaseActivities } from './leases.js';
 import { createMarkerActivities } from './markers.js';
@@ -26,6 +29,8 @@ export interface ActivityDeps extends PreflightDeps {
   notifier?: Notifier;
   /** The PKCS#11 token that holds CA root keys (`hsm:` in the configuration), if any. */
   hsm?: HsmConfig | undefined;
+  /** Where DR snapshots and their manifest go (default: a directory, activities/dr/directory-store.ts). */
+  snapshotStore?: SnapshotStore;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -46,6 +51,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createCertificateActivities({ vault: deps.vault, clusters }),
     ...createMigrateInventoryActivities({ vault: deps.vault, clusters }),
     ...createKvCopyActivities({ vault: deps.vault, clusters }),
+    ...createDrActivities({
+      vault: deps.vault,
+      clusters,
+      store: deps.snapshotStore ?? directoryStore(defaultSnapshotDir()),
+    }),
   };
 }
 

@@ -648,6 +648,57 @@ program
     await migratePlanCommand(opts, out);
   });
 
+// Disaster recovery: raft snapshots streamed to a store on a schedule (protect), proven restorable
+// by restoring them into a standby and comparing (drill).
+const dr = program
+  .command('dr')
+  .description('disaster recovery: scheduled raft snapshots with a manifest, and restore drills');
+
+dr.command('protect')
+  .description('snapshot a cluster from its leader into the snapshot store: on a schedule (--every) or --now')
+  .option('--every <interval>', 'create a Temporal Schedule running protection this often, e.g. 1h')
+  .option('--now', 'run one protection now and wait for its manifest entry')
+  .option('--cluster <name>', 'configured Vault cluster to protect (default: "default")', clusterName)
+  .option('--keep <n>', 'retention: keep the newest N snapshots (default 7)')
+  .option('--daily <n>', 'retention: also the newest of each of the last N days (default 7)')
+  .option('--weekly <n>', 'retention: also the newest of each of the last N weeks (default 4)')
+  .option('--paused', 'with --every: create the schedule paused')
+  .action(async (opts, cmd) => {
+    const { drProtectCommand } = await import('./commands/dr.js');
+    await drProtectCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
+  });
+
+dr.command('snapshots')
+  .description(
+    'list the snapshot manifest: id, status (usable, verified, failed), size, raft index, last drill',
+  )
+  .option(
+    '--dir <dir>',
+    "the worker's snapshot directory (default: $VAULTOPS_SNAPSHOT_DIR, else <state dir>/snapshots)",
+  )
+  .option('--json', 'print the manifest entries as JSON')
+  .action(async (opts) => {
+    const { drSnapshotsCommand } = await import('./commands/dr.js');
+    await drSnapshotsCommand(opts, out);
+  });
+
+dr.command('drill')
+  .description(
+    'restore the newest usable snapshot into a standby, compare, report RPO and restore time; exit 1 if it differs',
+  )
+  .requiredOption('--from <cluster>', 'the protected cluster whose snapshot is restored', clusterName)
+  .requiredOption(
+    '--into <cluster>',
+    'the standby or scratch cluster to restore into (its data is replaced)',
+    clusterName,
+  )
+  .option('--snapshot <id>', 'restore this snapshot instead of the newest usable one')
+  .option('--json', 'print the report as JSON')
+  .action(async (opts, cmd) => {
+    const { drDrillCommand } = await import('./commands/dr.js');
+    await drDrillCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
+  });
+
 program
   .command('codec-server')
   .description(

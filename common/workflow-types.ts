@@ -14,6 +14,8 @@ export const WORKFLOW_TYPES = [
   'caBootstrapWorkflow',
   'caRotationWorkflow',
   'certificateWorkflow',
+  'drProtectWorkflow',
+  'drDrillWorkflow',
 ] as const;
 
 export type WorkflowType = (typeof WORKFLOW_TYPES)[number];

@@ -4,6 +4,8 @@ export { caBootstrapWorkflow } from './ca-bootstrap.js';
 export { caInitRootWorkflow } from './ca-init-root.js';
 export { caRotationWorkflow } from './ca-rotation.js';
 export { certificateWorkflow } from './certificate.js';
+export { drDrillWorkflow } from './dr-drill.js';
+export { drProtectWorkflow } from './dr-protect.js';
 export { approvedChangeWorkflow } from './examples/approved-change.js';
 export { orderedWritesWorkflow } from './examples/ordered-writes.js';
 export { leaseKeeperWorkflow } from './lease-keeper.js';

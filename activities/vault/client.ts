@@ -8,6 +8,7 @@
 // by reading the state (exactly-once.ts). Retries stay inside the calling activity's time, stop
 // when it is cancelled, and heartbeat while they wait.
 // Tokens are held in memory only; every failure is mapped to the taxonomy in errors.ts.
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import type { VaultIntegrationConfig } from '../../common/config.js';
@@ -116,7 +117,10 @@ interface Call {
   namespace: string;
   token: string | undefined;
   headers?: Record<string, string>;
-  body?: Buffer;
+  /** Bytes, or a function opening a fresh stream of them for each attempt (a file to upload). */
+  body?: Buffer | (() => Readable);
+  /** Hand a 2xx body back unread (RawResponse.stream). */
+  stream?: boolean;
   idempotent: boolean;
   consistent: boolean;
   signal: AbortSignal | undefined;
@@ -196,6 +200,15 @@ export class VaultClient {
   child(name: string): VaultClient {
     const clean = normalizeNamespace(name);
     return this.withNamespace(this.namespace ? `${this.namespace}/${clean}` : clean);
+  }
+
+  /**
+   * A view of this client's nodes and connections that sends `other`'s token (kept current as
+   * `other` logs in again). A cluster restored from another's raft snapshot honours the other's
+   * tokens, not its own: this is how a DR drill reaches its restored standby.
+   */
+  withTokensOf(other: VaultClient): VaultClient {
+    return new VaultClient(this.#options, { ...this.#shared, tokens: other.tokens });
   }
 
   get nodes(): ClusterNodes {
@@ -342,6 +355,47 @@ export class VaultClient {
     }
   }
 
+  /**
+   * requestRaw for bodies too big to hold in memory (raft snapshots). A download's body comes back
+   * unread, to be piped to its sink; retries end once the answer's headers are in, so a failure
+   * mid-body is the caller's (its sink holds part of the bytes). An upload is opened afresh for
+   * each attempt by `upload()`. `consistent` sends it to the active node only.
+   */
+  async requestStream(
+    path: string,
+    options: {
+      namespace?: string;
+      upload?: () => Readable;
+      idempotent?: boolean;
+      consistent?: boolean;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<{ contentType: string; stream: Readable | undefined; body: Buffer }> {
+    const route = checkRequestPath(path);
+    const namespace = normalizeNamespace(options.namespace ?? this.namespace);
+    const method: HttpMethod = options.upload ? 'POST' : 'GET';
+    const held = this.tokens.acquire();
+    const cache = this.#shared.cache;
+    const endWrite = cache && options.upload ? this.#bracketWrite(cache, namespace, route) : undefined;
+    try {
+      const res = await this.#onSomeNode({
+        method,
+        route,
+        namespace,
+        token: held?.value,
+        ...(options.upload ? { body: options.upload } : { stream: true }),
+        idempotent: !options.upload || options.idempotent === true,
+        consistent: options.consistent === true,
+        signal: options.signal,
+        details: describeCall(method, route, namespace),
+      });
+      return { contentType: res.contentType, stream: res.stream, body: res.body };
+    } finally {
+      endWrite?.();
+      this.tokens.release(held);
+    }
+  }
+
   /** One exchange with one node; a status Vault means as an error becomes an HttpStatusError. */
   async #exchange(node: string, call: Call, signal: AbortSignal | undefined): Promise<RawResponse> {
     const headers: Record<string, string> = { ...call.headers };
@@ -353,8 +407,9 @@ export class VaultClient {
     const res = await this.#shared.transport.exchange(node, `/v1/${route}`, {
       method: call.method === 'LIST' ? 'GET' : call.method,
       headers,
-      ...(call.body ? { body: call.body } : {}),
+      ...(call.body ? { body: typeof call.body === 'function' ? call.body() : call.body } : {}),
       ...(signal ? { signal } : {}),
+      ...(call.stream ? { stream: true } : {}),
     });
     if (res.statusCode < 300) return res;
     // sys/health answers a standby, sealed or uninitialised node with its own codes and a JSON

@@ -1,5 +1,7 @@
 // sys/ endpoints: health, seal status, leader, mounts, auth methods, namespaces.
 // Each call checks the response shape with zod and returns the domain type from common/.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import type {
   HealthObservation,
@@ -306,4 +308,44 @@ export async function createNamespace(vault: VaultClient, name: string): Promise
 
 export async function deleteNamespace(vault: VaultClient, name: string): Promise<void> {
   await vault.delete(vaultPath`sys/namespaces/${segment(name)}`);
+}
+
+// --- raft snapshots, streamed -------------------------------------------------------------------
+
+/**
+ * Streams a snapshot of the whole cluster from its active node into `sink` (a file being hashed,
+ * say): the bytes are never held in memory. Resolves when the sink has them all; a failure
+ * mid-body rejects, and the sink then holds a partial snapshot its owner must discard.
+ */
+export async function streamRaftSnapshot(
+  vault: VaultClient,
+  sink: NodeJS.WritableStream,
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
+  const res = await vault.requestStream('sys/storage/raft/snapshot', {
+    namespace: '',
+    consistent: true,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  await pipeline(res.stream ?? Readable.from([res.body]), sink);
+}
+
+/**
+ * Restores a snapshot streamed from `open()` (opened afresh on each attempt), through the active
+ * node. `force` restores one taken from another cluster (snapshot-force): the target then holds the
+ * source's data, tokens and keyring, and after a restart unseals only with the source's keys.
+ */
+export async function restoreRaftSnapshotStream(
+  vault: VaultClient,
+  open: () => Readable,
+  options: { force?: boolean; signal?: AbortSignal } = {},
+): Promise<void> {
+  // Restoring the same bytes twice leaves the same state: safe to resend after a lost reply.
+  await vault.requestStream(`sys/storage/raft/${options.force ? 'snapshot-force' : 'snapshot'}`, {
+    namespace: '',
+    upload: open,
+    idempotent: true,
+    consistent: true,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }

@@ -1,6 +1,7 @@
 // The HTTP underneath the Vault client: an undici Pool per node (pooled keep-alive connections,
 // HTTP/1.1 pipelining off, so a request lost with its connection is never one of several).
 import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 
 export interface TransportTls {
@@ -26,6 +27,11 @@ export interface RawResponse {
   /** Where a redirect points (a standby names the active node). */
   location: string | undefined;
   body: Buffer;
+  /**
+   * With `stream` asked for and a 2xx answer: the body, unread (`body` is then empty). The caller
+   * must read it to the end or destroy it, or the connection stays taken.
+   */
+  stream?: Readable;
 }
 
 export class UndiciTransport {
@@ -67,7 +73,14 @@ export class UndiciTransport {
   async exchange(
     origin: string,
     path: string,
-    request: { method: string; headers: Record<string, string>; body?: Buffer; signal?: AbortSignal },
+    request: {
+      method: string;
+      headers: Record<string, string>;
+      body?: Buffer | Readable;
+      signal?: AbortSignal;
+      /** Hand a 2xx body back unread (a raft snapshot: gigabytes are not held in memory). */
+      stream?: boolean;
+    },
   ): Promise<RawResponse> {
     const res = await this.#pool(origin).request({
       method: request.method as 'GET',
@@ -80,6 +93,16 @@ export class UndiciTransport {
     });
     const retryAfter = res.headers['retry-after'];
     const location = res.headers.location;
+    if (request.stream && res.statusCode >= 200 && res.statusCode < 300) {
+      return {
+        statusCode: res.statusCode,
+        contentType: String(res.headers['content-type'] ?? ''),
+        retryAfter: undefined,
+        location: typeof location === 'string' ? location : undefined,
+        body: Buffer.alloc(0),
+        stream: res.body,
+      };
+    }
     return {
       statusCode: res.statusCode,
       contentType: String(res.headers['content-type'] ?? ''),

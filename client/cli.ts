@@ -82,6 +82,7 @@ program
       .default('openbao' as const),
   )
   .option('--no-preflight', 'do not run a first preflight once the stack is up')
+  .option('--dr', 'also a DR pair: two single-node raft clusters, configured as dr-primary and dr-standby')
   .action(async (opts) => {
     const { devCommand } = await import('./commands/dev.js');
     await devCommand(opts, out);

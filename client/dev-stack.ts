@@ -1,9 +1,10 @@
 // The embedded dev stack behind `vaultops dev`: Temporal dev server (UI + SQLite history),
-// an OpenBao dev server, a SoftHSM2 token and the worker, started in that order, health-checked,
-// and stopped in reverse order. Every payload is encrypted with the key file in the state dir, and
+// an OpenBao dev server, with --dr a DR pair (two raft clusters), a SoftHSM2 token and the
+// worker, started in that order, health-checked, and stopped in reverse order. Every payload is encrypted with the key file in the state dir, and
 // the UI decodes through a codec server that starts first (the UI is told its URL at start).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { stringify as stringifyYaml } from 'yaml';
 import { VaultClient } from '../activities/vault/client.js';
 import { encryptingDataConverter } from '../common/codec/data-converter.js';
 import { devKeyFile, loadKeyFile } from '../common/codec/key-file.js';
@@ -18,6 +19,7 @@ import {
   writeStackEnv,
   writeStackState,
 } from './dev-state.js';
+import { type DrPair, startDrPair } from './stack/dr-pair.js';
 import { freePort } from './stack/ports.js';
 import { devSoftHsmToken, type SoftHsmToken } from './stack/softhsm.js';
 import { startTemporalDevServer, type TemporalDevServer } from './stack/temporal-dev.js';
@@ -33,6 +35,8 @@ export interface DevStackOptions {
   vaultPort?: number;
   flavour?: VaultFlavour;
   taskQueue?: string;
+  /** Also a DR pair (two single-node raft clusters), configured as dr-primary and dr-standby. */
+  dr?: boolean;
   say?: (line: string) => void;
 }
 
@@ -40,6 +44,7 @@ export interface DevStack {
   temporal: TemporalDevServer;
   vault: VaultDevServer;
   hsm: SoftHsmToken;
+  drPair: DrPair | undefined;
   codecServer: CodecServer;
   /** The key file that encrypts every payload of this stack (kept across restarts, like history). */
   codecKeyFile: string;
@@ -111,12 +116,38 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       devFallback: { origins: uiOrigins, token: uiToken },
     });
 
+    let drPair: DrPair | undefined;
+    let clustersYaml: string | undefined;
+    const snapshotDir = join(options.stateDir, 'snapshots');
+    if (options.dr) {
+      say('starting a DR pair: two single-node raft clusters, dr-primary and dr-standby...');
+      drPair = await startDrPair({ flavour, dir: join(options.stateDir, 'dr') });
+      stops.push((drPair as DrPair).stop);
+      const [primaryNode, standbyNode] = [drPair.primary.nodes[0], drPair.standby.nodes[0]];
+      say(`DR primary ${primaryNode?.address}, standby ${standbyNode?.address} (raft; fresh each start)`);
+      // The worker's configuration, in memory: each cluster with its own root token.
+      clustersYaml = stringifyYaml({
+        vault_clusters: {
+          'dr-primary': {
+            address: primaryNode?.address,
+            authentication: { method: 'token', token: drPair.primary.rootToken },
+          },
+          'dr-standby': {
+            address: standbyNode?.address,
+            authentication: { method: 'token', token: drPair.standby.rootToken },
+          },
+        },
+      });
+      // Where the worker's protection keeps snapshots, and `dr snapshots` reads them.
+      process.env.VAULTOPS_SNAPSHOT_DIR = snapshotDir;
+    }
+
     const hsm = devSoftHsmToken(options.stateDir);
     say(`SoftHSM2 token "${hsm.label}" (${hsm.confPath})`);
 
     // The worker gets the dev root token in memory, through the same config path users take.
     const config = parseConfig(
-      undefined,
+      clustersYaml,
       {
         VAULT_ADDR: vault.address,
         VAULT_TOKEN: vault.rootToken,
@@ -163,6 +194,17 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       temporalAddress: temporal.address,
       temporalNamespace: temporal.namespace,
       uiUrl: temporal.uiUrl,
+      ...(drPair
+        ? {
+            dr: {
+              primaryAddress: drPair.primary.nodes[0]?.address ?? '',
+              primaryToken: drPair.primary.rootToken,
+              primaryUnsealKey: drPair.primary.unsealKey,
+              standbyAddress: drPair.standby.nodes[0]?.address ?? '',
+              snapshotDir,
+            },
+          }
+        : {}),
     };
     const envFile = writeStackEnv(options.stateDir, env);
     stops.unshift(async () => clearStackEnv(options.stateDir));
@@ -171,6 +213,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       temporal,
       vault,
       hsm,
+      drPair,
       codecServer,
       codecKeyFile,
       taskQueue,

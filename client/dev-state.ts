@@ -35,6 +35,15 @@ export interface StackEnv {
   temporalAddress: string;
   temporalNamespace: string;
   uiUrl: string;
+  /** `vaultops dev --dr`: the DR pair, and where protection keeps its snapshots. */
+  dr?: {
+    primaryAddress: string;
+    primaryToken: string;
+    /** The primary's one key share: after a restore the standby unseals with it. */
+    primaryUnsealKey: string;
+    standbyAddress: string;
+    snapshotDir: string;
+  };
 }
 
 const envFile = (stateDir: string) => join(stateDir, 'env.sh');
@@ -58,7 +67,16 @@ export function stackExports(env: StackEnv): string[] {
     `export ${Object.entries(vars)
       .map(([name, value]) => `${name}=${shellQuote(value)}`)
       .join(' ')}`;
-  return [line(vault), line(temporal)];
+  // VAULTOPS_DR_* are vaultops' own (the README's DR walk-through uses them);
+  // VAULTOPS_SNAPSHOT_DIR is where `dr snapshots` reads the manifest.
+  const dr = env.dr && {
+    VAULTOPS_DR_PRIMARY_ADDR: env.dr.primaryAddress,
+    VAULTOPS_DR_PRIMARY_TOKEN: env.dr.primaryToken,
+    VAULTOPS_DR_UNSEAL_KEY: env.dr.primaryUnsealKey,
+    VAULTOPS_DR_STANDBY_ADDR: env.dr.standbyAddress,
+    VAULTOPS_SNAPSHOT_DIR: env.dr.snapshotDir,
+  };
+  return [line(vault), line(temporal), ...(dr ? [line(dr)] : [])];
 }
 
 /**

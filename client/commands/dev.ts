@@ -16,6 +16,8 @@ export interface DevOptions {
   vaultPort?: number;
   server: VaultFlavour;
   preflight: boolean;
+  /** Also a DR pair: two single-node raft clusters, configured as dr-primary and dr-standby. */
+  dr?: boolean;
 }
 
 /** The path as the user would type it from here. */
@@ -35,6 +37,7 @@ export async function devCommand(opts: DevOptions, out: (s: string) => void): Pr
   const stack = await startDevStack({
     stateDir: opts.stateDir ?? DEFAULT_STATE_DIR,
     flavour: opts.server,
+    ...(opts.dr ? { dr: true } : {}),
     ...(opts.temporalPort ? { temporalPort: opts.temporalPort } : {}),
     ...(opts.uiPort ? { uiPort: opts.uiPort } : {}),
     ...(opts.vaultPort ? { vaultPort: opts.vaultPort } : {}),
@@ -47,6 +50,11 @@ export async function devCommand(opts: DevOptions, out: (s: string) => void): Pr
       `Temporal address: ${stack.temporal.address} (namespace ${stack.temporal.namespace}, task queue ${stack.taskQueue})`,
     );
     out(`Vault API:        ${stack.vault.address}`);
+    if (stack.env.dr) {
+      out(`DR primary:       ${stack.env.dr.primaryAddress} (cluster dr-primary, raft)`);
+      out(`DR standby:       ${stack.env.dr.standbyAddress} (cluster dr-standby, raft)`);
+      out(`Snapshots:        ${shortPath(stack.env.dr.snapshotDir)}`);
+    }
     out('');
     out(`For your vault, bao and temporal commands (\`source ${shortPath(stack.envFile)}\`, mode 0600):`);
     for (const line of stackExports(stack.env)) out(`    ${line}`);

@@ -26,6 +26,21 @@ describe('dev stack env.sh', () => {
     ]);
   });
 
+  it('with --dr, also the DR pair, its key share and where the snapshots are', () => {
+    const dr = {
+      primaryAddress: 'http://127.0.0.1:8301',
+      primaryToken: 'hvs.primary',
+      primaryUnsealKey: 'c2hhcmU=',
+      standbyAddress: 'http://127.0.0.1:8401',
+      snapshotDir: '/tmp/state/snapshots',
+    };
+    expect(stackExports({ ...env, dr })[2]).toBe(
+      "export VAULTOPS_DR_PRIMARY_ADDR='http://127.0.0.1:8301' VAULTOPS_DR_PRIMARY_TOKEN='hvs.primary' " +
+        "VAULTOPS_DR_UNSEAL_KEY='c2hhcmU=' VAULTOPS_DR_STANDBY_ADDR='http://127.0.0.1:8401' " +
+        "VAULTOPS_SNAPSHOT_DIR='/tmp/state/snapshots'",
+    );
+  });
+
   it('is written mode 0600 even over a readable file, sources in a shell, and is removed', () => {
     const file = join(dir, 'env.sh');
     writeFileSync(file, 'old', { mode: 0o644 });

@@ -11,25 +11,19 @@
 // Every certificate is checked afterwards (files parse, key matches, serials distinct, inventory).
 // BENCH_CERTS (default 64) certificates per key type and path, BENCH_IN_FLIGHT (default 16) at once.
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client, Connection } from '@temporalio/client';
-import type { DataConverter } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { createCertInventoryActivities, listInventory } from '../activities/cert-inventory.js';
 import { type CertDeploy, createCertificateActivities } from '../activities/certificates.js';
-import { VaultClient } from '../activities/vault/client.js';
+import type { VaultClient } from '../activities/vault/client.js';
 import { generateRoot, issue, type KeyType, writeRole } from '../activities/vault/pki.js';
-import { startTemporalDevServer, type TemporalDevServer } from '../client/stack/temporal-dev.js';
-import { startVaultDevServer, type VaultDevServer } from '../client/stack/vault-dev.js';
 import { type CertInventoryStore, serialKey } from '../common/cert-inventory.js';
-import { encryptingDataConverter } from '../common/codec/data-converter.js';
-import { devKeyFile, loadKeyFile } from '../common/codec/key-file.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../workers/worker.js';
 import { certificateWorkflow } from '../workflows/certificate.js';
-import { CountingVaultClient, type LatencyStats, loadNow, processCpuMs, stats } from './lib.js';
+import { type CountingVaultClient, type LatencyStats, loadNow, processCpuMs, stats } from './lib.js';
+import { startWorkflowBenchStack } from './workflow-stack.js';
 import { medianTime, type WorkflowTime, workflowTime } from './workflow-time.js';
 
 const certCount = Number(process.env.BENCH_CERTS ?? 64);
@@ -249,31 +243,6 @@ function targetLine(workflows: { key: string; r: PathResult }[]): string {
   );
 }
 
-interface Stack {
-  vault: VaultDevServer;
-  temporal: TemporalDevServer;
-  bundle: WorkflowBundle;
-}
-
-/** As `vaultops dev` runs: payloads encrypted with a dev key (workflow, worker and client alike). */
-const dataConverter = (dir: string) =>
-  encryptingDataConverter(loadKeyFile(devKeyFile(dir), { create: true }));
-
-/** The servers and the workflow bundle, in parallel; whatever did start is stopped if one fails. */
-async function startStack(dir: string, converter: DataConverter): Promise<Stack> {
-  mkdirSync(join(dir, 'temporal'));
-  const [vault, temporal, bundle] = await Promise.allSettled([
-    startVaultDevServer({ flavour: 'openbao', logDir: join(dir, 'vault') }),
-    startTemporalDevServer({ stateDir: join(dir, 'temporal'), logDir: join(dir, 'temporal') }),
-    bundleVaultopsWorkflows({ dataConverter: converter }),
-  ]);
-  if (vault.status === 'fulfilled' && temporal.status === 'fulfilled' && bundle.status === 'fulfilled')
-    return { vault: vault.value, temporal: temporal.value, bundle: bundle.value };
-  for (const started of [vault, temporal]) if (started.status === 'fulfilled') await started.value.stop();
-  const failed = [vault, temporal, bundle].find((r) => r.status === 'rejected');
-  throw (failed as PromiseRejectedResult).reason;
-}
-
 /** A PKI mount with a root whose key Vault keeps (the HSM is not on a leaf's path), one role per key. */
 async function setUpPki(vault: VaultClient): Promise<void> {
   await vault.write(`sys/mounts/${PKI_MOUNT}`, { type: 'pki', config: { max_lease_ttl: '8760h' } });
@@ -294,54 +263,18 @@ async function setUpPki(vault: VaultClient): Promise<void> {
     });
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'vaultops-bench-ca-'));
-Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
 process.stdout.write(
   `vaultops leaf issuance benchmark: ${certCount} certificates per key type and path, ${inFlight} in flight, node ${process.version}\n`,
 );
 const loadAtStart = loadNow();
-const t0 = performance.now();
-const converter = dataConverter(dir);
-const stack = await startStack(dir, converter).catch((err) => {
-  rmSync(dir, { recursive: true, force: true });
-  throw err;
+const bench = await startWorkflowBenchStack({
+  name: 'ca',
+  taskQueue: TASK_QUEUE,
+  vaultConnections: VAULT_CONNECTIONS,
 });
-process.stdout.write(
-  `OpenBao dev server, Temporal dev server and workflow bundle (encrypted payloads) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
-);
-const serverPids = [stack.temporal.process.pid, stack.vault.process.pid].filter(
-  (pid): pid is number => pid !== undefined,
-);
-const setupVault = new VaultClient({ address: stack.vault.address });
-setupVault.tokens.set(stack.vault.rootToken);
-const counted = () => {
-  const client = new CountingVaultClient({
-    address: stack.vault.address,
-    maxConnectionsPerNode: VAULT_CONNECTIONS,
-  });
-  client.tokens.set(stack.vault.rootToken);
-  return client;
-};
-const directVault = counted();
-const workerVault = counted();
-let workerConnection: NativeConnection | undefined;
-let clientConnection: Connection | undefined;
+process.stdout.write(`${bench.readyLine}\n`);
+const { dir, serverPids, setupVault, directVault, workerVault, client, worker } = bench;
 try {
-  workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
-  clientConnection = await Connection.connect({ address: stack.temporal.address });
-  const client = new Client({
-    connection: clientConnection,
-    namespace: stack.temporal.namespace,
-    dataConverter: converter,
-  });
-  const worker = await createVaultopsWorker({
-    connection: workerConnection,
-    namespace: stack.temporal.namespace,
-    taskQueue: TASK_QUEUE,
-    deps: { vault: workerVault },
-    workflowBundle: stack.bundle,
-    dataConverter: converter,
-  });
   const direct = {
     ...createCertificateActivities({ vault: directVault }),
     ...createCertInventoryActivities({ vault: directVault }),
@@ -443,10 +376,5 @@ try {
     );
   });
 } finally {
-  await workerConnection?.close();
-  await clientConnection?.close();
-  for (const vault of [setupVault, directVault, workerVault]) await vault.close();
-  await stack.temporal.stop();
-  await stack.vault.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await bench.close();
 }

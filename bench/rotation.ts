@@ -6,13 +6,9 @@
 // `npm run bench` starts no Temporal worker and no database. BENCH_ROTATIONS (default 100) and
 // BENCH_PG_ROTATIONS (default 20; 0 skips PostgreSQL) size it.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Client, Connection } from '@temporalio/client';
-import type { DataConverter } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import pg from 'pg';
 import {
   createRotationActivities,
@@ -20,17 +16,13 @@ import {
   type RotationRef,
   type RotationTargetSpec,
 } from '../activities/rotation.js';
-import { VaultClient } from '../activities/vault/client.js';
+import type { VaultClient } from '../activities/vault/client.js';
 import { readMetadata, readSecret, writeSecret } from '../activities/vault/kv.js';
-import { type PostgresServer, startPostgres } from '../client/stack/postgres.js';
-import { startTemporalDevServer, type TemporalDevServer } from '../client/stack/temporal-dev.js';
-import { startVaultDevServer, type VaultDevServer } from '../client/stack/vault-dev.js';
-import { encryptingDataConverter } from '../common/codec/data-converter.js';
-import { devKeyFile, loadKeyFile } from '../common/codec/key-file.js';
+import type { PostgresServer } from '../client/stack/postgres.js';
 import { parseRotationLabels } from '../common/rotation.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../workers/worker.js';
 import { secretRotationWorkflow } from '../workflows/secret-rotation.js';
-import { CountingVaultClient, type LatencyStats, loadNow, processCpuMs, stats } from './lib.js';
+import { type CountingVaultClient, type LatencyStats, loadNow, processCpuMs, stats } from './lib.js';
+import { startWorkflowBenchStack } from './workflow-stack.js';
 
 const kvRotations = Number(process.env.BENCH_ROTATIONS ?? 100);
 const pgRotations = Number(process.env.BENCH_PG_ROTATIONS ?? 20);
@@ -226,88 +218,19 @@ function row(target: string, path: string, r: PathResult, baseline?: PathResult)
   return `${target.padEnd(11)}${path.padEnd(10)}${String(r.n).padStart(5)}${r.wallMs.toFixed(0).padStart(13)}${perSecond.toFixed(1).padStart(9)}${r.perRotation.p50.toFixed(0).padStart(9)}${r.perRotation.p99.toFixed(0).padStart(9)}${calls.toFixed(1).padStart(11)}${cpu.toFixed(1).padStart(12)}${servers.toFixed(1).padStart(9)}  ${versus}`;
 }
 
-interface Stack {
-  vault: VaultDevServer;
-  temporal: TemporalDevServer;
-  postgres: PostgresServer | undefined;
-  bundle: WorkflowBundle;
-}
-
-/** As `vaultops dev` runs: payloads encrypted with a dev key (workflow, worker and client alike). */
-const dataConverter = (dir: string) =>
-  encryptingDataConverter(loadKeyFile(devKeyFile(dir), { create: true }));
-
-/** The servers and the workflow bundle, in parallel; whatever did start is stopped if one fails. */
-async function startStack(dir: string, converter: DataConverter): Promise<Stack> {
-  mkdirSync(join(dir, 'temporal'));
-  const [vault, temporal, postgres, bundle] = await Promise.allSettled([
-    startVaultDevServer({ flavour: 'openbao', logDir: join(dir, 'vault') }),
-    startTemporalDevServer({ stateDir: join(dir, 'temporal'), logDir: join(dir, 'temporal') }),
-    pgRotations > 0 ? startPostgres(join(dir, 'pg')) : Promise.resolve(undefined),
-    bundleVaultopsWorkflows({ dataConverter: converter }),
-  ]);
-  if (
-    vault.status === 'fulfilled' &&
-    temporal.status === 'fulfilled' &&
-    postgres.status === 'fulfilled' &&
-    bundle.status === 'fulfilled'
-  ) {
-    return { vault: vault.value, temporal: temporal.value, postgres: postgres.value, bundle: bundle.value };
-  }
-  for (const started of [vault, temporal]) if (started.status === 'fulfilled') await started.value.stop();
-  if (postgres.status === 'fulfilled') await postgres.value?.process.stop();
-  const failed = [vault, temporal, postgres, bundle].find((r) => r.status === 'rejected');
-  throw (failed as PromiseRejectedResult).reason;
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'vaultops-bench-rotation-'));
-Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
 process.stdout.write(
   `vaultops rotation benchmark: ${kvRotations} KV and ${pgRotations} PostgreSQL rotations at once, node ${process.version}\n`,
 );
 const loadAtStart = loadNow();
-const t0 = performance.now();
-const converter = dataConverter(dir);
-const stack = await startStack(dir, converter).catch((err) => {
-  rmSync(dir, { recursive: true, force: true });
-  throw err;
+const bench = await startWorkflowBenchStack({
+  name: 'rotation',
+  taskQueue: TASK_QUEUE,
+  vaultConnections: VAULT_CONNECTIONS,
+  postgres: pgRotations > 0,
 });
-process.stdout.write(
-  `OpenBao dev server, Temporal dev server${stack.postgres ? ', PostgreSQL' : ''} and workflow bundle (encrypted payloads) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
-);
-const serverPids = [stack.temporal.process.pid, stack.vault.process.pid, stack.postgres?.process.pid].filter(
-  (pid): pid is number => pid !== undefined,
-);
-const setupVault = new VaultClient({ address: stack.vault.address });
-setupVault.tokens.set(stack.vault.rootToken);
-const counted = () => {
-  const client = new CountingVaultClient({
-    address: stack.vault.address,
-    maxConnectionsPerNode: VAULT_CONNECTIONS,
-  });
-  client.tokens.set(stack.vault.rootToken);
-  return client;
-};
-const directVault = counted();
-const workerVault = counted();
-let workerConnection: NativeConnection | undefined;
-let clientConnection: Connection | undefined;
+process.stdout.write(`${bench.readyLine}\n`);
+const { serverPids, setupVault, directVault, workerVault, client, worker } = bench;
 try {
-  workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
-  clientConnection = await Connection.connect({ address: stack.temporal.address });
-  const client = new Client({
-    connection: clientConnection,
-    namespace: stack.temporal.namespace,
-    dataConverter: converter,
-  });
-  const worker = await createVaultopsWorker({
-    connection: workerConnection,
-    namespace: stack.temporal.namespace,
-    taskQueue: TASK_QUEUE,
-    deps: { vault: workerVault },
-    workflowBundle: stack.bundle,
-    dataConverter: converter,
-  });
   const direct = createRotationActivities({ vault: directVault });
   const runTag = randomBytes(4).toString('hex');
   const byWorkflow = rotateByWorkflow(client, runTag);
@@ -334,7 +257,7 @@ try {
       lines.push(row(target, 'direct', baseline), row(target, 'workflow', workflow, baseline));
     };
     await measure('KV', (prefix, count) => seedKv(setupVault, prefix, count), kvRotations);
-    const db = stack.postgres;
+    const db = bench.postgres;
     if (db) await measure('PostgreSQL', (prefix, n) => seedPostgres(setupVault, db, prefix, n), pgRotations);
 
     process.stdout.write(
@@ -348,11 +271,5 @@ try {
     );
   });
 } finally {
-  await workerConnection?.close();
-  await clientConnection?.close();
-  for (const vault of [setupVault, directVault, workerVault]) await vault.close();
-  await stack.temporal.stop();
-  await stack.vault.stop();
-  await stack.postgres?.process.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await bench.close();
 }

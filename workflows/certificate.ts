@@ -12,7 +12,6 @@
 //      from the CRL and a signature-checked OCSP answer; optionally remove the files.
 // The history holds serials, dates, fingerprints and the public CSR or certificate facts only.
 import {
-  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   CancellationScope,
@@ -53,6 +52,7 @@ import {
   renewNowUpdate,
   revokeUpdate,
 } from './certificate-messages.js';
+import { activityFailure, INPUT_FAILURE_TYPES, unsetOrPositive } from './lib/failures.js';
 import { sealAware } from './lib/seal-aware.js';
 import { failureDetail, trackSteps } from './lib/status.js';
 
@@ -159,18 +159,12 @@ const BAD_INPUT_TYPES = new Set([
   'CertBadInput',
   'CertPolicyViolation',
   'CertDeployFailed',
-  'UnknownCluster',
-  'VaultInvalidPath',
-  'VaultInvalidRequest',
-  'VaultNotFound',
-  'VaultPermissionDenied',
+  ...INPUT_FAILURE_TYPES,
 ]);
 
 function badInput(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: 'CertBadInput', nonRetryable: true, message });
 }
-
-const positive = (n: number | undefined) => n === undefined || (Number.isFinite(n) && n > 0);
 
 /** The input's shape, and its policy checked against the schema. */
 function checkInput(input: CertificateInput): CertPolicy | undefined {
@@ -184,10 +178,10 @@ function checkInput(input: CertificateInput): CertPolicy | undefined {
       throw badInput(`${JSON.stringify(path)} must be an absolute path on the worker`);
   if (!input.csr && !keyFile) throw badInput('deploy.keyFile: say where the private key goes');
   if (input.csr && keyFile) throw badInput('deploy.keyFile: with a CSR the key stays with you; drop keyFile');
-  if (input.ttl !== undefined && !positive(parseDuration(input.ttl) ?? -1))
+  if (input.ttl !== undefined && !unsetOrPositive(parseDuration(input.ttl) ?? -1))
     throw badInput(`ttl ${JSON.stringify(input.ttl)} is not a duration such as 720h`);
-  if (!positive(input.renewBeforeMs)) throw badInput('renewBeforeMs must be a positive duration');
-  if (!positive(input.retryInitialMs) || !positive(input.retryMaxMs))
+  if (!unsetOrPositive(input.renewBeforeMs)) throw badInput('renewBeforeMs must be a positive duration');
+  if (!unsetOrPositive(input.retryInitialMs) || !unsetOrPositive(input.retryMaxMs))
     throw badInput('retryInitialMs and retryMaxMs must be positive durations');
   const n = input.continueAsNewAfter;
   if (n !== undefined && !(Number.isInteger(n) && n >= 1))
@@ -211,14 +205,6 @@ function policyViolation(facts: CertRequestFacts, policy: CertPolicy | undefined
       message: violations.map((v) => v.message).join('; '),
       details: [violations.map((v) => v.rule)],
     });
-}
-
-/** An activity's failure type, through Temporal's wrapper. */
-function failureType(err: unknown): { type?: string; nonRetryable: boolean } {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure
-    ? { type: cause.type ?? undefined, nonRetryable: cause.nonRetryable === true }
-    : { nonRetryable: false };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -410,7 +396,7 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
         if (isCancellation(err)) throw err;
         const message = failureDetail(err);
         noteError(message);
-        const { type, nonRetryable } = failureType(err);
+        const { type, nonRetryable } = activityFailure(err);
         const first = s.cert === null;
         // A first issue the input cannot get, or a one-off issue: fail with it.
         if (input.once || (first && nonRetryable && type && BAD_INPUT_TYPES.has(type)))

@@ -18,6 +18,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IssuedLease, LeaseActivities, LeaseDelivery } from '../activities/leases.js';
+import { activityFailure, INPUT_FAILURE_TYPES, unsetOrPositive } from './lib/failures.js';
 import { sealAware } from './lib/seal-aware.js';
 import { failureDetail, trackSteps } from './lib/status.js';
 
@@ -125,21 +126,11 @@ export const LEASE_KEEPER_STEPS = ['issue', 'keep', 'revoke'] as const;
 const MIN_WAIT_MS = 1000;
 
 /** Failures of the first issue that no retry will fix: the input names something wrong. */
-const BAD_INPUT_TYPES = new Set([
-  'LeaseBadInput',
-  'LeaseDeliveryFailed',
-  'UnknownCluster',
-  'VaultInvalidPath',
-  'VaultInvalidRequest',
-  'VaultNotFound',
-  'VaultPermissionDenied',
-]);
+const BAD_INPUT_TYPES = new Set(['LeaseBadInput', 'LeaseDeliveryFailed', ...INPUT_FAILURE_TYPES]);
 
 function badInput(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: 'LeaseBadInput', nonRetryable: true, message });
 }
-
-const positive = (n: number | undefined) => n === undefined || (Number.isFinite(n) && n > 0);
 
 function checkInput(input: LeaseKeeperInput): void {
   if (!input?.dbMount?.trim()) throw badInput('dbMount: name the database secrets engine mount');
@@ -151,10 +142,10 @@ function checkInput(input: LeaseKeeperInput): void {
     throw badInput(`deliver.file ${JSON.stringify(file)} must be an absolute path on the worker`);
   if (kv && (!kv.mount?.trim() || !kv.path?.trim()))
     throw badInput('deliver.kv needs both a mount and a path');
-  if (!positive(input.renewBeforeMs)) throw badInput('renewBeforeMs must be a positive duration');
+  if (!unsetOrPositive(input.renewBeforeMs)) throw badInput('renewBeforeMs must be a positive duration');
   if (input.overlapMs !== undefined && !(Number.isFinite(input.overlapMs) && input.overlapMs >= 0))
     throw badInput('overlapMs must be 0 or a positive duration');
-  if (!positive(input.retryInitialMs) || !positive(input.retryMaxMs))
+  if (!unsetOrPositive(input.retryInitialMs) || !unsetOrPositive(input.retryMaxMs))
     throw badInput('retryInitialMs and retryMaxMs must be positive durations');
   if (input.cyclesPerRun !== undefined && !(Number.isInteger(input.cyclesPerRun) && input.cyclesPerRun >= 1))
     throw badInput('cyclesPerRun must be a whole number >= 1');
@@ -360,9 +351,8 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
         if (isCancellation(err)) throw err;
         const message = failureDetail(err);
         noteError(message);
-        const cause = (err as { cause?: { type?: string; nonRetryable?: boolean } }).cause;
-        const type = cause?.type;
-        if (first && s.lease === null && type && cause?.nonRetryable && BAD_INPUT_TYPES.has(type)) {
+        const { type, nonRetryable } = activityFailure(err);
+        if (first && s.lease === null && type && nonRetryable && BAD_INPUT_TYPES.has(type)) {
           throw ApplicationFailure.create({
             type,
             nonRetryable: true,

@@ -2,7 +2,7 @@
 // 0600); a wrapped-keys file holds them only as Vault transit ciphertext (transit-keys.ts opens it).
 // Either way the newest entry seals new payloads and older ones stay for reading old history.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { CodecError, checkKeyring, type Keyring } from './codec.js';
@@ -54,6 +54,26 @@ export function writeJsonFile(path: string, value: unknown): void {
   renameSync(tmp, path);
 }
 
+/**
+ * Creates `path` with `value` only if it does not exist (written whole and flushed under a
+ * temporary name, then hard-linked into place, which fails if another process got there first).
+ * Returns false when the file existed already.
+ */
+export function createJsonFile(path: string, value: unknown): boolean {
+  const tmp = join(dirname(path), `.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    chmodSync(tmp, 0o600);
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
 function keyringOf(file: KeyFile, source: string): Keyring {
   const keys = new Map(file.keys.map((k) => [k.id, Buffer.from(k.key, 'base64')] as const));
   return checkKeyring({ current: (file.keys.at(-1) as { id: string }).id, keys, source });
@@ -72,10 +92,13 @@ export function loadKeyFile(path: string, options: { create: boolean }): Keyring
         `${source} does not exist: the worker creates it on first start; give the CLI the same file`,
       );
     }
-    file = {
+    const fresh = {
       keys: [{ id: newKeyId(), key: randomBytes(32).toString('base64'), created: new Date().toISOString() }],
     };
-    writeJsonFile(path, file);
+    // Two processes starting at once (a worker and the dev stack) must end with one key: the first
+    // to link its file wins, and the other reads the winner's instead of replacing it.
+    file = createJsonFile(path, fresh) ? fresh : readJsonFile(keyFileSchema, path, 'key file');
+    if (!file) throw new CodecError(`${source} vanished while it was being created; start again`);
   } else if ((statSync(path).mode & 0o077) !== 0) {
     throw new CodecError(`${source} is readable by other users: chmod 600 ${path}`);
   }

@@ -1,7 +1,7 @@
 // The payload codec: AES-256-GCM under a rotating keyring, key ids in the metadata, failures
 // encoded too; and the local key file the dev stack keeps.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
@@ -19,7 +19,7 @@ import {
   type Keyring,
 } from '../../common/codec/codec.js';
 import { encryptingDataConverter } from '../../common/codec/data-converter.js';
-import { loadKeyFile, rotateKeyFile } from '../../common/codec/key-file.js';
+import { createJsonFile, loadKeyFile, rotateKeyFile } from '../../common/codec/key-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vaultops-codec-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -101,6 +101,17 @@ describe('failures', () => {
 });
 
 describe('local key file', () => {
+  it("is created only where none exists: a second creator keeps the first creator's keys", () => {
+    // Two starts at once (a worker and the dev stack) both find no file; the loser must not
+    // replace the winner's key, or one of them would seal payloads the other cannot open.
+    const file = join(dir, 'created-once.json');
+    expect(createJsonFile(file, { keys: ['first'] })).toBe(true);
+    expect(createJsonFile(file, { keys: ['second'] })).toBe(false);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ keys: ['first'] });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('is created at mode 0600 with one key, then rotated; old payloads still open', async () => {
     const file = join(dir, 'codec-keys.json');
     expect(() => loadKeyFile(file, { create: false })).toThrow(/does not exist: the worker creates it/);

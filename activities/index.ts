@@ -10,6 +10,7 @@ import { resolveClusters } from './clusters.js';
 import { defaultSnapshotDir, directoryStore } from './dr/directory-store.js';
 import type { SnapshotStore } from './dr/snapshot-store.js';
 import { createDrActivities } from './dr.js';
+import { createDrFailoverActivities } from './dr-failover.js';
 import type { HsmConfig } from './hsm/pkcs11.js';
 import { createLeaseActivities } from './leases.js';
 import { createMarkerActivities } from './markers.js';
@@ -37,6 +38,8 @@ export function createActivities(deps: ActivityDeps) {
   const notifier =
     deps.notifier ?? createNotifier({ logger, webhookUrl: process.env.VAULTOPS_ALERT_WEBHOOK || undefined });
   const clusters = resolveClusters(deps);
+  // One store for protection, drills and failover: its lock keeps their manifest writes apart.
+  const snapshotStore = deps.snapshotStore ?? directoryStore(defaultSnapshotDir());
   return {
     ...createPreflightActivities({ vault: deps.vault, clusters }),
     ...createSealActivities({ vault: deps.vault, clusters, notifier }),
@@ -51,11 +54,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createCertificateActivities({ vault: deps.vault, clusters }),
     ...createMigrateInventoryActivities({ vault: deps.vault, clusters }),
     ...createKvCopyActivities({ vault: deps.vault, clusters }),
-    ...createDrActivities({
-      vault: deps.vault,
-      clusters,
-      store: deps.snapshotStore ?? directoryStore(defaultSnapshotDir()),
-    }),
+    ...createDrActivities({ vault: deps.vault, clusters, store: snapshotStore }),
+    ...createDrFailoverActivities({ vault: deps.vault, clusters, store: snapshotStore }),
   };
 }
 

@@ -700,6 +700,55 @@ dr.command('drill')
     await drDrillCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
+// Failover: detection by probe quorum, approval, fencing of the old primary, restore of the newest
+// verified snapshot into the standby, unseal by the key holders (shares straight from their CLI),
+// verification, switch. Rolls forward once the old primary is fenced.
+dr.command('failover')
+  .description(
+    'fail over from a down primary to a standby: detect, approve, fence, restore, unseal, verify, switch',
+  )
+  .requiredOption(
+    '--from <cluster>',
+    'the primary being failed over (fenced: its answering nodes are sealed)',
+    clusterName,
+  )
+  .requiredOption('--to <cluster>', 'the standby that takes over (its data is replaced)', clusterName)
+  .option('--force', 'skip detection: you declare the primary down')
+  .option('--detect <failures/rounds>', 'failed probe rounds that declare the primary down (default 3/5)')
+  .option('--probe-every <duration>', 'time between probe rounds (default 1s)')
+  .option('--probe-timeout <duration>', 'how long a node has to answer a probe (default 2.5s)')
+  .option('--auto-approve', 'a pre-approved automatic policy: no approval gate')
+  .option('--approver <name>', 'who may approve the failover (repeatable)', repeat)
+  .option('--quorum <n>', 'how many approvers must approve (default 1)')
+  .option('--approval-timeout <duration>', 'how long the approvers have (default 1h)')
+  .option('--as <name>', 'who asks (the requester; may reject, never approve)')
+  .option('--snapshot <id>', 'restore this snapshot instead of the newest verified one')
+  .option('--hook <command>', 'run after the switch (sh -c), with VAULTOPS_DR_NEW_PRIMARY set')
+  .option(
+    '--fence-watch <duration>',
+    'how long unreachable old-primary nodes are watched and sealed when they answer (default 1h)',
+  )
+  .action(async (opts, cmd) => {
+    const { drFailoverCommand } = await import('./commands/dr-failover.js');
+    await drFailoverCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
+  });
+
+dr.command('unseal-share')
+  .description(
+    "send your unseal key share straight to a failover's standby (read without echo); the workflow learns the progress only",
+  )
+  .argument('<workflow-id>', 'the failover workflow, e.g. dr-failover:primary:standby')
+  .requiredOption(
+    '--cluster <name>',
+    'the standby the failover restores into (checked against the workflow)',
+    clusterName,
+  )
+  .option('--node <url>', "send to this node address instead of the worker's (repeatable)", repeat)
+  .action(async (workflowId, opts, cmd) => {
+    const { drUnsealShareCommand } = await import('./commands/dr-failover.js');
+    await drUnsealShareCommand(workflowId, { ...cmd.optsWithGlobals(), ...opts }, out);
+  });
+
 program
   .command('codec-server')
   .description(

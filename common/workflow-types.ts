@@ -16,6 +16,7 @@ export const WORKFLOW_TYPES = [
   'certificateWorkflow',
   'drProtectWorkflow',
   'drDrillWorkflow',
+  'drFailoverWorkflow',
 ] as const;
 
 export type WorkflowType = (typeof WORKFLOW_TYPES)[number];

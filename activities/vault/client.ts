@@ -211,6 +211,23 @@ export class VaultClient {
     return new VaultClient(this.#options, { ...this.#shared, tokens: other.tokens });
   }
 
+  /**
+   * A client for one of this cluster's nodes alone (DR probes and fencing): this client's TLS,
+   * namespace and token holder, no other node tried and nothing retried, every answer within
+   * `timeoutMs` or VaultUnavailable. Its connections are its own: close() it when done.
+   */
+  forNode(address: string, options: { timeoutMs: number }): VaultClient {
+    const single = new VaultClient({
+      ...this.#options,
+      address,
+      addresses: [address],
+      timeoutMs: options.timeoutMs,
+      retry: { maxRetries: 0, waitMinMs: 0, waitMaxMs: 0 },
+      cache: undefined,
+    });
+    return single.withTokensOf(this);
+  }
+
   get nodes(): ClusterNodes {
     return this.#shared.cluster;
   }

@@ -349,3 +349,10 @@ export async function restoreRaftSnapshotStream(
     ...(options.signal ? { signal: options.signal } : {}),
   });
 }
+
+// --- fencing ------------------------------------------------------------------------------------
+
+/** Makes the active node give up leadership (another node, or itself after a pause, takes over). */
+export async function stepDown(vault: VaultClient): Promise<void> {
+  await vault.put('sys/step-down', {}, CLUSTER_WIDE);
+}

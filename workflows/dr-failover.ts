@@ -1,0 +1,461 @@
+// `vaultops dr failover`: the old primary is declared down, fenced, and the standby takes over
+// from the newest verified snapshot. The runbook:
+//   1. detect   health probes of every primary node from the worker, a round a second; down only
+//               when a quorum of rounds in the window fail (a slow answer is an answer), or
+//               declared down by the operator (--force)
+//   2. approve  the approvers' quorum, or a pre-approved automatic policy (--auto-approve)
+//   3. fence    every old-primary node that still answers is sealed with the primary's token,
+//               recorded per node; nodes that do not answer are watched and sealed the moment
+//               they answer again (fence-watch, to the end of the run)
+//   4. restore  the newest verified snapshot (else the newest usable one, and the report says
+//               so), snapshot-force through the standby's leader, its hash checked first
+//   5. unseal   the standby seals itself seconds after the forced restore and opens only with the
+//               PRIMARY's keys: key holders send their shares straight to it with `vaultops dr
+//               unseal-share` while the status shows "unseal: k of n shares"; a standby with an
+//               auto-unseal seal opens by itself
+//   6. verify   the standby against the snapshot's baseline, the canary included
+//   7. switch   the current-primary record (a file next to the snapshot store, and KV on the new
+//               primary), then the operator's hook with VAULTOPS_DR_NEW_PRIMARY
+// and the RTO, phase by phase.
+//
+// The rule after fencing: once the old primary is fenced, the failover only rolls FORWARD. It
+// never unfences (unseals) the old primary by itself, since it cannot know the old primary took no
+// write the snapshot lacks, nor that it is really gone. A failed restore, unseal or verification
+// seals the standby too (both sealed: no cluster takes writes), and the failure says what to do:
+// fail over again with another snapshot (`--force --snapshot <id>`), or have the key holders
+// unseal the old primary by hand once it is known good. Nothing of an unseal share, token or
+// snapshot passes through this history: shares go from the key holder's CLI to the standby.
+import {
+  ApplicationFailure,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { DrActivities } from '../activities/dr.js';
+import type { DrFailoverActivities, FailoverSnapshotChoice } from '../activities/dr-failover.js';
+import type { ApprovalPolicy } from '../common/approval.js';
+import type { SnapshotEntry } from '../common/dr.js';
+import {
+  DEFAULT_DETECTION,
+  type DetectionPolicy,
+  detectionDecision,
+  detectionPolicyProblems,
+  type RoundVerdict,
+  roundVerdict,
+} from '../common/dr-detect.js';
+import {
+  allUnsealed,
+  anySealed,
+  DR_FAILOVER_STATE_QUERY,
+  DR_UNSEAL_PROGRESS_SIGNAL,
+  type DrFailoverState,
+  describeFencing,
+  describeUnseal,
+  type FailoverPhase,
+  type FailoverRto,
+  type FenceRecord,
+  isFenced,
+  type SealProgress,
+  sealProgressKey,
+  type UnsealProgressReport,
+} from '../common/dr-failover.js';
+import { approvalGate } from './lib/approval.js';
+import { SEAL_AWARE_RETRY, sealAware, sealAwareSteps } from './lib/seal-aware.js';
+import { failureDetail, trackSteps } from './lib/status.js';
+
+type Acts = DrActivities & DrFailoverActivities;
+
+const act = proxyActivities<Acts>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: SEAL_AWARE_RETRY,
+});
+/** Probes answer within their own timeouts; a worker hiccup is worth one more try, no more. */
+const probe = proxyActivities<Acts>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumAttempts: 2 },
+});
+/** The hook may not be idempotent (a DNS change, a page): it runs once, whatever happens. */
+const once = proxyActivities<Acts>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { maximumAttempts: 1 },
+});
+
+export const unsealProgressSignal = defineSignal<[UnsealProgressReport]>(DR_UNSEAL_PROGRESS_SIGNAL);
+export const failoverStateQuery = defineQuery<DrFailoverState>(DR_FAILOVER_STATE_QUERY);
+
+export interface DrFailoverInput {
+  fromCluster: string;
+  toCluster: string;
+  /** The operator declares the primary down: no detection. */
+  force?: boolean;
+  detection?: Partial<DetectionPolicy>;
+  /** Who approves; required unless autoApprove. */
+  approval?: ApprovalPolicy;
+  /** A pre-approved automatic policy: no approval gate; `by` is who set it up. */
+  autoApprove?: { by: string };
+  /** A snapshot id from the manifest; default: the newest verified, else the newest usable. */
+  snapshotId?: string;
+  /** Run after the switch with `sh -c`, VAULTOPS_DR_NEW_PRIMARY set; its exit status is recorded. */
+  hook?: string;
+  hookTimeoutMs?: number;
+  /** How long the standby may stay unsealed after the restore before it counts as auto-unsealed (15 s). */
+  settleMs?: number;
+  /** How long unreachable old-primary nodes are watched, to be sealed when they answer (1 h). */
+  fenceWatchMs?: number;
+  kvKeyCap?: number;
+}
+
+export interface DrFailoverReport {
+  outcome: 'failed-over' | 'not-needed';
+  fromCluster: string;
+  toCluster: string;
+  detection: { forced: boolean; decision: 'down' | 'alive' | 'declared'; reason: string; rounds: number };
+  approval: string;
+  fencing: FenceRecord[];
+  /** The final word on nodes that were not fenced at first (empty when all were). */
+  fenceWatch: FenceRecord[];
+  snapshot?: { id: string; takenAt: string; choice: FailoverSnapshotChoice; rpoMs: number };
+  /** Whether the standby sealed itself after the restore (and key holders unsealed it). */
+  sealedAfterRestore?: boolean;
+  switch?: {
+    recordFile: string;
+    kv: string;
+    hook: { exitCode: number | null; signal: string | null; ms: number; error?: string } | null;
+  };
+  rto: FailoverRto;
+}
+
+export const DR_FAILOVER_STEPS = [
+  'detect',
+  'approve',
+  'fence',
+  'restore',
+  'unseal',
+  'verify',
+  'switch',
+  'fence-watch',
+] as const;
+
+const HOOK_TIMEOUT_MS = 120_000;
+const SETTLE_MS = 15_000;
+const FENCE_WATCH_MS = 3600_000;
+
+const refuse = (type: string, message: string) =>
+  ApplicationFailure.create({ type, nonRetryable: true, message });
+
+export async function drFailoverWorkflow(input: DrFailoverInput): Promise<DrFailoverReport> {
+  const steps = trackSteps(DR_FAILOVER_STEPS);
+  const { fromCluster: from, toCluster: to } = input;
+  if (from === to) throw refuse('DrBadInput', `a failover goes to another cluster; both are "${from}"`);
+  if (!input.approval === !input.autoApprove)
+    throw refuse(
+      'DrBadInput',
+      'give either an approval policy or autoApprove (a pre-approved automatic policy)',
+    );
+  const gate = input.approval ? approvalGate(input.approval) : undefined; // a bad policy fails here
+  const policy: DetectionPolicy = { ...DEFAULT_DETECTION, ...input.detection };
+  const problems = detectionPolicyProblems(policy);
+  if (problems.length > 0) throw refuse('DrBadInput', `detection policy: ${problems.join('; ')}`);
+
+  const state: DrFailoverState = { fromCluster: from, toCluster: to, unseal: null };
+  setHandler(failoverStateQuery, () => state);
+  setHandler(unsealProgressSignal, (report) => {
+    // Progress only (k of n), shown until the workflow's own poll of seal-status confirms it.
+    if (state.unseal?.waiting && report.cluster === to)
+      steps.set('unseal', 'queued-sealed', `${describeUnseal(report)} (reported by unseal-share)`);
+  });
+  const phases: Partial<Record<FailoverPhase, number>> = {};
+  const timed = async <T>(phase: FailoverPhase, fn: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await fn();
+    } finally {
+      phases[phase] = Date.now() - started;
+    }
+  };
+  const rto = (): FailoverRto => ({
+    phases: { ...phases },
+    totalMs: Object.values(phases).reduce((a, b) => a + b, 0),
+  });
+  const targetStep = sealAwareSteps(steps, to);
+
+  // 1. Is the primary down? (Or does the operator say so.)
+  const detection = await timed('detection', () => detect(input, policy, steps));
+  if (detection.decision === 'alive')
+    return {
+      outcome: 'not-needed',
+      fromCluster: from,
+      toCluster: to,
+      detection,
+      approval: 'not asked: the primary answers',
+      fencing: [],
+      fenceWatch: [],
+      rto: rto(),
+    };
+
+  // 2. Nobody fences a primary alone.
+  const approval = await timed('approval', async () => {
+    if (!gate) {
+      const by = `pre-approved by the automatic policy of ${input.autoApprove?.by}`;
+      steps.set('approve', 'done', by);
+      return by;
+    }
+    const decided = await steps.run('approve', () => gate.approved(), { as: 'waiting-approval' });
+    const by = `approved by ${decided.approvals.map((a) => a.approver).join(', ')}`;
+    steps.set('approve', 'done', by);
+    return by;
+  });
+
+  // 3. Fenced. From here on the failover only rolls forward.
+  const fencing = await timed('fencing', () =>
+    steps.run('fence', () => act.drFenceCluster({ cluster: from })),
+  );
+  steps.set('fence', 'done', describeFencing(fencing));
+  const fencedAt = Date.now();
+  const fenceWatch = watchUnfenced(fencing, from, input.fenceWatchMs ?? FENCE_WATCH_MS, steps);
+
+  let chosen: { entry: SnapshotEntry; choice: FailoverSnapshotChoice } | undefined;
+  try {
+    // 4. The snapshot, restored into the standby through its leader.
+    chosen = await timed('restore', () =>
+      targetStep('restore', async () => {
+        const found = await act.drChooseFailoverSnapshot({
+          sourceCluster: from,
+          ...(input.snapshotId ? { id: input.snapshotId } : {}),
+        });
+        if (!found)
+          throw refuse(
+            'DrNoSnapshot',
+            input.snapshotId
+              ? `snapshot ${input.snapshotId} is not in the manifest`
+              : `no usable snapshot of ${from} in the manifest`,
+          );
+        await act.drRestoreSnapshot({ id: found.entry.id, targetCluster: to, sourceCluster: from });
+        return found;
+      }),
+    );
+    const { entry, choice } = chosen;
+    steps.set(
+      'restore',
+      'done',
+      `${entry.id}, taken ${entry.takenAt}${choice === 'usable-unverified' ? ' (NOT verified by a drill: no verified snapshot)' : ` (${choice})`}`,
+    );
+
+    // 5. Unsealed: by the key holders, with the primary's keys, or by its auto-unseal seal.
+    const sealedAfterRestore = await timed('unseal', () =>
+      steps.run('unseal', () => awaitUnsealed(input, state, steps)),
+    );
+
+    // 6. The standby holds what the primary held at snapshot time, canary included.
+    const differences = await timed('verification', () =>
+      targetStep('verify', async () => {
+        if (!entry.baseline)
+          return [`snapshot ${entry.id} has no baseline recorded; nothing to compare with`];
+        const compared = await act.drCompare({
+          targetCluster: to,
+          sourceCluster: from,
+          baseline: entry.baseline,
+          ...(input.kvKeyCap ? { kvKeyCap: input.kvKeyCap } : {}),
+        });
+        return compared.differences;
+      }),
+    );
+    if (differences.length > 0) {
+      steps.set('verify', 'failed', differences.join('; '));
+      throw refuse(
+        'DrVerificationFailed',
+        `${to} differs from snapshot ${entry.id}: ${differences.join('; ')}`,
+      );
+    }
+    steps.set('verify', 'done', 'alike, canary present');
+
+    // 7. The switch: who is primary now, and the operator's hook.
+    const switched = await timed('switch', () =>
+      targetStep('switch', async () => {
+        const record = await act.drSwitchPrimary({
+          newPrimary: to,
+          oldPrimary: from,
+          snapshotId: entry.id,
+          workflowId: workflowInfo().workflowId,
+          since: new Date(Date.now()).toISOString(),
+        });
+        const hook = input.hook
+          ? await once.drRunHook({
+              command: input.hook,
+              newPrimary: to,
+              oldPrimary: from,
+              timeoutMs: input.hookTimeoutMs ?? HOOK_TIMEOUT_MS,
+            })
+          : null;
+        return { recordFile: record.recordFile, kv: record.kv, hook };
+      }),
+    );
+    steps.set(
+      'switch',
+      'done',
+      `${to} is primary (${switched.recordFile}, ${switched.kv})${switched.hook ? `; hook exit ${switched.hook.exitCode ?? switched.hook.signal}` : ''}`,
+    );
+    const watched = await fenceWatch;
+    return {
+      outcome: 'failed-over',
+      fromCluster: from,
+      toCluster: to,
+      detection,
+      approval,
+      fencing,
+      fenceWatch: watched,
+      snapshot: {
+        id: entry.id,
+        takenAt: entry.takenAt,
+        choice,
+        // Writes after the snapshot and before the fence are what the failover loses at most.
+        rpoMs: Math.max(0, fencedAt - Date.parse(entry.takenAt)),
+      },
+      sealedAfterRestore,
+      switch: switched,
+      rto: rto(),
+    };
+  } catch (err) {
+    // Rolled forward as far as it went: the standby is sealed too, and the old primary stays fenced.
+    const standby = await act.drFenceCluster({ cluster: to, restoredFrom: from }).then(
+      (records) => describeFencing(records),
+      (e: unknown) => `could not be sealed: ${failureDetail(e)}`,
+    );
+    await fenceWatch;
+    throw refuse(
+      'DrFailoverStopped',
+      `failover stopped after fencing ${from}: ${failureDetail(err)}. ${from} stays fenced (never unfenced automatically); ` +
+        `${to}: ${standby}. Next: fail over again with another snapshot (vaultops dr failover --from ${from} --to ${to} --force --snapshot <id>; ` +
+        `vaultops dr snapshots lists them), or have the key holders unseal ${from} by hand once it is known good`,
+    );
+  }
+}
+
+/** The detection phase: a decision from the probes, or the operator's word. */
+async function detect(
+  input: DrFailoverInput,
+  policy: DetectionPolicy,
+  steps: ReturnType<typeof trackSteps<(typeof DR_FAILOVER_STEPS)[number]>>,
+): Promise<DrFailoverReport['detection']> {
+  if (input.force) {
+    const reason = 'declared down by the operator (--force); no probes';
+    steps.set('detect', 'done', reason);
+    return { forced: true, decision: 'declared', reason, rounds: 0 };
+  }
+  const verdicts: RoundVerdict[] = [];
+  steps.set('detect', 'running', `probing ${input.fromCluster}`);
+  for (;;) {
+    const round = await probe.drProbeCluster({
+      cluster: input.fromCluster,
+      timeoutMs: policy.probeTimeoutMs,
+    });
+    const result = roundVerdict(round, policy);
+    verdicts.push(result.verdict);
+    const d = detectionDecision(verdicts, policy);
+    if (d.decision !== 'undecided') {
+      steps.set('detect', 'done', `${d.reason}; last round: ${result.detail}`);
+      return { forced: false, decision: d.decision, reason: d.reason, rounds: verdicts.length };
+    }
+    steps.set('detect', 'running', `round ${verdicts.length}: ${result.verdict}; ${d.reason}`);
+    await sleep(policy.intervalMs);
+  }
+}
+
+/**
+ * Waits until every standby node is unsealed and stays so. Right after a forced restore the
+ * standby still runs unsealed for a few seconds, then seals itself: unsealed means done only once
+ * it has sealed and been unsealed, or has stayed unsealed for the settle time (an auto-unseal seal).
+ * Returns whether it sealed itself.
+ */
+async function awaitUnsealed(
+  input: DrFailoverInput,
+  state: DrFailoverState,
+  steps: ReturnType<typeof trackSteps<(typeof DR_FAILOVER_STEPS)[number]>>,
+): Promise<boolean> {
+  const to = input.toCluster;
+  const settleBy = Date.now() + (input.settleMs ?? SETTLE_MS);
+  let progress: SealProgress = await act.drSealProgress({ cluster: to });
+  let sawSealed = anySealed(progress);
+  const show = (p: SealProgress) => {
+    const line = describeUnseal(p);
+    state.unseal = { waiting: anySealed(p), nodes: p.nodes.map((n) => n.address), line };
+    steps.set(
+      'unseal',
+      anySealed(p) ? 'queued-sealed' : 'running',
+      anySealed(p)
+        ? `${line}; key holders: vaultops dr unseal-share ${workflowInfo().workflowId} --cluster ${to}`
+        : `${line}; watching for the seal that follows a forced restore`,
+    );
+  };
+  while (!(allUnsealed(progress) && (sawSealed || Date.now() >= settleBy))) {
+    show(progress);
+    const settling = allUnsealed(progress) && !sawSealed;
+    progress = await act.drAwaitSealChange({
+      cluster: to,
+      knownKey: sealProgressKey(progress),
+      maxWaitMs: settling ? Math.max(1, settleBy - Date.now()) : 60_000,
+    });
+    if (anySealed(progress)) sawSealed = true;
+  }
+  state.unseal = {
+    waiting: false,
+    nodes: progress.nodes.map((n) => n.address),
+    line: describeUnseal(progress),
+  };
+  // Serving the primary's data with the primary's token (it may seal again: then it queues).
+  await sealAware(
+    'unseal',
+    () => act.drAwaitRestored({ targetCluster: to, sourceCluster: input.fromCluster }),
+    {
+      cluster: to,
+    },
+  );
+  steps.set(
+    'unseal',
+    'done',
+    sawSealed ? 'unsealed by the key holders' : 'unsealed (no seal followed the restore)',
+  );
+  return sawSealed;
+}
+
+/** Nodes not fenced at first are watched in the background and sealed when they answer. */
+function watchUnfenced(
+  fencing: FenceRecord[],
+  cluster: string,
+  watchMs: number,
+  steps: ReturnType<typeof trackSteps<(typeof DR_FAILOVER_STEPS)[number]>>,
+): Promise<FenceRecord[]> {
+  const open = fencing.filter((r) => !isFenced(r) && r.outcome !== 'stepped-down').map((r) => r.address);
+  if (open.length === 0) {
+    steps.set('fence-watch', 'done', 'every node fenced at once: nothing to watch');
+    return Promise.resolve([]);
+  }
+  const watcher = proxyActivities<Acts>({
+    startToCloseTimeout: watchMs + 120_000,
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+  });
+  const until = new Date(Date.now() + watchMs).toISOString();
+  steps.set('fence-watch', 'running', `sealing ${open.join(', ')} when they answer, until ${until}`);
+  // Never rejects: a watch that fails is recorded as such, and the failover goes on (rolls forward).
+  return watcher.drFenceWatch({ cluster, addresses: open, until }).then(
+    (records) => {
+      steps.set('fence-watch', 'done', describeFencing(records));
+      return records;
+    },
+    (err: unknown) => {
+      steps.set('fence-watch', 'failed', failureDetail(err));
+      return open.map((address) => ({
+        address,
+        outcome: 'failed' as const,
+        detail: `the watch failed: ${failureDetail(err)}`,
+        at: new Date(Date.now()).toISOString(),
+      }));
+    },
+  );
+}

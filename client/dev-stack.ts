@@ -2,7 +2,7 @@
 // an OpenBao dev server, with --dr a DR pair (two raft clusters), a SoftHSM2 token and the
 // worker, started in that order, health-checked, and stopped in reverse order. Every payload is encrypted with the key file in the state dir, and
 // the UI decodes through a codec server that starts first (the UI is told its URL at start).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import { VaultClient } from '../activities/vault/client.js';
@@ -122,6 +122,9 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     if (options.dr) {
       say('starting a DR pair: two single-node raft clusters, dr-primary and dr-standby...');
       drPair = await startDrPair({ flavour, dir: join(options.stateDir, 'dr') });
+      // The pair is new each start: snapshots of the last one hold its keyring, which no key
+      // holder has any more, so a drill or failover must never pick them.
+      rmSync(snapshotDir, { recursive: true, force: true });
       stops.push((drPair as DrPair).stop);
       const [primaryNode, standbyNode] = [drPair.primary.nodes[0], drPair.standby.nodes[0]];
       say(`DR primary ${primaryNode?.address}, standby ${standbyNode?.address} (raft; fresh each start)`);

@@ -84,8 +84,10 @@ export function createDrFailoverActivities(deps: {
     },
 
     /**
-     * The snapshot to fail over to: a named one, else the source's newest verified one, else its
-     * newest usable one (and the choice says it was never verified). Null when there is none.
+     * The snapshot to fail over to: a named one, else the source's newest that is not failed, and
+     * the choice says whether a drill verified it. The newest, not the newest verified: an older
+     * verified snapshot would silently drop every write since (the restore is verified against
+     * the snapshot's own fingerprint right after, and `--snapshot` picks another). Null: none.
      */
     async drChooseFailoverSnapshot(input: {
       sourceCluster: string;
@@ -99,9 +101,9 @@ export function createDrFailoverActivities(deps: {
       const newest = all
         .filter((e) => e.sourceCluster === input.sourceCluster && e.status !== 'failed' && e.file !== null)
         .sort((a, b) => Date.parse(b.takenAt) - Date.parse(a.takenAt));
-      const verified = newest.find((e) => e.status === 'verified');
-      if (verified) return { entry: verified, choice: 'verified' };
-      return newest[0] ? { entry: newest[0], choice: 'usable-unverified' } : null;
+      const chosen = newest[0];
+      if (!chosen) return null;
+      return { entry: chosen, choice: chosen.status === 'verified' ? 'verified' : 'usable-unverified' };
     },
 
     /** Every node's seal status: sealed, shares given of those needed, seal type. */

@@ -722,7 +722,7 @@ dr.command('failover')
   .option('--quorum <n>', 'how many approvers must approve (default 1)')
   .option('--approval-timeout <duration>', 'how long the approvers have (default 1h)')
   .option('--as <name>', 'who asks (the requester; may reject, never approve)')
-  .option('--snapshot <id>', 'restore this snapshot instead of the newest verified one')
+  .option('--snapshot <id>', 'restore this snapshot instead of the newest one')
   .option('--hook <command>', 'run after the switch (sh -c), with VAULTOPS_DR_NEW_PRIMARY set')
   .option(
     '--fence-watch <duration>',

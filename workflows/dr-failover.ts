@@ -1,5 +1,5 @@
 // `vaultops dr failover`: the old primary is declared down, fenced, and the standby takes over
-// from the newest verified snapshot. The runbook:
+// from the newest snapshot. The runbook:
 //   1. detect   health probes of every primary node from the worker, a round a second; down only
 //               when a quorum of rounds in the window fail (a slow answer is an answer), or
 //               declared down by the operator (--force)
@@ -7,8 +7,9 @@
 //   3. fence    every old-primary node that still answers is sealed with the primary's token,
 //               recorded per node; nodes that do not answer are watched and sealed the moment
 //               they answer again (fence-watch, to the end of the run)
-//   4. restore  the newest verified snapshot (else the newest usable one, and the report says
-//               so), snapshot-force through the standby's leader, its hash checked first
+//   4. restore  the newest snapshot (not an older drill-verified one, which would drop the writes
+//               since; the report says whether a drill verified it), snapshot-force through the
+//               standby's leader, its hash checked first
 //   5. unseal   the standby seals itself seconds after the forced restore and opens only with the
 //               PRIMARY's keys: key holders send their shares straight to it with `vaultops dr
 //               unseal-share` while the status shows "unseal: k of n shares"; a standby with an
@@ -98,7 +99,7 @@ export interface DrFailoverInput {
   approval?: ApprovalPolicy;
   /** A pre-approved automatic policy: no approval gate; `by` is who set it up. */
   autoApprove?: { by: string };
-  /** A snapshot id from the manifest; default: the newest verified, else the newest usable. */
+  /** A snapshot id from the manifest; default: the newest usable one. */
   snapshotId?: string;
   /** Run after the switch with `sh -c`, VAULTOPS_DR_NEW_PRIMARY set; its exit status is recorded. */
   hook?: string;
@@ -243,7 +244,7 @@ export async function drFailoverWorkflow(input: DrFailoverInput): Promise<DrFail
     steps.set(
       'restore',
       'done',
-      `${entry.id}, taken ${entry.takenAt}${choice === 'usable-unverified' ? ' (NOT verified by a drill: no verified snapshot)' : ` (${choice})`}`,
+      `${entry.id}, taken ${entry.takenAt}${choice === 'usable-unverified' ? ' (not verified by a drill yet)' : ` (${choice})`}`,
     );
 
     // 5. Unsealed: by the key holders, with the primary's keys, or by its auto-unseal seal.

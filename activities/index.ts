@@ -16,6 +16,7 @@ import { createLeaseActivities } from './leases.js';
 import { createMarkerActivities } from './markers.js';
 import { createMigrateInventoryActivities } from './migrate/inventory.js';
 import { createKvCopyActivities } from './migrate/kv-copy.js';
+import { createMigrateRunActivities } from './migrate/run.js';
 import { createNotifier, type Notifier } from './notifier.js';
 import { createPreflightActivities, type PreflightDeps } from './preflight.js';
 import { createRotationActivities } from './rotation.js';
@@ -54,6 +55,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCertificateActivities({ vault: deps.vault, clusters }),
     ...createMigrateInventoryActivities({ vault: deps.vault, clusters }),
     ...createKvCopyActivities({ vault: deps.vault, clusters }),
+    ...createMigrateRunActivities({ vault: deps.vault, clusters }),
     ...createDrActivities({ vault: deps.vault, clusters, store: snapshotStore }),
     ...createDrFailoverActivities({ vault: deps.vault, clusters, store: snapshotStore }),
   };

@@ -17,6 +17,7 @@ export const WORKFLOW_TYPES = [
   'drProtectWorkflow',
   'drDrillWorkflow',
   'drFailoverWorkflow',
+  'migrateWorkflow',
 ] as const;
 
 export type WorkflowType = (typeof WORKFLOW_TYPES)[number];

@@ -10,6 +10,7 @@ export { drProtectWorkflow } from './dr-protect.js';
 export { approvedChangeWorkflow } from './examples/approved-change.js';
 export { orderedWritesWorkflow } from './examples/ordered-writes.js';
 export { leaseKeeperWorkflow } from './lease-keeper.js';
+export { migrateWorkflow } from './migrate.js';
 export { preflightWorkflow } from './preflight.js';
 export { sealGuardWorkflow } from './seal-guard.js';
 export { secretRotationWorkflow } from './secret-rotation.js';

@@ -57,7 +57,7 @@ export interface InventoryOptions {
   walkKv?: boolean;
 }
 
-interface RawMount {
+export interface RawMount {
   type: string;
   description?: string;
   local?: boolean;
@@ -185,7 +185,7 @@ async function readMountTable(vault: VaultClient, path: 'sys/mounts' | 'sys/auth
 }
 
 /** Tuning as Vault reports it, minus what is per-mount identity (accessor, uuid) or per-build. */
-function mountItem(path: string, m: RawMount): MountItem {
+export function mountItem(path: string, m: RawMount): MountItem {
   const kvVersion = m.type === 'kv' ? (m.options?.version ?? '1') : null;
   return {
     path,

@@ -1,0 +1,141 @@
+// KV v2 data for the migration workflow, one batch per activity over copyKvBatch (kv-copy.ts):
+// the batch's paths that the target lacks are recorded in the ledger first (unless this migration
+// created the whole mount: removing the mount removes them), then copied with their history. The
+// result is counts and digests rolled up over the batch, never values or per-version lists, so the
+// workflow's history stays small. The delta copy compares current_version per path at the source
+// and the target after writes stopped, and copies only what moved on.
+import { Context } from '@temporalio/activity';
+import { emptyTotals, type KvTotals, type TargetMapping, targetMount } from '../../common/migrate-run.js';
+import { inBatches } from '../vault/batch.js';
+import type { VaultClient } from '../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
+import { readMetadata } from '../vault/kv.js';
+import { digestOf } from './digest.js';
+import { walkKvPaths } from './inventory.js';
+import { copyKvBatch, type KvCopyCursor, type KvCopyResult } from './kv-copy.js';
+import type { Ledger } from './ledger.js';
+
+export interface KvBatchResult {
+  totals: KvTotals;
+  /** Pass as `after` for the next batch; null when the mount is done. */
+  next: string | null;
+}
+
+const MAX_NAMED = 20;
+
+/** Adds a copy's reports to running totals; the digests chain over everything copied so far. */
+export function addToTotals(totals: KvTotals, result: KvCopyResult): KvTotals {
+  const side = (which: 'source' | 'target') =>
+    digestOf(result.reports.map((r) => [r.path, r.versions.map((v) => [v.version, v.state, v[which]])]));
+  const bad = result.reports.filter((r) => !r.match).map((r) => r.path);
+  return {
+    paths: totals.paths + result.paths,
+    versionsWritten: totals.versionsWritten + result.versionsWritten,
+    placeholders: totals.placeholders + result.placeholders,
+    mismatched: totals.mismatched + result.mismatched,
+    mismatchedPaths: [...totals.mismatchedPaths, ...bad].slice(0, MAX_NAMED),
+    sourceDigest: digestOf(`${totals.sourceDigest}${side('source')}`),
+    targetDigest: digestOf(`${totals.targetDigest}${side('target')}`),
+  };
+}
+
+async function currentVersion(vault: VaultClient, mount: string, path: string): Promise<number | null> {
+  try {
+    return (await readMetadata(vault, mount, path, { consistent: true })).current_version;
+  } catch (err) {
+    if (isVaultFailure(err, VaultErrorType.NotFound)) return null;
+    throw err;
+  }
+}
+
+/** Records the paths the target lacks, unless the whole mount is this migration's. */
+async function recordNew(ledger: Ledger, target: VaultClient, mount: string, paths: string[]) {
+  const entries = await ledger.entries();
+  if (entries.some((e) => e.kind === 'mount' && e.name === `${mount}/`)) return;
+  const versions = await inBatches(paths, 8, (p) => currentVersion(target, mount, p));
+  for (const [i, v] of versions.entries()) {
+    if (!v.ok) throw v.error;
+    if (v.value === null) await ledger.record({ kind: 'kv-secret', name: `${mount}/${paths[i]}` });
+  }
+}
+
+export async function copyKvMountBatch(
+  source: VaultClient,
+  target: VaultClient,
+  ledger: Ledger,
+  mapping: TargetMapping,
+  input: { mount: string; after: string | null; limit: number; totals?: KvTotals },
+): Promise<KvBatchResult> {
+  const to = targetMount(mapping, `${input.mount}/`).replace(/\/$/, '');
+  const all = await walkKvPaths(source, input.mount, '2');
+  const pending = all.filter((p) => input.after === null || p > input.after);
+  const batch = pending.slice(0, input.limit);
+  await recordNew(ledger, target, to, batch);
+  const resume = Context.current().info.heartbeatDetails as KvCopyCursor | undefined;
+  const result = await copyKvBatch(
+    source,
+    target,
+    {
+      source: { namespace: mapping.from, mount: input.mount },
+      target: { namespace: mapping.to, mount: to },
+      paths: batch,
+      limit: Math.max(batch.length, 1),
+    },
+    resume,
+  );
+  return {
+    totals: addToTotals(input.totals ?? emptyTotals(), result),
+    next: pending.length > batch.length ? (batch[batch.length - 1] ?? null) : null,
+  };
+}
+
+export interface KvDeltaResult {
+  totals: KvTotals;
+  /** Paths whose current_version moved on (or which are new) since the copy. */
+  changed: number;
+  /** Paths the target has that the source no longer has (left at the target; reported). */
+  goneAtSource: number;
+}
+
+export async function copyKvDelta(
+  source: VaultClient,
+  target: VaultClient,
+  ledger: Ledger,
+  mapping: TargetMapping,
+  input: { mount: string },
+): Promise<KvDeltaResult> {
+  const to = targetMount(mapping, `${input.mount}/`).replace(/\/$/, '');
+  const [paths, copied] = await Promise.all([
+    walkKvPaths(source, input.mount, '2'),
+    walkKvPaths(target, to, '2'),
+  ]);
+  const versions = await inBatches(paths, 8, async (p) => ({
+    p,
+    source: await currentVersion(source, input.mount, p),
+    target: await currentVersion(target, to, p),
+  }));
+  const changed: string[] = [];
+  for (const v of versions) {
+    if (!v.ok) throw v.error;
+    if (v.value.source !== null && v.value.source !== v.value.target) changed.push(v.value.p);
+  }
+  const here = new Set(paths);
+  let totals = emptyTotals();
+  if (changed.length > 0) {
+    await recordNew(ledger, target, to, changed);
+    const resume = Context.current().info.heartbeatDetails as KvCopyCursor | undefined;
+    const result = await copyKvBatch(
+      source,
+      target,
+      {
+        source: { namespace: mapping.from, mount: input.mount },
+        target: { namespace: mapping.to, mount: to },
+        paths: changed,
+        limit: changed.length,
+      },
+      resume,
+    );
+    totals = addToTotals(totals, result);
+  }
+  return { totals, changed: changed.length, goneAtSource: copied.filter((p) => !here.has(p)).length };
+}

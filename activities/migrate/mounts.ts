@@ -1,0 +1,105 @@
+// Secrets engines and auth methods with their tuning. A mount the target already has with the
+// same digest (type, description, options, tuning) is skipped; one with other content is a
+// conflict (the plan refuses those before anything is written). KV v2 mounts also get their
+// max_versions, cas_required and delete_version_after.
+import { type StepReport, type TargetMapping, targetMount } from '../../common/migrate-run.js';
+import type { VaultClient } from '../vault/client.js';
+import { vaultPath } from '../vault/paths.js';
+import { mountItem, type RawMount } from './inventory.js';
+import type { Ledger } from './ledger.js';
+import { newReport, targetConflict } from './sides.js';
+
+/** Mounts every namespace has of its own, and per-token storage: never copied. */
+const NOT_COPIED = new Set([
+  'system',
+  'ns_system',
+  'identity',
+  'ns_identity',
+  'token',
+  'ns_token',
+  'cubbyhole',
+  'ns_cubbyhole',
+]);
+
+/** Tuning fields Vault accepts back when a mount is enabled. */
+const TUNING = [
+  'default_lease_ttl',
+  'max_lease_ttl',
+  'force_no_cache',
+  'audit_non_hmac_request_keys',
+  'audit_non_hmac_response_keys',
+  'listing_visibility',
+  'passthrough_request_headers',
+  'allowed_response_headers',
+  'token_type',
+] as const;
+
+export type MountTable = 'sys/mounts' | 'sys/auth';
+
+export async function readMounts(vault: VaultClient, table: MountTable): Promise<Record<string, RawMount>> {
+  const body = (await vault.read(table)) as { data?: Record<string, RawMount> };
+  return body.data ?? {};
+}
+
+/** The source's mounts this migration moves (with a prefix, not the copies an earlier run made). */
+export function migratedMounts(
+  mounts: Record<string, RawMount>,
+  mapping: TargetMapping,
+  table: MountTable,
+): [string, RawMount][] {
+  const name = (path: string) => (table === 'sys/auth' ? `auth/${path}` : path);
+  return Object.entries(mounts)
+    .filter(([, m]) => !NOT_COPIED.has(m.type))
+    .filter(([path]) => !(mapping.prefix !== '' && path.startsWith(mapping.prefix)))
+    .filter(([path]) => !mapping.only || mapping.only.mounts.includes(name(path)))
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+export async function copyMounts(
+  source: VaultClient,
+  target: VaultClient,
+  ledger: Ledger,
+  mapping: TargetMapping,
+  table: MountTable,
+): Promise<StepReport> {
+  const report = newReport();
+  const there = await readMounts(target, table);
+  for (const [path, m] of migratedMounts(await readMounts(source, table), mapping, table)) {
+    const to = targetMount(mapping, path);
+    const existing = there[to];
+    const label = table === 'sys/auth' ? `auth/${to}` : to;
+    if (existing) {
+      if (mountItem(to, existing).digest !== mountItem(to, m).digest)
+        throw targetConflict(`${label} exists at the target with other type or tuning`);
+      report.skipped.push(label);
+      continue;
+    }
+    await ledger.record({ kind: table === 'sys/auth' ? 'auth' : 'mount', name: to });
+    const config = Object.fromEntries(
+      TUNING.flatMap((k) => (m.config?.[k] === undefined ? [] : [[k, m.config[k]]])),
+    );
+    await target.put(vaultPath`${table}/${to.replace(/\/$/, '')}`, {
+      type: m.type,
+      description: m.description ?? '',
+      config,
+      ...(m.options ? { options: m.options } : {}),
+      local: m.local ?? false,
+      seal_wrap: m.seal_wrap ?? false,
+      ...(m.external_entropy_access ? { external_entropy_access: true } : {}),
+    });
+    if (m.type === 'kv' && m.options?.version === '2') await copyKvConfig(source, target, path, to);
+    report.created.push(label);
+  }
+  return report;
+}
+
+async function copyKvConfig(source: VaultClient, target: VaultClient, from: string, to: string) {
+  const { data } = (await source.read(vaultPath`${from.replace(/\/$/, '')}/config`)) as {
+    data: { max_versions?: number; cas_required?: boolean; delete_version_after?: string };
+  };
+  await target.put(vaultPath`${to.replace(/\/$/, '')}/config`, {
+    max_versions: data.max_versions ?? 0,
+    cas_required: data.cas_required ?? false,
+    delete_version_after: data.delete_version_after ?? '0s',
+  });
+}

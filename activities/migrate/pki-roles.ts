@@ -1,0 +1,48 @@
+// PKI roles: each role's settings, written to the target's PKI mount of the same name. Issuers
+// are not migratable (their private keys never leave Vault: the plan says so); a role that names
+// an issuer the target lacks is written to use the target's default issuer, and reported.
+import { type StepReport, type TargetMapping, targetMount } from '../../common/migrate-run.js';
+import type { VaultClient } from '../vault/client.js';
+import { segment, vaultPath } from '../vault/paths.js';
+import { digestOf } from './digest.js';
+import type { Ledger } from './ledger.js';
+import { migratedMounts, readMounts } from './mounts.js';
+import { listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
+
+export async function copyPkiRoles(
+  source: VaultClient,
+  target: VaultClient,
+  ledger: Ledger,
+  mapping: TargetMapping,
+): Promise<StepReport> {
+  const report = newReport();
+  for (const [path, m] of migratedMounts(await readMounts(source, 'sys/mounts'), mapping, 'sys/mounts')) {
+    if (m.type !== 'pki') continue;
+    const from = path.replace(/\/$/, '');
+    const to = targetMount(mapping, path).replace(/\/$/, '');
+    for (const name of await listOrNone(source, vaultPath`${from}/roles`)) {
+      const settings = (await readOrNone(source, vaultPath`${from}/roles/${segment(name)}`)) ?? {};
+      const label = `${to}/roles/${name}`;
+      const there = await readOrNone(target, vaultPath`${to}/roles/${segment(name)}`);
+      if (there !== undefined) {
+        if (digestOf(there) !== digestOf(settings))
+          throw targetConflict(`${label} exists at the target with other settings`);
+        report.skipped.push(label);
+        continue;
+      }
+      await ledger.record({ kind: 'pki-role', name: label });
+      const issuer = settings.issuer_ref;
+      const keepIssuer = typeof issuer !== 'string' || issuer === 'default';
+      await target.put(
+        vaultPath`${to}/roles/${segment(name)}`,
+        keepIssuer ? settings : { ...settings, issuer_ref: 'default' },
+      );
+      if (!keepIssuer)
+        report.caveats.push(
+          `${label}: issuer ${issuer} is not migrated; the role uses the target's default issuer`,
+        );
+      report.created.push(label);
+    }
+  }
+  return report;
+}

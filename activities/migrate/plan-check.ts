@@ -1,0 +1,126 @@
+// The plan, as the migration workflow sees it: the source and target inventories classified by
+// common/migrate-plan.ts, reduced to what the workflow decides on (conflicts, blocking gaps, the
+// caveats' actions, the KV mounts to copy). Within one namespace (a prefix), the target's view is
+// its prefixed copies with the prefix taken off, so a conflict means the same thing either way.
+import type { NamespaceInventory } from '../../common/migrate-inventory.js';
+import { buildMigrationPlan, type MigrationPlan } from '../../common/migrate-plan.js';
+import type { TargetMapping } from '../../common/migrate-run.js';
+import type { VaultClient } from '../vault/client.js';
+import { readInventory } from './inventory.js';
+import { plannedPolicies } from './policies.js';
+
+export interface PlanCheck {
+  summary: MigrationPlan['summary'];
+  /** "<item>: <conflict>" for each conflict. */
+  conflicts: string[];
+  blockingGaps: string[];
+  /** "<item>: <action>" for each caveat (at most 50). */
+  caveats: string[];
+  notMigratable: string[];
+  /** KV v2 mounts whose data is copied, without the slash. */
+  kvMounts: string[];
+  /** KV v1 mounts: the mount is created, its data is not copied (reported). */
+  kvV1Mounts: string[];
+  secrets: number;
+  versions: number;
+}
+
+/** Keeps what starts with `prefix` (and takes it off), or drops it (`keep: false`). */
+function byPrefix(inv: NamespaceInventory, prefix: string, keep: boolean): NamespaceInventory {
+  if (prefix === '') return inv;
+  const pick = <T>(items: T[], name: (t: T) => string, rename: (t: T, n: string) => T) =>
+    items.flatMap((t) => {
+      const n = name(t);
+      if (n.startsWith(prefix) !== keep) return [];
+      return [keep ? rename(t, n.slice(prefix.length)) : t];
+    });
+  return {
+    ...inv,
+    secretsEngines: pick(
+      inv.secretsEngines,
+      (m) => m.path,
+      (m, path) => ({ ...m, path }),
+    ),
+    authMethods: pick(
+      inv.authMethods,
+      (m) => m.path,
+      (m, path) => ({ ...m, path }),
+    ),
+    policies: pick(
+      inv.policies,
+      (p) => p.name,
+      (p, name) => ({ ...p, name }),
+    ),
+    kv: pick(
+      inv.kv,
+      (k) => k.mount,
+      (k, mount) => ({ ...k, mount }),
+    ),
+    transitKeys: pick(
+      inv.transitKeys,
+      (k) => k.mount,
+      (k, mount) => ({ ...k, mount }),
+    ),
+    pki: pick(
+      inv.pki,
+      (p) => p.mount,
+      (p, mount) => ({ ...p, mount }),
+    ),
+    database: pick(
+      inv.database,
+      (d) => d.mount,
+      (d, mount) => ({ ...d, mount }),
+    ),
+  };
+}
+
+/** Keeps only the mounts and policies named in `only` (all when absent). */
+function onlyThese(inv: NamespaceInventory, only: TargetMapping['only']): NamespaceInventory {
+  if (!only) return inv;
+  const mount = (m: string) => only.mounts.includes(`${m.replace(/\/$/, '')}/`);
+  return {
+    ...inv,
+    secretsEngines: inv.secretsEngines.filter((m) => mount(m.path)),
+    authMethods: inv.authMethods.filter((m) => mount(`auth/${m.path}`)),
+    policies: inv.policies.filter((p) => only.policies.includes(p.name)),
+    kv: inv.kv.filter((k) => mount(k.mount)),
+    transitKeys: inv.transitKeys.filter((k) => mount(k.mount)),
+    pki: inv.pki.filter((p) => mount(p.mount)),
+    database: inv.database.filter((d) => mount(d.mount)),
+    identity: { entities: [], groups: [], entityAliases: 0, groupAliases: 0 },
+  };
+}
+
+export async function checkPlan(
+  source: VaultClient,
+  target: VaultClient,
+  mapping: TargetMapping,
+): Promise<PlanCheck> {
+  // A part of a namespace is planned without walking every KV tree of the namespace.
+  const walkKv = mapping.only === undefined;
+  const src = onlyThese(
+    byPrefix(await readInventory(source, { walkKv }), mapping.prefix, false),
+    mapping.only,
+  );
+  const dst = onlyThese(
+    byPrefix(await readInventory(target, { walkKv }), mapping.prefix, true),
+    mapping.only,
+  );
+  // Policies are compared as the target will hold them (namespace paths, prefixed mounts adjusted).
+  const adjusted = new Map((await plannedPolicies(source, mapping)).map((p) => [p.source, p.digest]));
+  src.policies = src.policies.map((p) => ({ ...p, digest: adjusted.get(p.name) ?? p.digest }));
+  const plan = buildMigrationPlan(src, { ...dst, namespace: mapping.to });
+  const named = (f: (i: MigrationPlan['items'][number]) => string | undefined) =>
+    plan.items.flatMap((i) => (f(i) ? [`${i.name}: ${f(i)}`] : []));
+  return {
+    summary: plan.summary,
+    conflicts: named((i) => i.conflict),
+    blockingGaps: plan.gaps.filter((g) => g.blocking).map((g) => `${g.missing}: ${g.impact}`),
+    caveats: named((i) => (i.verdict === 'caveat' ? i.action : undefined)).slice(0, 50),
+    notMigratable: named((i) => (i.verdict === 'not-migratable' ? i.reason : undefined)),
+    kvMounts: src.secretsEngines.filter((m) => m.kvVersion === '2').map((m) => m.path.replace(/\/$/, '')),
+    kvV1Mounts: src.secretsEngines.filter((m) => m.kvVersion === '1').map((m) => m.path.replace(/\/$/, '')),
+    secrets: src.kv.reduce((n, k) => n + k.secrets, 0),
+    versions: src.kv.reduce((n, k) => n + k.versions, 0),
+  };
+}

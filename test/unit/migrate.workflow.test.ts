@@ -1,0 +1,441 @@
+// The migration workflow in the time-skipping environment, over a named stand-in of the migrate
+// activities (standInMigration): an in-memory source and target, a write-ahead ledger, KV paths
+// with current versions. Every branch: a conflict refused before anything is written; an approval
+// refused; a failure at each step rolled back (only what the ledger says this migration created
+// is removed, what the target had before stays); a cancellation before cutover rolled back; the
+// delta copy picking up a write made during the copy; continue-as-new carrying the KV cursor; the
+// grace period, the second approval, and the retirement (marked or deleted).
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundle } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Activities } from '../../activities/index.js';
+import {
+  emptyTotals,
+  type KvTotals,
+  type MigrateRunInput,
+  type StepReport,
+} from '../../common/migrate-run.js';
+import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
+import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
+import { workflowStatusQuery } from '../../workflows/lib/status.js';
+import { migrateWorkflow } from '../../workflows/migrate.js';
+import { confirmFreezeUpdate, migrationProgressQuery } from '../../workflows/migrate-messages.js';
+import { createTimeSkippingEnv } from '../harness/temporal.js';
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundle;
+beforeAll(async () => {
+  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+type Step = 'namespace' | 'mounts' | 'policies' | 'auth' | 'kv' | 'transit' | 'pki' | 'verify' | 'delta';
+
+/** What each structure step would create at the target (some of it is there already). */
+const WANTED: Record<string, string[]> = {
+  namespace: ['namespace admin/team-b'],
+  mounts: ['mount secret/', 'mount transit/', 'mount pki/', 'auth approle/'],
+  policies: ['policy app-read', 'policy shared'],
+  auth: ['auth-role auth/approle/role/web'],
+  transit: ['transit-key transit/keys/orders'],
+  pki: ['pki-role pki/roles/web'],
+};
+/** At the target before the migration, identical to the source's: skipped, and never removed. */
+const PREEXISTING = ['mount pki/', 'policy shared'];
+
+const refuse = (type: string, message: string) =>
+  ApplicationFailure.create({ type, nonRetryable: true, message });
+
+/** Stand-ins for the migrate activities over an in-memory source and target. */
+function standInMigration(
+  options: { failAt?: Step; conflict?: boolean; paths?: number; writeDuringCopy?: string } = {},
+) {
+  const calls: string[] = [];
+  const target = new Set(PREEXISTING);
+  const ledger: string[] = [];
+  const removed: string[] = [];
+  const source = new Map<string, number>();
+  for (let i = 0; i < (options.paths ?? 5); i++) source.set(`app/s${String(i).padStart(3, '0')}`, 2);
+  const targetKv = new Map<string, number>();
+  const createAll = (step: Step | 'namespace'): StepReport => {
+    calls.push(step);
+    const report: StepReport = { created: [], skipped: [], caveats: [] };
+    for (const item of WANTED[step] ?? []) {
+      if (target.has(item)) {
+        report.skipped.push(item);
+        continue;
+      }
+      ledger.push(item); // write-ahead, as the real ledger
+      target.add(item);
+      report.created.push(item);
+      // Fails after its first creation: the ledger still knows it.
+      if (options.failAt === step) throw refuse('VaultInvalidRequest', `stand-in: ${step} failed halfway`);
+    }
+    if (step === 'auth') report.caveats.push('auth/approle/role/web: secret IDs are not copied');
+    return report;
+  };
+  const copy = (paths: string[], totals: KvTotals): KvTotals => {
+    for (const p of paths) {
+      if (!targetKv.has(p)) ledger.push(`kv-secret secret/${p}`);
+      targetKv.set(p, source.get(p) as number);
+      target.add(`kv-secret secret/${p}`);
+    }
+    return {
+      ...totals,
+      paths: totals.paths + paths.length,
+      versionsWritten: totals.versionsWritten + paths.length * 2,
+    };
+  };
+  const activities: Partial<Activities> = {
+    async migratePlanCheck() {
+      calls.push('plan');
+      return {
+        summary: {
+          exact: 8,
+          caveat: 1,
+          notMigratable: 0,
+          conflicts: options.conflict ? 1 : 0,
+          gaps: 0,
+          ready: !options.conflict,
+        },
+        conflicts: options.conflict ? ["policy app-read: the target's policy app-read has other rules"] : [],
+        blockingGaps: [],
+        caveats: ['auth/approle/role/web: AppRole secret IDs are reissued'],
+        notMigratable: [],
+        kvMounts: ['secret'],
+        kvV1Mounts: [],
+        secrets: source.size,
+        versions: source.size * 2,
+      };
+    },
+    async migrateTargetNamespace() {
+      return createAll('namespace');
+    },
+    async migrateMounts() {
+      return createAll('mounts');
+    },
+    async migratePolicies() {
+      return createAll('policies');
+    },
+    async migrateAuthRoles() {
+      return createAll('auth');
+    },
+    async migrateKvBatch(input) {
+      calls.push(`kv after=${input.after ?? '-'}`);
+      const all = [...source.keys()].sort();
+      const pending = all.filter((p) => input.after === null || p > input.after);
+      const batch = pending.slice(0, input.limit);
+      const totals = copy(batch, input.totals);
+      if (options.failAt === 'kv') throw refuse('VaultInvalidRequest', 'stand-in: kv batch failed');
+      // A write at the source while the copy runs: the delta copy must pick it up.
+      if (options.writeDuringCopy && input.after === null)
+        source.set(options.writeDuringCopy, (source.get(options.writeDuringCopy) as number) + 1);
+      return { totals, next: pending.length > batch.length ? (batch.at(-1) ?? null) : null };
+    },
+    async migrateTransitKeys() {
+      return createAll('transit');
+    },
+    async migratePkiRoles() {
+      return createAll('pki');
+    },
+    async migrateVerify() {
+      calls.push('verify');
+      return {
+        mounts: 4,
+        policies: 2,
+        transitKeys: 1,
+        recreatedKeys: [],
+        mismatches: options.failAt === 'verify' ? ['policy app-read: rules differ'] : [],
+        sourceDigest: 'sha256:a',
+        targetDigest: 'sha256:a',
+      };
+    },
+    async migrateKvDelta() {
+      calls.push('delta');
+      if (options.failAt === 'delta') throw refuse('VaultInvalidRequest', 'stand-in: delta failed');
+      const changed = [...source.keys()].filter((p) => source.get(p) !== targetKv.get(p));
+      return { totals: copy(changed, emptyTotals()), changed: changed.length, goneAtSource: 0 };
+    },
+    async migrateRecordCutover(input) {
+      calls.push('cutover');
+      return { path: `secret/vaultops/migrations/${input.ctx.id}/cutover` };
+    },
+    async migrateLockSource() {
+      calls.push('lock');
+      return { locked: true, reason: null };
+    },
+    async migrateUnlockSource() {
+      calls.push('unlock');
+      return { unlocked: true };
+    },
+    async migrateRetireSource(input) {
+      calls.push(`retire remove=${input.remove}`);
+      return { mounts: 3, authMethods: 1, policies: 2, removed: input.remove };
+    },
+    async migrateRollback() {
+      calls.push('rollback');
+      for (const item of [...ledger].reverse()) {
+        target.delete(item);
+        removed.push(item);
+      }
+      return { removed: [...removed], withParent: 0, failed: [] };
+    },
+  };
+  return { activities, calls, target, ledger, removed, source, targetKv };
+}
+
+const input = (over: Partial<MigrateRunInput> = {}): MigrateRunInput => ({
+  id: `t${Math.random().toString(36).slice(2, 8)}`,
+  from: 'admin/team-a',
+  to: 'admin/team-b',
+  approval: { requester: 'alice', approvers: ['bob'], quorum: 1, timeout: '1h' },
+  graceMs: 1000,
+  kvBatchSize: 2,
+  ...over,
+});
+
+type Script = {
+  approve?: 'approve' | 'reject';
+  freeze?: boolean;
+  cancelAtFreeze?: boolean;
+  retire?: 'approve' | 'reject';
+  cancelInGrace?: boolean;
+};
+
+async function migrate(m: ReturnType<typeof standInMigration>, args: MigrateRunInput, script: Script) {
+  const taskQueue = `migrate-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  const worker = await createVaultopsWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    activities: m.activities,
+    workflowBundle: bundle,
+  });
+  return worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(migrateWorkflow, {
+      taskQueue,
+      workflowId: taskQueue,
+      args: [args],
+    });
+    const waitFor = async (name: string, states: string[]) => {
+      for (let waited = 0; waited < 30_000; waited += 50) {
+        // A query racing a continue-as-new may wait long: bounded, and asked again.
+        const steps = await env.client
+          .withDeadline(Date.now() + 3000, () => handle.query(workflowStatusQuery))
+          .catch(() => ({ steps: [] }));
+        const step = steps.steps.find((s) => s.name === name);
+        if (step && states.includes(step.state)) return step;
+        if (steps.steps.some((s) => s.state === 'failed' || s.state === 'compensated')) return undefined;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`step ${name} never reached ${states.join('/')}`);
+    };
+    const decide = async (step: string, how: 'approve' | 'reject') => {
+      if (!(await waitFor(step, ['waiting-approval']))) return;
+      await handle.executeUpdate(how === 'reject' ? rejectUpdate : approveUpdate, {
+        args: [{ approver: 'bob', reason: 'stand-in test' }],
+      });
+    };
+    if (script.approve) await decide('approve', script.approve);
+    if (script.freeze || script.cancelAtFreeze) {
+      if (await waitFor('freeze', ['waiting-approval'])) {
+        if (script.cancelAtFreeze) await handle.cancel();
+        else
+          await handle.executeUpdate(confirmFreezeUpdate, {
+            args: [{ operator: 'carol', reason: 'writes stopped' }],
+          });
+      }
+    }
+    if (script.cancelInGrace && (await waitFor('grace', ['running']))) await handle.cancel();
+    // The grace period runs in real time here (a second): time-skipping's sleep would race the
+    // retirement's approval deadline.
+    if (script.retire) await decide('approve-retire', script.retire);
+    // The result once the workflow has closed: awaiting a running chain of continued-as-new runs
+    // in the time-skipping server now and then never returns.
+    for (let waited = 0; waited < 30_000; waited += 50) {
+      const { status } = await env.client
+        .withDeadline(Date.now() + 3000, () => handle.describe())
+        .catch(() => ({ status: { name: 'RUNNING' } }));
+      if (status.name !== 'RUNNING') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const outcome = await env.client.workflow
+      .getHandle(taskQueue)
+      .result()
+      .then(
+        (result) => ({ result, failure: undefined }),
+        (err: unknown) => ({ result: undefined, failure: rootCause(err) }),
+      );
+    const status = Object.fromEntries(
+      (await handle.query(workflowStatusQuery)).steps.map((s) => [s.name, s]),
+    );
+    const progress = await handle.query(migrationProgressQuery);
+    return { ...outcome, status, progress };
+  });
+}
+
+function rootCause(err: unknown): { message: string; type: string | undefined; cancelled: boolean } {
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  let cause = (err as WorkflowFailedError).cause as (Error & { cause?: unknown; type?: string }) | undefined;
+  const cancelled = cause?.name === 'CancelledFailure';
+  while (cause?.cause) cause = cause.cause as typeof cause;
+  return { message: cause?.message ?? '', type: cause?.type ?? cause?.name, cancelled };
+}
+
+/** After a rollback the target is as it was: what was there before stays, nothing else. */
+function expectRolledBack(m: ReturnType<typeof standInMigration>) {
+  expect([...m.target].sort()).toEqual([...PREEXISTING].sort());
+  for (const item of PREEXISTING) expect(m.removed).not.toContain(item);
+  expect(m.removed).toEqual([...m.ledger].reverse()); // newest first
+}
+
+describe('migrateWorkflow', () => {
+  it('migrates: copy, verify, freeze, delta (picking up a write made during the copy), cutover, grace, retirement', async () => {
+    const m = standInMigration({ paths: 5, writeDuringCopy: 'app/s000' });
+    const { result, failure, status } = await migrate(m, input(), {
+      approve: 'approve',
+      freeze: true,
+      retire: 'approve',
+    });
+    expect(failure).toBeUndefined();
+    expect(m.calls).toEqual([
+      'plan',
+      'namespace',
+      'mounts',
+      'policies',
+      'auth',
+      'kv after=-',
+      'kv after=app/s001',
+      'kv after=app/s003',
+      'transit',
+      'pki',
+      'verify',
+      'delta',
+      'cutover',
+      'lock',
+      'unlock',
+      'retire remove=false',
+    ]);
+    expect(result?.kv.paths).toBe(5);
+    // s000 moved on to version 3 at the source during the copy: the delta copied it, and only it.
+    expect(result?.delta.changed).toBe(1);
+    expect(m.targetKv.get('app/s000')).toBe(3);
+    expect(result?.retired).toBe('marked');
+    expect(result?.cutover).toMatchObject({ locked: true, record: expect.stringMatching(/\/cutover$/) });
+    expect(result?.caveats).toContain('auth/approle/role/web: secret IDs are not copied');
+    expect(m.calls).not.toContain('rollback');
+    expect(status.mounts?.detail).toBe('3 created, 1 already there');
+    expect(status.freeze?.detail).toBe('confirmed by carol');
+  });
+
+  it('deletes at the source only with retireSource, after the second approval', async () => {
+    const m = standInMigration({ paths: 1 });
+    const { result } = await migrate(m, input({ retireSource: true }), {
+      approve: 'approve',
+      freeze: true,
+      retire: 'approve',
+    });
+    expect(result?.retired).toBe('deleted');
+    expect(m.calls.at(-1)).toBe('retire remove=true');
+  });
+
+  it('a refused retirement keeps the source, unlocked; the target stays (no rollback after cutover)', async () => {
+    const m = standInMigration({ paths: 1 });
+    const { result } = await migrate(m, input({ retireSource: true }), {
+      approve: 'approve',
+      freeze: true,
+      retire: 'reject',
+    });
+    expect(result?.retired).toBe('refused');
+    expect(m.calls.slice(-2)).toEqual(['lock', 'unlock']);
+    expect(m.calls).not.toContain('rollback');
+    expect(m.target.has('mount secret/')).toBe(true);
+  });
+
+  it('refuses a plan with conflicts before anything is written', async () => {
+    const m = standInMigration({ conflict: true });
+    const { failure, status } = await migrate(m, input(), {});
+    expect(failure?.type).toBe('MigrationConflict');
+    expect(failure?.message).toMatch(/policy app-read/);
+    expect(m.calls).toEqual(['plan']);
+    expect(m.ledger).toEqual([]);
+    expect(status.approve?.state).toBe('pending');
+  });
+
+  it('an approval refused writes nothing', async () => {
+    const m = standInMigration();
+    const { failure } = await migrate(m, input(), { approve: 'reject' });
+    expect(failure?.type).toBe('ApprovalRejected');
+    expect(m.calls).toEqual(['plan']);
+    expect([...m.target].sort()).toEqual([...PREEXISTING].sort());
+  });
+
+  for (const step of [
+    'namespace',
+    'mounts',
+    'policies',
+    'auth',
+    'kv',
+    'transit',
+    'pki',
+    'verify',
+    'delta',
+  ] as Step[]) {
+    it(`a failure at ${step} rolls back only what this migration created, newest first`, async () => {
+      const m = standInMigration({ failAt: step, paths: 3 });
+      const { failure, status } = await migrate(m, input(), { approve: 'approve', freeze: true });
+      expect(failure?.message).toMatch(step === 'verify' ? /differs/ : /stand-in/);
+      expect(m.calls.at(-1)).toBe('rollback');
+      expect(m.ledger.length).toBeGreaterThan(0);
+      expectRolledBack(m);
+      expect(status.rollback?.state).toBe('done');
+      expect(m.calls).not.toContain('cutover');
+    });
+  }
+
+  it('a cancellation before cutover (waiting for the freeze) rolls back', async () => {
+    const m = standInMigration({ paths: 2 });
+    const { failure } = await migrate(m, input(), { approve: 'approve', cancelAtFreeze: true });
+    expect(failure?.cancelled).toBe(true);
+    expect(m.calls.at(-1)).toBe('rollback');
+    expectRolledBack(m);
+  });
+
+  it('a cancellation in the grace period (after cutover) keeps the migration: no rollback', async () => {
+    const m = standInMigration({ paths: 1 });
+    const { failure, status } = await migrate(m, input({ graceMs: 30 * 86_400_000 }), {
+      approve: 'approve',
+      freeze: true,
+      cancelInGrace: true,
+    });
+    expect(failure?.cancelled).toBe(true);
+    expect(m.calls.slice(-2)).toEqual(['cutover', 'lock']);
+    expect(m.calls).not.toContain('rollback');
+    expect(m.target.has('mount secret/')).toBe(true);
+    expect(status.grace?.state).toBe('failed');
+  });
+
+  it('continues as new between KV batches, carrying the cursor and the totals', async () => {
+    const m = standInMigration({ paths: 7 });
+    const { result, progress } = await migrate(m, input({ kvBatchSize: 2, batchesPerRun: 2 }), {
+      approve: 'approve',
+      freeze: true,
+      retire: 'approve',
+    });
+    // Four batches over three runs: each run goes on after the last path the previous one copied.
+    expect(m.calls.filter((c) => c.startsWith('kv'))).toEqual([
+      'kv after=-',
+      'kv after=app/s001',
+      'kv after=app/s003',
+      'kv after=app/s005',
+    ]);
+    expect(m.calls.filter((c) => c === 'plan' || c === 'namespace')).toEqual(['plan', 'namespace']);
+    expect(result?.runs).toBe(2);
+    expect(result?.kv.paths).toBe(7);
+    expect(progress.runs).toBe(2);
+  });
+});

@@ -10,6 +10,7 @@ import { resolveClusters } from './clusters.js';
 import { defaultSnapshotDir, directoryStore } from './dr/directory-store.js';
 import type { SnapshotStore } from './dr/snapshot-store.js';
 import { createDrActivities } from './dr.js';
+import { createDrFailbackActivities } from './dr-failback.js';
 import { createDrFailoverActivities } from './dr-failover.js';
 import type { HsmConfig } from './hsm/pkcs11.js';
 import { createLeaseActivities } from './leases.js';
@@ -58,6 +59,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMigrateRunActivities({ vault: deps.vault, clusters }),
     ...createDrActivities({ vault: deps.vault, clusters, store: snapshotStore }),
     ...createDrFailoverActivities({ vault: deps.vault, clusters, store: snapshotStore }),
+    ...createDrFailbackActivities({ vault: deps.vault, clusters, store: snapshotStore }),
   };
 }
 

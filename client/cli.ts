@@ -785,14 +785,36 @@ dr.command('failover')
     await drFailoverCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
+// Failback: the acting primary's final snapshot, its fencing (the gap measured), restore into the
+// repaired old primary (unsealed by the key holders), verification, switch back.
+dr.command('failback')
+  .description(
+    'move back to the repaired old primary: check, approve, snapshot, fence, restore, unseal, verify, switch',
+  )
+  .requiredOption(
+    '--from <cluster>',
+    'the acting primary (snapshotted one last time, then fenced)',
+    clusterName,
+  )
+  .requiredOption('--to <cluster>', 'the repaired old primary (its data is replaced)', clusterName)
+  .option('--approver <name>', 'who may approve the failback (repeatable)', repeat)
+  .option('--quorum <n>', 'how many approvers must approve (default 1)')
+  .option('--approval-timeout <duration>', 'how long the approvers have (default 1h)')
+  .option('--as <name>', 'who asks (the requester; may reject, never approve)')
+  .option('--hook <command>', 'run after the switch (sh -c), with VAULTOPS_DR_NEW_PRIMARY set')
+  .action(async (opts, cmd) => {
+    const { drFailbackCommand } = await import('./commands/dr-failback.js');
+    await drFailbackCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
+  });
+
 dr.command('unseal-share')
   .description(
     "send your unseal key share straight to a failover's standby (read without echo); the workflow learns the progress only",
   )
-  .argument('<workflow-id>', 'the failover workflow, e.g. dr-failover:primary:standby')
+  .argument('<workflow-id>', 'the failover or failback workflow, e.g. dr-failover:primary:standby')
   .requiredOption(
     '--cluster <name>',
-    'the standby the failover restores into (checked against the workflow)',
+    'the cluster the failover or failback restores into (checked against the workflow)',
     clusterName,
   )
   .option('--node <url>', "send to this node address instead of the worker's (repeatable)", repeat)

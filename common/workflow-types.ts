@@ -17,6 +17,7 @@ export const WORKFLOW_TYPES = [
   'drProtectWorkflow',
   'drDrillWorkflow',
   'drFailoverWorkflow',
+  'drFailbackWorkflow',
   'migrateWorkflow',
 ] as const;
 

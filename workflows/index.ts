@@ -5,6 +5,7 @@ export { caInitRootWorkflow } from './ca-init-root.js';
 export { caRotationWorkflow } from './ca-rotation.js';
 export { certificateWorkflow } from './certificate.js';
 export { drDrillWorkflow } from './dr-drill.js';
+export { drFailbackWorkflow } from './dr-failback.js';
 export { drFailoverWorkflow } from './dr-failover.js';
 export { drProtectWorkflow } from './dr-protect.js';
 export { approvedChangeWorkflow } from './examples/approved-change.js';

@@ -68,3 +68,14 @@ export async function runHook(
     });
   });
 }
+
+/** The current-primary record written by a failover (or failback); null when there is none yet. */
+export async function readCurrentPrimaryFile(file: string): Promise<CurrentPrimaryRecord | null> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as CurrentPrimaryRecord;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}

@@ -177,18 +177,18 @@ export async function drUnsealShareCommand(
   readShare: () => Promise<string> = readShareFromTerminal,
 ): Promise<UnsealShareResult> {
   if (!CLUSTER.test(opts.cluster ?? ''))
-    throw new UsageError('--cluster must be the standby cluster the failover restores into');
+    throw new UsageError('--cluster must be the cluster the failover or failback restores into');
   const target = resolveTemporal(opts);
   return withClient(target, async (client) => {
     const handle = client.workflow.getHandle(workflowId);
     const state = await handle.query<DrFailoverState>(DR_FAILOVER_STATE_QUERY).catch((err: unknown) => {
       throw new UsageError(
-        `${workflowId} is not a failover that answers (${err instanceof Error ? err.message : err}); vaultops list shows the running ones`,
+        `${workflowId} is not a failover or failback that answers (${err instanceof Error ? err.message : err}); vaultops list shows the running ones`,
       );
     });
     if (state.toCluster !== opts.cluster)
       throw new UsageError(
-        `${workflowId} fails over to ${state.toCluster}, not ${opts.cluster}: no share was sent`,
+        `${workflowId} restores into ${state.toCluster}, not ${opts.cluster}: no share was sent`,
       );
     if (!state.unseal?.waiting)
       throw new UsageError(

@@ -25,6 +25,8 @@ export interface RaftCluster {
   unsealKey: string;
   leader(): Promise<RaftNode>;
   kill(node: RaftNode): void;
+  /** Starts a killed node again on its own data and configuration; it comes back sealed. */
+  restart(node: RaftNode): Promise<RaftNode>;
   stop(): Promise<void>;
 }
 
@@ -192,6 +194,16 @@ export async function startRaftCluster(options: {
       kill(node) {
         killed.add(node);
         node.process.child.kill('SIGKILL');
+      },
+      async restart(node) {
+        const i = nodes.indexOf(node);
+        if (i < 0 || !killed.has(node)) throw new Error(`raft cluster: ${node.id} was not killed`);
+        // startNode registers a new node; the restarted one keeps its place (and id, address).
+        const fresh = await startNode(i);
+        nodes.splice(nodes.indexOf(fresh), 1);
+        node.process = fresh.process;
+        killed.delete(node);
+        return node;
       },
       stop: stopAll,
     };

@@ -395,7 +395,7 @@ describe('drFailoverWorkflow', () => {
               () => undefined,
               async () => 'never-sent-share',
             ),
-          ).rejects.toThrow(/fails over to standby, not primary: no share was sent/);
+          ).rejects.toThrow(/restores into standby, not primary: no share was sent/);
         },
       );
       expect(node.state.received).toEqual(shares); // straight to the node

@@ -1,0 +1,404 @@
+// `vaultops dr failback`: the old primary is repaired; the acting primary (the standby a failover
+// made primary) hands everything back, the writes made during the outage included. The runbook:
+//   1. check    the current-primary record names --from as primary (else refused: nothing is
+//               touched), and the repaired cluster answers (sealed is expected: it was fenced)
+//   2. approve  the approvers' quorum
+//   3. protect  a last canary, fingerprint and raft snapshot of the acting primary, its hash read
+//               back, its manifest entry (the protect step's activities)
+//   4. fence    the acting primary's raft committed index is read, then every node is sealed: it
+//               takes no write any more. The gap, that index minus the snapshot's, is the number of
+//               raft entries committed after the snapshot (0: the snapshot holds every write).
+//               Snapshot first, seal second: a sealed cluster cannot be snapshotted
+//   5. restore  the repaired cluster, if sealed, is unsealed first by the key holders (`vaultops dr
+//               unseal-share`, shares of the ORIGINAL primary's keys, which the acting primary holds
+//               too since the failover restored them into it); the snapshot goes in through its
+//               leader; it may seal itself after the forced restore: the key holders again
+//   6. verify   the repaired cluster against the snapshot's baseline, the canary included
+//   7. switch   the current-primary record back, then the operator's hook
+//
+// The rule after fencing, as in the failover: once the acting primary is fenced, the failback only
+// rolls FORWARD. It never unseals the acting primary by itself. A failed restore, unseal or
+// verification seals the repaired cluster too (no cluster takes writes), and the failure says
+// what to do: restore the same snapshot into the repaired cluster again (`vaultops dr failover
+// --force --snapshot <id>`), or have the key holders unseal the acting primary by hand (it holds
+// every write). No unseal share, token or snapshot byte passes through this history.
+import {
+  ApplicationFailure,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setHandler,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { DrActivities } from '../activities/dr.js';
+import type { DrFailbackActivities } from '../activities/dr-failback.js';
+import type { DrFailoverActivities } from '../activities/dr-failover.js';
+import type { ApprovalPolicy } from '../common/approval.js';
+import type { SnapshotEntry } from '../common/dr.js';
+import {
+  allUnsealed,
+  anySealed,
+  DR_FAILOVER_STATE_QUERY,
+  DR_UNSEAL_PROGRESS_SIGNAL,
+  type DrFailoverState,
+  describeFencing,
+  describeUnseal,
+  type FenceRecord,
+  isFenced,
+  type SealProgress,
+  sealProgressKey,
+  type UnsealProgressReport,
+} from '../common/dr-failover.js';
+import { approvalGate } from './lib/approval.js';
+import { SEAL_AWARE_RETRY, sealAware, sealAwareSteps } from './lib/seal-aware.js';
+import { failureDetail, trackSteps } from './lib/status.js';
+
+type Acts = DrActivities & DrFailoverActivities & DrFailbackActivities;
+
+const act = proxyActivities<Acts>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: SEAL_AWARE_RETRY,
+});
+/** The hook may not be idempotent (a DNS change, a page): it runs once, whatever happens. */
+const once = proxyActivities<Acts>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { maximumAttempts: 1 },
+});
+
+// The failover's query and signal names: `vaultops dr unseal-share` serves both workflows.
+export const failbackUnsealProgressSignal = defineSignal<[UnsealProgressReport]>(DR_UNSEAL_PROGRESS_SIGNAL);
+export const failbackStateQuery = defineQuery<DrFailoverState>(DR_FAILOVER_STATE_QUERY);
+
+export interface DrFailbackInput {
+  /** The acting primary (the standby the failover made primary). */
+  fromCluster: string;
+  /** The repaired old primary. */
+  toCluster: string;
+  approval: ApprovalPolicy;
+  /** Run after the switch with `sh -c`, VAULTOPS_DR_NEW_PRIMARY set; its exit status is recorded. */
+  hook?: string;
+  hookTimeoutMs?: number;
+  /** How long the repaired cluster may stay unsealed after the restore before it counts as settled (15 s). */
+  settleMs?: number;
+  kvKeyCap?: number;
+}
+
+export interface DrFailbackReport {
+  outcome: 'failed-back';
+  fromCluster: string;
+  toCluster: string;
+  approval: string;
+  snapshot: { id: string; takenAt: string; raftIndex: number | null };
+  fencing: FenceRecord[];
+  /**
+   * Raft entries the acting primary committed after the final snapshot and before it was sealed:
+   * 0 means the snapshot holds every write; more means writes (a client's, or Vault's own
+   * housekeeping such as lease and token expiry) in that window are not in the repaired cluster.
+   * Null when either index is unknown.
+   */
+  gap: { fenceIndex: number | null; snapshotIndex: number | null; entries: number | null; line: string };
+  /** Whether the repaired cluster was sealed before the restore (and key holders unsealed it). */
+  sealedBeforeRestore: boolean;
+  sealedAfterRestore: boolean;
+  switch: {
+    recordFile: string;
+    kv: string;
+    hook: { exitCode: number | null; signal: string | null; ms: number; error?: string } | null;
+  };
+}
+
+export const DR_FAILBACK_STEPS = [
+  'check',
+  'approve',
+  'protect',
+  'fence',
+  'unseal-before-restore',
+  'restore',
+  'unseal-after-restore',
+  'verify',
+  'switch',
+] as const;
+type Steps = ReturnType<typeof trackSteps<(typeof DR_FAILBACK_STEPS)[number]>>;
+
+const HOOK_TIMEOUT_MS = 120_000;
+const SETTLE_MS = 15_000;
+const PROBE_TIMEOUT_MS = 2500;
+
+const refuse = (type: string, message: string) =>
+  ApplicationFailure.create({ type, nonRetryable: true, message });
+
+export async function drFailbackWorkflow(input: DrFailbackInput): Promise<DrFailbackReport> {
+  const steps = trackSteps(DR_FAILBACK_STEPS);
+  const { fromCluster: from, toCluster: to } = input;
+  if (from === to) throw refuse('DrBadInput', `a failback goes to another cluster; both are "${from}"`);
+  const gate = approvalGate(input.approval); // a bad policy fails here
+  const state: DrFailoverState = { fromCluster: from, toCluster: to, unseal: null };
+  setHandler(failbackStateQuery, () => state);
+  let unsealStep: (typeof DR_FAILBACK_STEPS)[number] = 'unseal-before-restore';
+  setHandler(failbackUnsealProgressSignal, (report) => {
+    // Progress only (k of n), shown until the workflow's own poll of seal-status confirms it.
+    if (state.unseal?.waiting && report.cluster === to)
+      steps.set(unsealStep, 'queued-sealed', `${describeUnseal(report)} (reported by unseal-share)`);
+  });
+  const actingStep = sealAwareSteps(steps, from);
+  const repairedStep = sealAwareSteps(steps, to);
+
+  // 1. The record says who is primary; the repaired cluster must answer.
+  const checked = await steps.run('check', async () => {
+    const record = await act.drReadCurrentPrimary();
+    if (record?.cluster !== from)
+      throw refuse(
+        'DrNotPrimary',
+        record
+          ? `the current-primary record names ${record.cluster} as primary (since ${record.since}), not ${from}: nothing was touched. Fail back from ${record.cluster}, or check the record`
+          : `there is no current-primary record: no failover made ${from} primary, so there is nothing to fail back; nothing was touched`,
+      );
+    const probe = await act.drProbeCluster({ cluster: to, timeoutMs: PROBE_TIMEOUT_MS });
+    if (probe.nodes.every((n) => n.health === 'no-answer'))
+      throw refuse(
+        'DrRepairedDown',
+        `${to} does not answer (${probe.nodes.map((n) => `${n.address}: ${n.error ?? 'no answer'}`).join('; ')}): repair it first; nothing was touched`,
+      );
+    if (probe.nodes.some((n) => n.health === 'uninitialized'))
+      throw refuse(
+        'DrRepairedUninitialized',
+        `${to} is not initialised: a failback returns to the repaired old primary, which keeps its keys; nothing was touched`,
+      );
+    const seen = probe.nodes.map((n) => `${n.address} ${n.health}`).join('; ');
+    const fenced = probe.nodes.some((n) => n.health === 'sealed')
+      ? ' (sealed, as the failover fenced it)'
+      : '';
+    return `${from} is primary since ${record.since}; ${to} answers: ${seen}${fenced}`;
+  });
+  steps.set('check', 'done', checked);
+
+  // 2. Nobody fences a primary alone.
+  const decided = await steps.run('approve', () => gate.approved(), { as: 'waiting-approval' });
+  const approval = `approved by ${decided.approvals.map((a) => a.approver).join(', ')}`;
+  steps.set('approve', 'done', approval);
+
+  // 3. The acting primary's last snapshot, with its canary and baseline: what the repaired cluster gets.
+  const entry = await actingStep('protect', () => finalSnapshot(from, input.kvKeyCap));
+  steps.set(
+    'protect',
+    'done',
+    `${entry.id}: ${entry.size} bytes, raft index ${entry.raftIndex ?? 'unknown'}`,
+  );
+
+  // 4. Fenced, and the gap measured. From here on the failback only rolls forward.
+  const { fencing, fenceIndex } = await steps.run('fence', async () => {
+    const { index } = await act.drRaftCommittedIndex({ cluster: from, restoredFrom: to });
+    return { fenceIndex: index, fencing: await act.drFenceCluster({ cluster: from, restoredFrom: to }) };
+  });
+  const open = fencing.filter((r) => !isFenced(r));
+  if (open.length > 0) {
+    // Not rolled forward: a restore now would leave two clusters taking writes.
+    steps.set('fence', 'failed', describeFencing(fencing));
+    throw refuse(
+      'DrFenceIncomplete',
+      `${from} could not be fenced (${describeFencing(open)}): nothing was restored into ${to}. ` +
+        `${from} stays primary; have the key holders unseal any node sealed here (vaultops dr unseal-share is for a running failover; use bao/vault operator unseal), fix the cause, and run the failback again`,
+    );
+  }
+  const gap = measureGap(fenceIndex, entry.raftIndex);
+  steps.set('fence', 'done', `${describeFencing(fencing)}; ${gap.line}`);
+
+  try {
+    // 5. The repaired cluster, unsealed if need be, receives the snapshot through its leader.
+    unsealStep = 'unseal-before-restore';
+    const before = await act.drSealProgress({ cluster: to });
+    const sealedBeforeRestore = anySealed(before);
+    if (sealedBeforeRestore) await awaitUnsealed(to, before, 0, state, steps, unsealStep);
+    steps.set(
+      'unseal-before-restore',
+      'done',
+      sealedBeforeRestore ? 'unsealed by the key holders' : 'unsealed already',
+    );
+    state.unseal = null;
+    await repairedStep('restore', () =>
+      act.drRestoreSnapshot({ id: entry.id, targetCluster: to, sourceCluster: from }),
+    );
+    steps.set('restore', 'done', `${entry.id} restored into ${to}`);
+    unsealStep = 'unseal-after-restore';
+    const sealedAfterRestore = await awaitUnsealed(
+      to,
+      await act.drSealProgress({ cluster: to }),
+      input.settleMs ?? SETTLE_MS,
+      state,
+      steps,
+      unsealStep,
+    );
+    // Serving the data with its own credentials (the failover restored them into the acting primary).
+    await sealAware(
+      'unseal-after-restore',
+      () => act.drAwaitRestored({ targetCluster: to, sourceCluster: to }),
+      {
+        cluster: to,
+      },
+    );
+    steps.set(
+      'unseal-after-restore',
+      'done',
+      sealedAfterRestore ? 'unsealed by the key holders' : 'unsealed (no seal followed the restore)',
+    );
+
+    // 6. The repaired cluster holds what the acting primary held at the snapshot, canary included.
+    const differences = await repairedStep('verify', async () => {
+      if (!entry.baseline) return [`snapshot ${entry.id} has no baseline recorded; nothing to compare with`];
+      const compared = await act.drCompare({
+        targetCluster: to,
+        sourceCluster: from,
+        baseline: entry.baseline,
+        ...(input.kvKeyCap ? { kvKeyCap: input.kvKeyCap } : {}),
+      });
+      return compared.differences;
+    });
+    if (differences.length > 0) {
+      steps.set('verify', 'failed', differences.join('; '));
+      throw refuse(
+        'DrVerificationFailed',
+        `${to} differs from snapshot ${entry.id}: ${differences.join('; ')}`,
+      );
+    }
+    steps.set('verify', 'done', 'alike, canary present');
+
+    // 7. The switch back, and the operator's hook.
+    const switched = await repairedStep('switch', async () => {
+      const record = await act.drSwitchPrimary({
+        newPrimary: to,
+        oldPrimary: from,
+        snapshotId: entry.id,
+        workflowId: workflowInfo().workflowId,
+        since: new Date(Date.now()).toISOString(),
+      });
+      const hook = input.hook
+        ? await once.drRunHook({
+            command: input.hook,
+            newPrimary: to,
+            oldPrimary: from,
+            timeoutMs: input.hookTimeoutMs ?? HOOK_TIMEOUT_MS,
+          })
+        : null;
+      return { recordFile: record.recordFile, kv: record.kv, hook };
+    });
+    steps.set(
+      'switch',
+      'done',
+      `${to} is primary again (${switched.recordFile}, ${switched.kv})${switched.hook ? `; hook exit ${switched.hook.exitCode ?? switched.hook.signal}` : ''}`,
+    );
+    return {
+      outcome: 'failed-back',
+      fromCluster: from,
+      toCluster: to,
+      approval,
+      snapshot: { id: entry.id, takenAt: entry.takenAt, raftIndex: entry.raftIndex },
+      fencing,
+      gap,
+      sealedBeforeRestore,
+      sealedAfterRestore,
+      switch: switched,
+    };
+  } catch (err) {
+    // Rolled forward as far as it went: the repaired cluster is sealed too; the acting primary stays fenced.
+    const repaired = await act.drFenceCluster({ cluster: to }).then(
+      (records) => describeFencing(records),
+      (e: unknown) => `could not be sealed: ${failureDetail(e)}`,
+    );
+    throw refuse(
+      'DrFailbackStopped',
+      `failback stopped after fencing ${from}: ${failureDetail(err)}. ${from} stays fenced (never unfenced automatically) and holds every write; ` +
+        `${to}: ${repaired}. Next: restore snapshot ${entry.id} into ${to} again (vaultops dr failover --from ${from} --to ${to} --force --snapshot ${entry.id}), ` +
+        `or have the key holders unseal ${from} by hand to keep it primary`,
+    );
+  }
+}
+
+/** The protect step's activities, in its order: canary, fingerprints around the snapshot, hash, manifest. */
+async function finalSnapshot(cluster: string, kvKeyCap: number | undefined): Promise<SnapshotEntry> {
+  const cap = kvKeyCap ? { kvKeyCap } : {};
+  const id = `${cluster}-failback-${new Date(Date.now())
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${uuid4().slice(0, 8)}`;
+  const canary = await act.drWriteCanary({ cluster });
+  const beforeSnapshot = await act.drFingerprint({ cluster, ...cap });
+  const taken = await act.drTakeSnapshot({ cluster, id });
+  const afterSnapshot = await act.drFingerprint({ cluster, ...cap });
+  await act.drVerifyStored({
+    file: taken.file as string,
+    sha256: taken.sha256 as string,
+    size: taken.size as number,
+  });
+  return act.drRecordSnapshot({
+    ...taken,
+    status: 'usable',
+    canaryIds: [canary.canaryId],
+    baseline: { before: beforeSnapshot, after: afterSnapshot },
+  });
+}
+
+/** The raft entries committed after the snapshot and before the fence, in words. */
+export function measureGap(fenceIndex: number | null, snapshotIndex: number | null): DrFailbackReport['gap'] {
+  if (fenceIndex === null || snapshotIndex === null)
+    return {
+      fenceIndex,
+      snapshotIndex,
+      entries: null,
+      line: `gap unknown (raft index at the fence ${fenceIndex ?? 'unknown'}, in the snapshot ${snapshotIndex ?? 'unknown'})`,
+    };
+  const entries = Math.max(0, fenceIndex - snapshotIndex);
+  return {
+    fenceIndex,
+    snapshotIndex,
+    entries,
+    line:
+      entries === 0
+        ? `0 entries after the snapshot (raft index ${snapshotIndex}): it holds every write`
+        : `${entries} raft entries after the snapshot (index ${snapshotIndex} -> ${fenceIndex} at the fence): writes in that window, a client's or Vault's own housekeeping, are not in the snapshot`,
+  };
+}
+
+/**
+ * Waits until every node of `cluster` is unsealed, showing "unseal: k of n shares" while the key
+ * holders send theirs. With `settleMs`, an unsealed cluster is watched that long for the seal a
+ * forced restore brings. Returns whether it was seen sealed.
+ */
+async function awaitUnsealed(
+  cluster: string,
+  first: SealProgress,
+  settleMs: number,
+  state: DrFailoverState,
+  steps: Steps,
+  step: 'unseal-before-restore' | 'unseal-after-restore',
+): Promise<boolean> {
+  const settleBy = Date.now() + settleMs;
+  let progress = first;
+  let sawSealed = anySealed(progress);
+  while (!(allUnsealed(progress) && (sawSealed || Date.now() >= settleBy))) {
+    const line = describeUnseal(progress);
+    state.unseal = { waiting: anySealed(progress), nodes: progress.nodes.map((n) => n.address), line };
+    steps.set(
+      step,
+      anySealed(progress) ? 'queued-sealed' : 'running',
+      anySealed(progress)
+        ? `${line}; key holders: vaultops dr unseal-share ${workflowInfo().workflowId} --cluster ${cluster}`
+        : `${line}; watching for the seal that follows a forced restore`,
+    );
+    const settling = allUnsealed(progress) && !sawSealed;
+    progress = await act.drAwaitSealChange({
+      cluster,
+      knownKey: sealProgressKey(progress),
+      maxWaitMs: settling ? Math.max(1, settleBy - Date.now()) : 60_000,
+    });
+    if (anySealed(progress)) sawSealed = true;
+  }
+  state.unseal = {
+    waiting: false,
+    nodes: progress.nodes.map((n) => n.address),
+    line: describeUnseal(progress),
+  };
+  return sawSealed;
+}

@@ -120,6 +120,11 @@ export interface RevokeRequest {
 
 export interface CollectedReport {
   by: string;
+  /**
+   * When the collector unwrapped the token (ISO 8601, their clock). Carried in the signal, so the
+   * audit says the same thing on every replay of the history.
+   */
+  at?: string;
 }
 
 /** Failure types a break-glass workflow fails with, besides the approval gate's own. */

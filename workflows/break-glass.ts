@@ -107,9 +107,9 @@ export async function breakGlassWorkflow(input: BreakGlassInput): Promise<BreakG
       description: 'revoke the emergency token now: { by, reason }',
     },
   );
-  setHandler(breakGlassCollectedSignal, ({ by }) => {
+  setHandler(breakGlassCollectedSignal, ({ by, at }) => {
     if (audit.collectedAt !== null) return;
-    audit.collectedAt = now();
+    audit.collectedAt = typeof at === 'string' && !Number.isNaN(Date.parse(at)) ? at : now();
     audit.collectedBy = typeof by === 'string' && by.trim() !== '' ? by.trim() : 'unknown';
   });
 

@@ -229,7 +229,10 @@ async function collect(workflowId: string, opts: DeliverOptions & GlobalOptions,
       out(token);
     }
     await withClient(resolveTemporal(opts), (client) =>
-      client.workflow.getHandle(workflowId).signal(breakGlassCollectedSignal, { by: whoAmI(opts.as) }),
+      client.workflow.getHandle(workflowId).signal(breakGlassCollectedSignal, {
+        by: whoAmI(opts.as),
+        at: new Date().toISOString(),
+      }),
     ).catch(() => {
       // The audit misses the collection time; the token is delivered all the same.
     });

@@ -169,7 +169,8 @@ describe('break-glass workflow', () => {
       expect(() =>
         open(generateRecipientKeyPair().privateKeyPem, delivery.sealedWrappingToken ?? ({} as never)),
       ).toThrow(/does not open/);
-      await handle(id).signal(breakGlassCollectedSignal, { by: 'carol' });
+      const collectedAt = new Date().toISOString();
+      await handle(id).signal(breakGlassCollectedSignal, { by: 'carol', at: collectedAt });
       // Collected: the ciphertext is no longer handed out.
       await expect
         .poll(async () => (await handle(id).query(breakGlassDeliveryQuery)).sealedWrappingToken)
@@ -187,6 +188,7 @@ describe('break-glass workflow', () => {
         accessor: 'accessor-1',
         wrapAccessor: 'wrap-accessor-1',
         collectedBy: 'carol',
+        collectedAt, // as the collector reported it: the same on every replay
         revokedBy: 'vaultops (time box ended)',
         revokeReason: 'expired',
         alreadyGone: false,

@@ -6,7 +6,7 @@
 // inventory recording each event, a CSR whose key never leaves the test, a policy refusal that
 // issues nothing, and a history scan that finds no private key.
 import { spawnSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,7 +108,7 @@ const openssl = (...args: string[]) => {
 function expectDeployed(f: ReturnType<typeof files>, serial: string) {
   expect(statSync(f.keyFile).mode & 0o777).toBe(0o600);
   const key = readFileSync(f.keyFile, 'utf8');
-  expect(key).toContain('-----BEGIN PRIVATE KEY-----');
+  expect(createPrivateKey(key).type).toBe('private'); // a PEM private key Node can load
   rememberSecret(key, `deployed private key of ${serial}`);
   const cert = new X509Certificate(readFileSync(f.certFile));
   expect(serialHex(cert.serialNumber).replace(/^0+/, '')).toBe(serialHex(serial).replace(/^0+/, ''));

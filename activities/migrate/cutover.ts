@@ -26,6 +26,21 @@ export interface LockResult {
   reason: string | null;
 }
 
+/** Whether the namespace is API-locked now (undefined: the server has no such lock). */
+async function isLocked(parent: VaultClient, name: string): Promise<boolean | undefined> {
+  const info = (await parent.read(vaultPath`sys/namespaces/${segment(name)}`, { consistent: true })) as {
+    data?: { locked?: boolean };
+  };
+  return info.data?.locked;
+}
+
+/**
+ * Locks the source namespace, once. The lock's reply carries the only copy of its unlock key, and
+ * a second lock is refused ("already locked"), so a retry must not take a lost reply for "no such
+ * lock". The record is written before the lock (the lock is ours, key or not) and the key after;
+ * a lock whose reply was lost, or whose key a dying worker never wrote, is still ours, and
+ * unlockSource then unlocks it with the token's sudo instead of the key.
+ */
 export async function lockSource(
   sourceRoot: VaultClient,
   ledgerRoot: VaultClient,
@@ -33,23 +48,44 @@ export async function lockSource(
 ): Promise<LockResult> {
   if (ctx.mapping.from === '') return { locked: false, reason: 'the root namespace has no API lock' };
   const { parent, name } = parentAndName(ctx.mapping.from);
+  const parentNs = sourceRoot.withNamespace(parent);
+  const where = `${ctx.ledger.path}/unlock-key`;
+  const locked = await isLocked(parentNs, name);
+  if (locked === undefined) return { locked: false, reason: 'the source server has no namespace API lock' };
+  const ours = await readLockRecord(ledgerRoot, ctx);
+  if (locked)
+    return ours
+      ? { locked: true, reason: null } // this migration locked it already (a retry)
+      : { locked: false, reason: 'the source namespace was locked already, by someone else' };
+  await writeSecret(ledgerRoot, ctx.ledger.mount, where, { locked_by: 'this migration' });
   let body: { data?: { unlock_key?: string } };
   try {
-    body = (await sourceRoot
-      .withNamespace(parent)
-      .write(vaultPath`sys/namespaces/api-lock/lock/${segment(name)}`, {})) as typeof body;
+    body = (await parentNs.write(
+      vaultPath`sys/namespaces/api-lock/lock/${segment(name)}`,
+      {},
+    )) as typeof body;
   } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.NotFound) || isVaultFailure(err, VaultErrorType.InvalidRequest))
-      return {
-        locked: false,
-        reason: `the source server has no namespace API lock (${(err as Error).message})`,
-      };
+    // The lock landed though its reply was lost: ours, its key unknown (sudo unlocks it).
+    if (isVaultFailure(err, VaultErrorType.OutcomeUnknown) && (await isLocked(parentNs, name)))
+      return { locked: true, reason: null };
     throw err;
   }
   const key = body.data?.unlock_key;
   if (key)
-    await writeSecret(ledgerRoot, ctx.ledger.mount, `${ctx.ledger.path}/unlock-key`, { unlock_key: key });
+    await writeSecret(ledgerRoot, ctx.ledger.mount, where, { locked_by: 'this migration', unlock_key: key });
   return { locked: true, reason: null };
+}
+
+/** What the ledger says of the lock this migration took: none, or its record (with the key, if known). */
+async function readLockRecord(ledgerRoot: VaultClient, ctx: MigrateContext) {
+  try {
+    return (
+      await readSecret(ledgerRoot, ctx.ledger.mount, `${ctx.ledger.path}/unlock-key`, { consistent: true })
+    ).data;
+  } catch (err) {
+    if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
+    throw err;
+  }
 }
 
 export async function unlockSource(
@@ -58,21 +94,17 @@ export async function unlockSource(
   ctx: MigrateContext,
 ): Promise<{ unlocked: boolean }> {
   if (ctx.mapping.from === '') return { unlocked: false };
-  const where = `${ctx.ledger.path}/unlock-key`;
-  let key: string | undefined;
-  try {
-    key = String(
-      (await readSecret(ledgerRoot, ctx.ledger.mount, where, { consistent: true })).data.unlock_key,
-    );
-  } catch (err) {
-    if (!isVaultFailure(err, VaultErrorType.NotFound)) throw err;
-    return { unlocked: false }; // never locked
-  }
+  const record = await readLockRecord(ledgerRoot, ctx);
+  if (!record) return { unlocked: false }; // never locked by this migration
   const { parent, name } = parentAndName(ctx.mapping.from);
-  await sourceRoot
-    .withNamespace(parent)
-    .put(vaultPath`sys/namespaces/api-lock/unlock/${segment(name)}`, { unlock_key: key });
-  await deleteAll(ledgerRoot, ctx.ledger.mount, where);
+  const parentNs = sourceRoot.withNamespace(parent);
+  // Without the key (a lost reply), the token's sudo unlocks it.
+  if (await isLocked(parentNs, name))
+    await parentNs.put(
+      vaultPath`sys/namespaces/api-lock/unlock/${segment(name)}`,
+      typeof record.unlock_key === 'string' ? { unlock_key: record.unlock_key } : {},
+    );
+  await deleteAll(ledgerRoot, ctx.ledger.mount, `${ctx.ledger.path}/unlock-key`);
   return { unlocked: true };
 }
 

@@ -16,7 +16,9 @@ import {
 } from '../common/dr.js';
 import { planRetention, type RetentionPolicy } from '../common/dr-retention.js';
 import { type ClusterClients, resolveClusters } from './clusters.js';
+import { activeNode } from './dr/active-node.js';
 import { CANARY, readFingerprint } from './dr/fingerprint.js';
+import { prepareFreshStandby } from './dr/fresh-standby.js';
 import { raftSnapshotInspector } from './dr/raft-meta.js';
 import type { SnapshotStore } from './dr/snapshot-store.js';
 import { keptAlive } from './vault/activity-scope.js';
@@ -35,6 +37,8 @@ import {
 const ORPHAN_AGE_MS = 6 * 3600_000;
 /** How long a restored cluster has to come back as an active node that honours the source's token. */
 const RESTORED_READY_MS = 60_000;
+/** The restore's upload goes to one node, unretried: long enough for a large snapshot. */
+const RESTORE_UPLOAD_MS = 600_000;
 
 const refuse = (type: string, message: string) =>
   ApplicationFailure.create({ type, nonRetryable: true, message });
@@ -81,9 +85,12 @@ export function createDrActivities(deps: {
   vault: VaultClient;
   clusters?: ClusterClients | undefined;
   store: SnapshotStore;
+  /** Where a fresh standby's throwaway init waits for its restore (default: the store's directory). */
+  stateDir?: string;
 }) {
   const clusters = resolveClusters(deps);
   const { store } = deps;
+  const stateDir = deps.stateDir ?? store.location;
 
   const entryOf = async (id: string): Promise<SnapshotEntry> => {
     const entry = (await store.readManifest()).snapshots.find((e) => e.id === id);
@@ -243,6 +250,8 @@ export function createDrActivities(deps: {
     /**
      * Restores a stored snapshot into the target through its leader (snapshot-force: it comes from
      * another cluster), after checking the file's SHA-256 against the manifest. Safe to repeat.
+     * A target never initialised is initialised first (`initialised` says so; its keys are thrown
+     * away by the restore and never leave the worker).
      * The target may seal itself a few seconds later (its keyring is now the source's):
      * drAwaitRestored waits for it.
      */
@@ -250,7 +259,7 @@ export function createDrActivities(deps: {
       id: string;
       targetCluster: string;
       sourceCluster: string;
-    }): Promise<{ uploadMs: number; credentials: 'target' | 'source' }> {
+    }): Promise<{ uploadMs: number; credentials: 'target' | 'source'; initialised: boolean }> {
       const entry = await entryOf(input.id);
       if (entry.status === 'failed' || !entry.file || !entry.sha256)
         throw refuse('DrSnapshotUnusable', `snapshot ${input.id} is marked failed; it is never restored`);
@@ -260,18 +269,43 @@ export function createDrActivities(deps: {
           'DrSnapshotCorrupt',
           `snapshot ${input.id}: the stored file's sha256 is ${found.sha256} (${found.size} bytes), the manifest says ${entry.sha256} (${entry.size} bytes); not restored`,
         );
-      const { client, credentials } = await drillAccess(
-        clusters.get(input.targetCluster),
-        clusters.get(input.sourceCluster),
-      );
       const signal = cancellationSignal();
-      const started = Date.now();
       const file = entry.file;
-      await restoreRaftSnapshotStream(client, () => store.open(file), {
-        force: true,
-        ...(signal ? { signal } : {}),
-      });
-      return { uploadMs: Date.now() - started, credentials };
+      const target = clusters.get(input.targetCluster);
+      // A never-initialised standby is initialised (throwaway keys) and unsealed first: see
+      // dr/fresh-standby.ts for why, and for what a retry after a dead worker finds.
+      const fresh = await prepareFreshStandby(target, input.targetCluster, stateDir, signal);
+      if (fresh.kind === 'initialised') {
+        try {
+          const started = Date.now();
+          await restoreRaftSnapshotStream(fresh.leader, () => store.open(file), {
+            force: true,
+            ...(signal ? { signal } : {}),
+          });
+          await fresh.finish();
+          return { uploadMs: Date.now() - started, credentials: 'target', initialised: true };
+        } finally {
+          await fresh.close();
+        }
+      }
+      const { client, credentials } = await drillAccess(target, clusters.get(input.sourceCluster));
+      // Through the node that is active now, asked directly (dr/active-node.ts says why).
+      const leader = client.forNode(
+        await activeNode(target, input.targetCluster, { withinMs: 60_000, signal }),
+        {
+          timeoutMs: RESTORE_UPLOAD_MS,
+        },
+      );
+      try {
+        const started = Date.now();
+        await restoreRaftSnapshotStream(leader, () => store.open(file), {
+          force: true,
+          ...(signal ? { signal } : {}),
+        });
+        return { uploadMs: Date.now() - started, credentials, initialised: false };
+      } finally {
+        await leader.close().catch(() => undefined);
+      }
     },
 
     /**

@@ -12,6 +12,7 @@ import type { SnapshotStore } from './dr/snapshot-store.js';
 import { createDrActivities } from './dr.js';
 import { createDrFailbackActivities } from './dr-failback.js';
 import { createDrFailoverActivities } from './dr-failover.js';
+import { createDrReplicationActivities } from './dr-replication-failover.js';
 import type { HsmConfig } from './hsm/pkcs11.js';
 import { createLeaseActivities } from './leases.js';
 import { createMarkerActivities } from './markers.js';
@@ -60,6 +61,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDrActivities({ vault: deps.vault, clusters, store: snapshotStore }),
     ...createDrFailoverActivities({ vault: deps.vault, clusters, store: snapshotStore }),
     ...createDrFailbackActivities({ vault: deps.vault, clusters, store: snapshotStore }),
+    ...createDrReplicationActivities({ vault: deps.vault, clusters }),
   };
 }
 

@@ -780,6 +780,15 @@ dr.command('failover')
     '--fence-watch <duration>',
     'how long unreachable old-primary nodes are watched and sealed when they answer (default 1h)',
   )
+  .option(
+    '--replication',
+    'promote the standby as a Vault Enterprise DR secondary (default: when it reports DR mode secondary)',
+  )
+  .option('--no-replication', 'restore a snapshot even where the standby is an Enterprise DR secondary')
+  .option(
+    '--dr-operation-token-file <path>',
+    'DR-replication path: the file ON THE WORKER holding the DR operation batch token',
+  )
   .action(async (opts, cmd) => {
     const { drFailoverCommand } = await import('./commands/dr-failover.js');
     await drFailoverCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
@@ -797,6 +806,7 @@ dr.command('failback')
     clusterName,
   )
   .requiredOption('--to <cluster>', 'the repaired old primary (its data is replaced)', clusterName)
+  .option('--auto-approve', 'a pre-approved automatic policy: no approval gate')
   .option('--approver <name>', 'who may approve the failback (repeatable)', repeat)
   .option('--quorum <n>', 'how many approvers must approve (default 1)')
   .option('--approval-timeout <duration>', 'how long the approvers have (default 1h)')
@@ -805,6 +815,19 @@ dr.command('failback')
   .action(async (opts, cmd) => {
     const { drFailbackCommand } = await import('./commands/dr-failback.js');
     await drFailbackCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
+  });
+
+dr.command('primary')
+  .description('which cluster is primary now (the last failover or failback decides), and its addresses')
+  .option(
+    '--dir <dir>',
+    "the worker's snapshot directory, where the record is (default: $VAULTOPS_SNAPSHOT_DIR, else <state dir>/snapshots)",
+  )
+  .option('--env', 'print `export VAULT_ADDR=<primary>` for eval in a shell')
+  .option('--json', 'print the resolution as JSON')
+  .action(async (opts, cmd) => {
+    const { drPrimaryCommand } = await import('./commands/dr-primary.js');
+    await drPrimaryCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
 dr.command('unseal-share')

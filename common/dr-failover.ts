@@ -113,6 +113,24 @@ export interface FailoverRto {
   totalMs: number;
 }
 
+export const FAILBACK_PHASES = [
+  'check',
+  'approval',
+  'protect',
+  'fencing',
+  'restore',
+  'unseal',
+  'verification',
+  'switch',
+] as const;
+export type FailbackPhase = (typeof FAILBACK_PHASES)[number];
+
+/** The failback's RTO: `unseal` sums the key holders' turns before and after the restore. */
+export interface FailbackRto {
+  phases: Partial<Record<FailbackPhase, number>>;
+  totalMs: number;
+}
+
 /** What `vaultops dr unseal-share` tells the workflow after sending a share: progress only. */
 export type UnsealProgressReport = SealProgress;
 

@@ -84,6 +84,11 @@ export interface PreflightReport extends PreflightObservations {
   flavour: ServerFlavour;
   flavourEvidence: string;
   edition: Edition;
+  /**
+   * "primary" / "secondary" where an Enterprise or HCP cluster takes part in DR replication (from
+   * sys/health's replication_dr_mode: no extra request); null elsewhere. Absent in older histories.
+   */
+  drReplication?: 'primary' | 'secondary' | null;
   /** Overall verdict: can workflows run Vault-touching steps against this cluster now? */
   ready: boolean;
   warnings: string[];
@@ -119,6 +124,18 @@ export function detectEdition(obs: PreflightObservations, flavour: ServerFlavour
   return 'community';
 }
 
+/** The cluster's part in Enterprise DR replication, as sys/health reports it ("dr-primary" in old releases). */
+export function detectDrReplication(
+  obs: PreflightObservations,
+  edition: Edition,
+): 'primary' | 'secondary' | null {
+  if (edition === 'community') return null;
+  const mode = obs.health.replicationDrMode ?? '';
+  if (/(^|-)primary$/.test(mode)) return 'primary';
+  if (/(^|-)secondary$/.test(mode)) return 'secondary';
+  return null;
+}
+
 export function assemblePreflightReport(obs: PreflightObservations, checkedAt: string): PreflightReport {
   const { flavour, evidence } = detectFlavour(obs);
   const warnings: string[] = [];
@@ -149,12 +166,20 @@ export function assemblePreflightReport(obs: PreflightObservations, checkedAt: s
   if (obs.authMethods === null && !obs.seal.sealed) {
     warnings.push('could not list auth methods: the token lacks read on sys/auth');
   }
+  const edition = detectEdition(obs, flavour);
+  const drReplication = detectDrReplication(obs, edition);
+  if (drReplication === 'secondary') {
+    warnings.push(
+      'this cluster is a Vault Enterprise DR secondary: it serves no requests until promoted (`vaultops dr failover` promotes it)',
+    );
+  }
   return {
     ...obs,
     flavour,
     flavourEvidence: evidence,
-    edition: detectEdition(obs, flavour),
-    ready: obs.health.initialized && !obs.seal.sealed && !namespaceIgnored,
+    edition,
+    drReplication,
+    ready: obs.health.initialized && !obs.seal.sealed && !namespaceIgnored && drReplication !== 'secondary',
     warnings,
     checkedAt,
   };

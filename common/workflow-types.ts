@@ -18,6 +18,7 @@ export const WORKFLOW_TYPES = [
   'drDrillWorkflow',
   'drFailoverWorkflow',
   'drFailbackWorkflow',
+  'drReplicationFailoverWorkflow',
   'migrateWorkflow',
 ] as const;
 

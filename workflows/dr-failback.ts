@@ -2,7 +2,7 @@
 // made primary) hands everything back, the writes made during the outage included. The runbook:
 //   1. check    the current-primary record names --from as primary (else refused: nothing is
 //               touched), and the repaired cluster answers (sealed is expected: it was fenced)
-//   2. approve  the approvers' quorum
+//   2. approve  the approvers' quorum, or a pre-approved automatic policy (--auto-approve)
 //   3. protect  a last canary, fingerprint and raft snapshot of the acting primary, its hash read
 //               back, its manifest entry (the protect step's activities)
 //   4. fence    the acting primary's raft committed index is read, then every node is sealed: it
@@ -15,6 +15,7 @@
 //               leader; it may seal itself after the forced restore: the key holders again
 //   6. verify   the repaired cluster against the snapshot's baseline, the canary included
 //   7. switch   the current-primary record back, then the operator's hook
+// and the RTO, phase by phase (the key holders' two unseal turns add up under "unseal").
 //
 // The rule after fencing, as in the failover: once the acting primary is fenced, the failback only
 // rolls FORWARD. It never unseals the acting primary by itself. A failed restore, unseal or
@@ -44,6 +45,8 @@ import {
   type DrFailoverState,
   describeFencing,
   describeUnseal,
+  type FailbackPhase,
+  type FailbackRto,
   type FenceRecord,
   isFenced,
   type SealProgress,
@@ -77,7 +80,10 @@ export interface DrFailbackInput {
   fromCluster: string;
   /** The repaired old primary. */
   toCluster: string;
-  approval: ApprovalPolicy;
+  /** Who approves; required unless autoApprove. */
+  approval?: ApprovalPolicy;
+  /** A pre-approved automatic policy: no approval gate; `by` is who set it up. */
+  autoApprove?: { by: string };
   /** Run after the switch with `sh -c`, VAULTOPS_DR_NEW_PRIMARY set; its exit status is recorded. */
   hook?: string;
   hookTimeoutMs?: number;
@@ -108,6 +114,8 @@ export interface DrFailbackReport {
     kv: string;
     hook: { exitCode: number | null; signal: string | null; ms: number; error?: string } | null;
   };
+  /** Time per phase and in all (the sum: from the check to the switch back). */
+  rto: FailbackRto;
 }
 
 export const DR_FAILBACK_STEPS = [
@@ -134,7 +142,25 @@ export async function drFailbackWorkflow(input: DrFailbackInput): Promise<DrFail
   const steps = trackSteps(DR_FAILBACK_STEPS);
   const { fromCluster: from, toCluster: to } = input;
   if (from === to) throw refuse('DrBadInput', `a failback goes to another cluster; both are "${from}"`);
-  const gate = approvalGate(input.approval); // a bad policy fails here
+  if (!input.approval === !input.autoApprove)
+    throw refuse(
+      'DrBadInput',
+      'give either an approval policy or autoApprove (a pre-approved automatic policy)',
+    );
+  const gate = input.approval ? approvalGate(input.approval) : undefined; // a bad policy fails here
+  const phases: Partial<Record<FailbackPhase, number>> = {};
+  const timed = async <T>(phase: FailbackPhase, fn: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await fn();
+    } finally {
+      phases[phase] = (phases[phase] ?? 0) + (Date.now() - started);
+    }
+  };
+  const rto = (): FailbackRto => ({
+    phases: { ...phases },
+    totalMs: Object.values(phases).reduce((a, b) => a + b, 0),
+  });
   const state: DrFailoverState = { fromCluster: from, toCluster: to, unseal: null };
   setHandler(failbackStateQuery, () => state);
   let unsealStep: (typeof DR_FAILBACK_STEPS)[number] = 'unseal-before-restore';
@@ -147,41 +173,53 @@ export async function drFailbackWorkflow(input: DrFailbackInput): Promise<DrFail
   const repairedStep = sealAwareSteps(steps, to);
 
   // 1. The record says who is primary; the repaired cluster must answer.
-  const checked = await steps.run('check', async () => {
-    const record = await act.drReadCurrentPrimary();
-    if (record?.cluster !== from)
-      throw refuse(
-        'DrNotPrimary',
-        record
-          ? `the current-primary record names ${record.cluster} as primary (since ${record.since}), not ${from}: nothing was touched. Fail back from ${record.cluster}, or check the record`
-          : `there is no current-primary record: no failover made ${from} primary, so there is nothing to fail back; nothing was touched`,
-      );
-    const probe = await act.drProbeCluster({ cluster: to, timeoutMs: PROBE_TIMEOUT_MS });
-    if (probe.nodes.every((n) => n.health === 'no-answer'))
-      throw refuse(
-        'DrRepairedDown',
-        `${to} does not answer (${probe.nodes.map((n) => `${n.address}: ${n.error ?? 'no answer'}`).join('; ')}): repair it first; nothing was touched`,
-      );
-    if (probe.nodes.some((n) => n.health === 'uninitialized'))
-      throw refuse(
-        'DrRepairedUninitialized',
-        `${to} is not initialised: a failback returns to the repaired old primary, which keeps its keys; nothing was touched`,
-      );
-    const seen = probe.nodes.map((n) => `${n.address} ${n.health}`).join('; ');
-    const fenced = probe.nodes.some((n) => n.health === 'sealed')
-      ? ' (sealed, as the failover fenced it)'
-      : '';
-    return `${from} is primary since ${record.since}; ${to} answers: ${seen}${fenced}`;
-  });
+  const checked = await timed('check', () =>
+    steps.run('check', async () => {
+      const record = await act.drReadCurrentPrimary();
+      if (record?.cluster !== from)
+        throw refuse(
+          'DrNotPrimary',
+          record
+            ? `the current-primary record names ${record.cluster} as primary (since ${record.since}), not ${from}: nothing was touched. Fail back from ${record.cluster}, or check the record`
+            : `there is no current-primary record: no failover made ${from} primary, so there is nothing to fail back; nothing was touched`,
+        );
+      const probe = await act.drProbeCluster({ cluster: to, timeoutMs: PROBE_TIMEOUT_MS });
+      if (probe.nodes.every((n) => n.health === 'no-answer'))
+        throw refuse(
+          'DrRepairedDown',
+          `${to} does not answer (${probe.nodes.map((n) => `${n.address}: ${n.error ?? 'no answer'}`).join('; ')}): repair it first; nothing was touched`,
+        );
+      if (probe.nodes.some((n) => n.health === 'uninitialized'))
+        throw refuse(
+          'DrRepairedUninitialized',
+          `${to} is not initialised: a failback returns to the repaired old primary, which keeps its keys; nothing was touched`,
+        );
+      const seen = probe.nodes.map((n) => `${n.address} ${n.health}`).join('; ');
+      const fenced = probe.nodes.some((n) => n.health === 'sealed')
+        ? ' (sealed, as the failover fenced it)'
+        : '';
+      return `${from} is primary since ${record.since}; ${to} answers: ${seen}${fenced}`;
+    }),
+  );
   steps.set('check', 'done', checked);
 
   // 2. Nobody fences a primary alone.
-  const decided = await steps.run('approve', () => gate.approved(), { as: 'waiting-approval' });
-  const approval = `approved by ${decided.approvals.map((a) => a.approver).join(', ')}`;
-  steps.set('approve', 'done', approval);
+  const approval = await timed('approval', async () => {
+    if (!gate) {
+      const by = `pre-approved by the automatic policy of ${input.autoApprove?.by}`;
+      steps.set('approve', 'done', by);
+      return by;
+    }
+    const decided = await steps.run('approve', () => gate.approved(), { as: 'waiting-approval' });
+    const by = `approved by ${decided.approvals.map((a) => a.approver).join(', ')}`;
+    steps.set('approve', 'done', by);
+    return by;
+  });
 
   // 3. The acting primary's last snapshot, with its canary and baseline: what the repaired cluster gets.
-  const entry = await actingStep('protect', () => finalSnapshot(from, input.kvKeyCap));
+  const entry = await timed('protect', () =>
+    actingStep('protect', () => finalSnapshot(from, input.kvKeyCap)),
+  );
   steps.set(
     'protect',
     'done',
@@ -189,10 +227,12 @@ export async function drFailbackWorkflow(input: DrFailbackInput): Promise<DrFail
   );
 
   // 4. Fenced, and the gap measured. From here on the failback only rolls forward.
-  const { fencing, fenceIndex } = await steps.run('fence', async () => {
-    const { index } = await act.drRaftCommittedIndex({ cluster: from, restoredFrom: to });
-    return { fenceIndex: index, fencing: await act.drFenceCluster({ cluster: from, restoredFrom: to }) };
-  });
+  const { fencing, fenceIndex } = await timed('fencing', () =>
+    steps.run('fence', async () => {
+      const { index } = await act.drRaftCommittedIndex({ cluster: from, restoredFrom: to });
+      return { fenceIndex: index, fencing: await act.drFenceCluster({ cluster: from, restoredFrom: to }) };
+    }),
+  );
   const open = fencing.filter((r) => !isFenced(r));
   if (open.length > 0) {
     // Not rolled forward: a restore now would leave two clusters taking writes.
@@ -211,34 +251,38 @@ export async function drFailbackWorkflow(input: DrFailbackInput): Promise<DrFail
     unsealStep = 'unseal-before-restore';
     const before = await act.drSealProgress({ cluster: to });
     const sealedBeforeRestore = anySealed(before);
-    if (sealedBeforeRestore) await awaitUnsealed(to, before, 0, state, steps, unsealStep);
+    if (sealedBeforeRestore)
+      await timed('unseal', () => awaitUnsealed(to, before, 0, state, steps, 'unseal-before-restore'));
     steps.set(
       'unseal-before-restore',
       'done',
       sealedBeforeRestore ? 'unsealed by the key holders' : 'unsealed already',
     );
     state.unseal = null;
-    await repairedStep('restore', () =>
-      act.drRestoreSnapshot({ id: entry.id, targetCluster: to, sourceCluster: from }),
+    await timed('restore', () =>
+      repairedStep('restore', () =>
+        act.drRestoreSnapshot({ id: entry.id, targetCluster: to, sourceCluster: from }),
+      ),
     );
     steps.set('restore', 'done', `${entry.id} restored into ${to}`);
     unsealStep = 'unseal-after-restore';
-    const sealedAfterRestore = await awaitUnsealed(
-      to,
-      await act.drSealProgress({ cluster: to }),
-      input.settleMs ?? SETTLE_MS,
-      state,
-      steps,
-      unsealStep,
-    );
-    // Serving the data with its own credentials (the failover restored them into the acting primary).
-    await sealAware(
-      'unseal-after-restore',
-      () => act.drAwaitRestored({ targetCluster: to, sourceCluster: to }),
-      {
-        cluster: to,
-      },
-    );
+    const sealedAfterRestore = await timed('unseal', async () => {
+      const sealed = await awaitUnsealed(
+        to,
+        await act.drSealProgress({ cluster: to }),
+        input.settleMs ?? SETTLE_MS,
+        state,
+        steps,
+        'unseal-after-restore',
+      );
+      // Serving the data with its own credentials (the failover restored them into the acting primary).
+      await sealAware(
+        'unseal-after-restore',
+        () => act.drAwaitRestored({ targetCluster: to, sourceCluster: to }),
+        { cluster: to },
+      );
+      return sealed;
+    });
     steps.set(
       'unseal-after-restore',
       'done',
@@ -246,16 +290,19 @@ export async function drFailbackWorkflow(input: DrFailbackInput): Promise<DrFail
     );
 
     // 6. The repaired cluster holds what the acting primary held at the snapshot, canary included.
-    const differences = await repairedStep('verify', async () => {
-      if (!entry.baseline) return [`snapshot ${entry.id} has no baseline recorded; nothing to compare with`];
-      const compared = await act.drCompare({
-        targetCluster: to,
-        sourceCluster: from,
-        baseline: entry.baseline,
-        ...(input.kvKeyCap ? { kvKeyCap: input.kvKeyCap } : {}),
-      });
-      return compared.differences;
-    });
+    const differences = await timed('verification', () =>
+      repairedStep('verify', async () => {
+        if (!entry.baseline)
+          return [`snapshot ${entry.id} has no baseline recorded; nothing to compare with`];
+        const compared = await act.drCompare({
+          targetCluster: to,
+          sourceCluster: from,
+          baseline: entry.baseline,
+          ...(input.kvKeyCap ? { kvKeyCap: input.kvKeyCap } : {}),
+        });
+        return compared.differences;
+      }),
+    );
     if (differences.length > 0) {
       steps.set('verify', 'failed', differences.join('; '));
       throw refuse(
@@ -266,24 +313,26 @@ export async function drFailbackWorkflow(input: DrFailbackInput): Promise<DrFail
     steps.set('verify', 'done', 'alike, canary present');
 
     // 7. The switch back, and the operator's hook.
-    const switched = await repairedStep('switch', async () => {
-      const record = await act.drSwitchPrimary({
-        newPrimary: to,
-        oldPrimary: from,
-        snapshotId: entry.id,
-        workflowId: workflowInfo().workflowId,
-        since: new Date(Date.now()).toISOString(),
-      });
-      const hook = input.hook
-        ? await once.drRunHook({
-            command: input.hook,
-            newPrimary: to,
-            oldPrimary: from,
-            timeoutMs: input.hookTimeoutMs ?? HOOK_TIMEOUT_MS,
-          })
-        : null;
-      return { recordFile: record.recordFile, kv: record.kv, hook };
-    });
+    const switched = await timed('switch', () =>
+      repairedStep('switch', async () => {
+        const record = await act.drSwitchPrimary({
+          newPrimary: to,
+          oldPrimary: from,
+          snapshotId: entry.id,
+          workflowId: workflowInfo().workflowId,
+          since: new Date(Date.now()).toISOString(),
+        });
+        const hook = input.hook
+          ? await once.drRunHook({
+              command: input.hook,
+              newPrimary: to,
+              oldPrimary: from,
+              timeoutMs: input.hookTimeoutMs ?? HOOK_TIMEOUT_MS,
+            })
+          : null;
+        return { recordFile: record.recordFile, kv: record.kv, hook };
+      }),
+    );
     steps.set(
       'switch',
       'done',
@@ -300,6 +349,7 @@ export async function drFailbackWorkflow(input: DrFailbackInput): Promise<DrFail
       sealedBeforeRestore,
       sealedAfterRestore,
       switch: switched,
+      rto: rto(),
     };
   } catch (err) {
     // Rolled forward as far as it went: the repaired cluster is sealed too; the acting primary stays fenced.

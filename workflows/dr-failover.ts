@@ -9,14 +9,17 @@
 //               they answer again (fence-watch, to the end of the run)
 //   4. restore  the newest snapshot (not an older drill-verified one, which would drop the writes
 //               since; the report says whether a drill verified it), snapshot-force through the
-//               standby's leader, its hash checked first
+//               standby's active node (asked directly), its hash checked first. A standby never
+//               initialised is initialised first with throwaway keys (activities/dr/fresh-standby.ts)
 //   5. unseal   the standby seals itself seconds after the forced restore and opens only with the
 //               PRIMARY's keys: key holders send their shares straight to it with `vaultops dr
 //               unseal-share` while the status shows "unseal: k of n shares"; a standby with an
 //               auto-unseal seal opens by itself
 //   6. verify   the standby against the snapshot's baseline, the canary included
 //   7. switch   the current-primary record (a file next to the snapshot store, and KV on the new
-//               primary), then the operator's hook with VAULTOPS_DR_NEW_PRIMARY
+//               primary), then the operator's hook with VAULTOPS_DR_NEW_PRIMARY. The configuration's
+//               cluster entries are not rewritten: the record is the pointer config resolution reads
+//               (`vaultops dr primary [--env]`, common/dr-primary.ts)
 // and the RTO, phase by phase.
 //
 // The rule after fencing: once the old primary is fenced, the failover only rolls FORWARD. It
@@ -123,6 +126,8 @@ export interface DrFailoverReport {
   snapshot?: { id: string; takenAt: string; choice: FailoverSnapshotChoice; rpoMs: number };
   /** Whether the standby sealed itself after the restore (and key holders unsealed it). */
   sealedAfterRestore?: boolean;
+  /** Whether the standby was never initialised, so the restore initialised it (throwaway keys) first. */
+  standbyInitialised?: boolean;
   switch?: {
     recordFile: string;
     kv: string;
@@ -220,7 +225,7 @@ export async function drFailoverWorkflow(input: DrFailoverInput): Promise<DrFail
   const fencedAt = Date.now();
   const fenceWatch = watchUnfenced(fencing, from, input.fenceWatchMs ?? FENCE_WATCH_MS, steps);
 
-  let chosen: { entry: SnapshotEntry; choice: FailoverSnapshotChoice } | undefined;
+  let chosen: { entry: SnapshotEntry; choice: FailoverSnapshotChoice; initialised: boolean } | undefined;
   try {
     // 4. The snapshot, restored into the standby through its leader.
     chosen = await timed('restore', () =>
@@ -236,15 +241,20 @@ export async function drFailoverWorkflow(input: DrFailoverInput): Promise<DrFail
               ? `snapshot ${input.snapshotId} is not in the manifest`
               : `no usable snapshot of ${from} in the manifest`,
           );
-        await act.drRestoreSnapshot({ id: found.entry.id, targetCluster: to, sourceCluster: from });
-        return found;
+        const restored = await act.drRestoreSnapshot({
+          id: found.entry.id,
+          targetCluster: to,
+          sourceCluster: from,
+        });
+        return { ...found, initialised: restored.initialised };
       }),
     );
     const { entry, choice } = chosen;
     steps.set(
       'restore',
       'done',
-      `${entry.id}, taken ${entry.takenAt}${choice === 'usable-unverified' ? ' (not verified by a drill yet)' : ` (${choice})`}`,
+      `${entry.id}, taken ${entry.takenAt}${choice === 'usable-unverified' ? ' (not verified by a drill yet)' : ` (${choice})`}` +
+        (chosen.initialised ? `; ${to} was not initialised: initialised with throwaway keys first` : ''),
     );
 
     // 5. Unsealed: by the key holders, with the primary's keys, or by its auto-unseal seal.
@@ -299,7 +309,7 @@ export async function drFailoverWorkflow(input: DrFailoverInput): Promise<DrFail
     steps.set(
       'switch',
       'done',
-      `${to} is primary (${switched.recordFile}, ${switched.kv})${switched.hook ? `; hook exit ${switched.hook.exitCode ?? switched.hook.signal}` : ''}`,
+      `${to} is primary (${switched.recordFile}, ${switched.kv}; \`vaultops dr primary --env\` gives its VAULT_ADDR)${switched.hook ? `; hook exit ${switched.hook.exitCode ?? switched.hook.signal}` : ''}`,
     );
     const watched = await fenceWatch;
     return {
@@ -318,6 +328,7 @@ export async function drFailoverWorkflow(input: DrFailoverInput): Promise<DrFail
         rpoMs: Math.max(0, fencedAt - Date.parse(entry.takenAt)),
       },
       sealedAfterRestore,
+      standbyInitialised: chosen.initialised,
       switch: switched,
       rto: rto(),
     };

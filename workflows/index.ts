@@ -8,6 +8,7 @@ export { drDrillWorkflow } from './dr-drill.js';
 export { drFailbackWorkflow } from './dr-failback.js';
 export { drFailoverWorkflow } from './dr-failover.js';
 export { drProtectWorkflow } from './dr-protect.js';
+export { drReplicationFailoverWorkflow } from './dr-replication-failover.js';
 export { approvedChangeWorkflow } from './examples/approved-change.js';
 export { orderedWritesWorkflow } from './examples/ordered-writes.js';
 export { leaseKeeperWorkflow } from './lease-keeper.js';

@@ -14,6 +14,7 @@ const CLUSTER = /^[a-z0-9][a-z0-9-]*$/;
 export interface DrFailbackOptions extends GlobalOptions {
   from: string;
   to: string;
+  autoApprove?: boolean;
   approver?: string[];
   quorum?: string;
   approvalTimeout?: string;
@@ -35,21 +36,26 @@ export function parseDrFailback(opts: DrFailbackOptions, requester: string): DrF
     .flatMap((a) => a.split(','))
     .map((a) => a.trim())
     .filter(Boolean);
-  const quorum = opts.quorum === undefined ? 1 : Number(opts.quorum);
-  if (!Number.isInteger(quorum) || quorum < 1)
-    throw new UsageError('--quorum must be a whole number, e.g. --quorum 2');
-  const approval: ApprovalPolicy = { requester, approvers, quorum, timeout: opts.approvalTimeout ?? '1h' };
-  const problems = approvalPolicyProblems(approval);
-  if (problems.length > 0)
-    throw new UsageError(
-      `the approval cannot gate the failback (${problems.join('; ')}): give --approver <name> (repeatable)`,
-    );
+  if (opts.autoApprove && approvers.length > 0)
+    throw new UsageError('give --auto-approve (a pre-approved automatic policy) or --approver, not both');
+  let approval: ApprovalPolicy | undefined;
+  if (!opts.autoApprove) {
+    const quorum = opts.quorum === undefined ? 1 : Number(opts.quorum);
+    if (!Number.isInteger(quorum) || quorum < 1)
+      throw new UsageError('--quorum must be a whole number, e.g. --quorum 2');
+    approval = { requester, approvers, quorum, timeout: opts.approvalTimeout ?? '1h' };
+    const problems = approvalPolicyProblems(approval);
+    if (problems.length > 0)
+      throw new UsageError(
+        `the approval cannot gate the failback (${problems.join('; ')}): give --approver <name> (repeatable), or --auto-approve`,
+      );
+  }
   if (opts.hook !== undefined && opts.hook.trim() === '')
     throw new UsageError('--hook must be a command, e.g. --hook "./switch-dns.sh"');
   return {
     fromCluster: opts.from,
     toCluster: opts.to,
-    approval,
+    ...(approval ? { approval } : { autoApprove: { by: requester } }),
     ...(opts.hook ? { hook: opts.hook } : {}),
   };
 }
@@ -74,10 +80,12 @@ export async function drFailbackCommand(opts: DrFailbackOptions, out: Out): Prom
   out(
     `  refused unless the current-primary record names ${input.fromCluster} and ${input.toCluster} answers`,
   );
-  out(
-    `  then ${input.approval.quorum} of ${input.approval.approvers.join(', ')} approve before ${input.fromCluster} is snapshotted and fenced:`,
-  );
-  out(`    vaultops approve ${workflowId} --as <approver> --reason <text>`);
+  if (input.approval) {
+    out(
+      `  then ${input.approval.quorum} of ${input.approval.approvers.join(', ')} approve before ${input.fromCluster} is snapshotted and fenced:`,
+    );
+    out(`    vaultops approve ${workflowId} --as <approver> --reason <text>`);
+  } else out('  approval: pre-approved (--auto-approve)');
   out(
     `  unseal, once the status shows "unseal: k of n shares" (before and after the restore): each key holder of ${input.toCluster}'s keys runs`,
   );

@@ -42,6 +42,10 @@ export interface DrFailoverOptions extends GlobalOptions {
   detect?: string;
   probeEvery?: string;
   probeTimeout?: string;
+  /** Promote an Enterprise DR secondary (true), restore a snapshot (false), or look (undefined). */
+  replication?: boolean;
+  /** DR-replication path: the file on the worker holding the DR operation batch token. */
+  drOperationTokenFile?: string;
 }
 
 /** The detection policy the options ask for; only what they change (the workflow fills in the rest). */
@@ -124,6 +128,13 @@ export function parseDrFailover(opts: DrFailoverOptions, requester: string): DrF
 export async function drFailoverCommand(opts: DrFailoverOptions, out: Out): Promise<string> {
   const requester = opts.as ?? process.env.USER ?? 'unknown';
   const input = parseDrFailover(opts, requester);
+  // An Enterprise DR secondary is promoted instead (client/commands/dr-replication.ts).
+  const replication = await import('./dr-replication.js');
+  const path = await replication.failoverPathFor(opts);
+  out(
+    `Failover path: ${path.path === 'replication' ? 'DR replication promotion' : 'snapshot restore'} (${path.why})`,
+  );
+  if (path.path === 'replication') return replication.drReplicationFailoverCommand(opts, out);
   const target = resolveTemporal(opts);
   const workflowId = `dr-failover:${input.fromCluster}:${input.toCluster}`;
   await withClient(target, (client) =>

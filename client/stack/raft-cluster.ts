@@ -20,8 +20,9 @@ export interface RaftNode {
 export interface RaftCluster {
   flavour: VaultFlavour;
   nodes: RaftNode[];
+  /** Empty when started with `initialise: false`. */
   rootToken: string;
-  /** The one Shamir key share; kept in memory for the test's unseal calls, never written. */
+  /** The one Shamir key share; kept in memory for the test's unseal calls, never written. Empty when not initialised. */
   unsealKey: string;
   leader(): Promise<RaftNode>;
   kill(node: RaftNode): void;
@@ -94,6 +95,11 @@ export async function startRaftCluster(options: {
   flavour: VaultFlavour;
   dir: string;
   size?: number;
+  /**
+   * False: every node is started and left uninitialised (a fresh DR standby, which a failover
+   * initialises itself); rootToken and unsealKey are then empty. Default true.
+   */
+  initialise?: boolean;
 }): Promise<RaftCluster> {
   const binary = toolPath(options.flavour);
   const size = options.size ?? 3;
@@ -137,6 +143,50 @@ export async function startRaftCluster(options: {
     return node;
   };
 
+  const killed = new Set<RaftNode>();
+  const handle = (rootToken: string, unsealKey: string): RaftCluster => ({
+    flavour: options.flavour,
+    nodes,
+    rootToken,
+    unsealKey,
+    async leader() {
+      return until('a leader', async () => {
+        // Ask the living nodes; a standby names a dead leader until its heartbeat times out.
+        for (const node of nodes.filter((n) => !killed.has(n))) {
+          const res = await api(node.address, 'GET', 'sys/leader').catch(() => undefined);
+          const found = nodes.find((n) => n.address === res?.body.leader_address && !killed.has(n));
+          if (found) return found;
+        }
+        return undefined;
+      });
+    },
+    kill(node) {
+      killed.add(node);
+      node.process.child.kill('SIGKILL');
+    },
+    async restart(node) {
+      const i = nodes.indexOf(node);
+      if (i < 0 || !killed.has(node)) throw new Error(`raft cluster: ${node.id} was not killed`);
+      // startNode registers a new node; the restarted one keeps its place (and id, address).
+      const fresh = await startNode(i);
+      nodes.splice(nodes.indexOf(fresh), 1);
+      node.process = fresh.process;
+      killed.delete(node);
+      return node;
+    },
+    stop: stopAll,
+  });
+
+  if (options.initialise === false) {
+    try {
+      for (let i = 0; i < size; i++) await startNode(i);
+      return handle('', '');
+    } catch (err) {
+      await stopAll();
+      throw err;
+    }
+  }
+
   try {
     const first = await startNode(0);
     const init = await api(first.address, 'PUT', 'sys/init', { secret_shares: 1, secret_threshold: 1 });
@@ -174,40 +224,7 @@ export async function startRaftCluster(options: {
       return servers.length === size && servers.every((s) => s.voter) ? true : undefined;
     });
 
-    const killed = new Set<RaftNode>();
-    const cluster: RaftCluster = {
-      flavour: options.flavour,
-      nodes,
-      rootToken,
-      unsealKey,
-      async leader() {
-        return until('a leader', async () => {
-          // Ask the living nodes; a standby names a dead leader until its heartbeat times out.
-          for (const node of nodes.filter((n) => !killed.has(n))) {
-            const res = await api(node.address, 'GET', 'sys/leader').catch(() => undefined);
-            const found = nodes.find((n) => n.address === res?.body.leader_address && !killed.has(n));
-            if (found) return found;
-          }
-          return undefined;
-        });
-      },
-      kill(node) {
-        killed.add(node);
-        node.process.child.kill('SIGKILL');
-      },
-      async restart(node) {
-        const i = nodes.indexOf(node);
-        if (i < 0 || !killed.has(node)) throw new Error(`raft cluster: ${node.id} was not killed`);
-        // startNode registers a new node; the restarted one keeps its place (and id, address).
-        const fresh = await startNode(i);
-        nodes.splice(nodes.indexOf(fresh), 1);
-        node.process = fresh.process;
-        killed.delete(node);
-        return node;
-      },
-      stop: stopAll,
-    };
-    return cluster;
+    return handle(rootToken, unsealKey);
   } catch (err) {
     await stopAll();
     throw err;

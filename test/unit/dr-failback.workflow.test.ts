@@ -182,7 +182,7 @@ function standInFailback(
     async drRestoreSnapshot(input) {
       calls.push(`restore:${input.targetCluster}`);
       if (o.node) o.node.state.sealed = true; // as a forced restore does a few seconds later
-      return { uploadMs: 700, credentials: 'target' as const };
+      return { uploadMs: 700, credentials: 'target' as const, initialised: false };
     },
     async drAwaitRestored() {
       calls.push('await-restored');
@@ -365,9 +365,39 @@ describe('drFailbackWorkflow', () => {
         ]),
       );
       expect(dr.calls).not.toContain('fence:dr-primary');
+      // The RTO, phase by phase; the key holders' two turns add up under "unseal".
+      expect(Object.keys(result?.rto.phases ?? {}).sort()).toEqual(
+        ['approval', 'check', 'fencing', 'protect', 'restore', 'switch', 'unseal', 'verification'].sort(),
+      );
+      const phases = Object.values(result?.rto.phases ?? {}) as number[];
+      expect(result?.rto.totalMs).toBe(phases.reduce((x, y) => x + y, 0));
     } finally {
       node.server.close();
     }
+  });
+
+  it('--auto-approve: no approval gate; the report says who pre-approved', async () => {
+    const dr = standInFailback();
+    const { result, steps } = await failback(dr.activities, {
+      approval: undefined,
+      autoApprove: { by: 'alice' },
+      settleMs: 100,
+    });
+    expect(result).toMatchObject({
+      outcome: 'failed-back',
+      approval: 'pre-approved by the automatic policy of alice',
+    });
+    expect(steps.approve?.state).toBe('done');
+    expect(result?.rto.phases.approval).toBeDefined();
+  });
+
+  it('is refused with neither an approval policy nor autoApprove, or with both', async () => {
+    const dr = standInFailback();
+    const neither = await failback(dr.activities, { approval: undefined });
+    expect(neither.failure?.type).toBe('DrBadInput');
+    const both = await failback(dr.activities, { autoApprove: { by: 'alice' } });
+    expect(both.failure?.message).toMatch(/either an approval policy or autoApprove/);
+    expect(dr.calls).toEqual([]);
   });
 
   it('a verification failure seals the repaired cluster too and rolls forward only', async () => {
@@ -415,5 +445,13 @@ describe('failback pieces', () => {
       /another cluster/,
     );
     expect(() => parseDrFailback({ from: 'a', to: 'b' } as never, 'alice')).toThrow(/--approver/);
+    expect(parseDrFailback({ from: 'a', to: 'b', autoApprove: true } as never, 'alice')).toEqual({
+      fromCluster: 'a',
+      toCluster: 'b',
+      autoApprove: { by: 'alice' },
+    });
+    expect(() =>
+      parseDrFailback({ from: 'a', to: 'b', autoApprove: true, approver: ['bob'] } as never, 'alice'),
+    ).toThrow(/--auto-approve .* or --approver, not both/);
   });
 });

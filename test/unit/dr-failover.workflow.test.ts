@@ -114,6 +114,8 @@ function standInFailover(
     fencing?: FenceRecord[];
     restored?: DrFingerprint;
     node?: ReturnType<typeof standInStandbyNode>;
+    /** The standby was never initialised: the restore initialised it first. */
+    fresh?: boolean;
   } = {},
 ) {
   const calls: string[] = [];
@@ -168,7 +170,7 @@ function standInFailover(
       calls.push('restore');
       // As OpenBao and Vault do a few seconds after a forced restore: sealed, the primary's keys needed.
       if (o.node) o.node.state.sealed = true;
-      return { uploadMs: 900, credentials: 'target' as const };
+      return { uploadMs: 900, credentials: 'target' as const, initialised: o.fresh === true };
     },
     async drSealProgress() {
       calls.push('seal-progress');
@@ -326,6 +328,15 @@ describe('drFailoverWorkflow', () => {
     expect(dr.calls).toContain(`fence-watch:${PRIMARY_NODE}`);
     expect(steps.fence?.detail).toMatch(/unreachable \(connection refused\)/);
     expect(dr.calls.indexOf('restore')).toBeGreaterThan(dr.calls.indexOf('fence:primary'));
+  });
+
+  it('a standby that was never initialised: the restore step and the report say it was initialised first', async () => {
+    const dr = standInFailover({ fresh: true });
+    const { result, steps } = await failover(dr.activities, { force: true, autoApprove: { by: 'policy' } });
+    expect(result).toMatchObject({ outcome: 'failed-over', standbyInitialised: true });
+    expect(steps.restore?.detail).toMatch(
+      /standby was not initialised: initialised with throwaway keys first$/,
+    );
   });
 
   it('a restore that fails verification seals the standby too and says how to roll forward', async () => {

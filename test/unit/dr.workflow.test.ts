@@ -97,7 +97,7 @@ function standInDr(options: { failAt?: FailAt; restored?: DrFingerprint } = {}) 
           'DrSnapshotCorrupt',
           `snapshot ${input.id}: the stored file's sha256 differs; not restored`,
         );
-      return { uploadMs: 1200, credentials: 'source' as const };
+      return { uploadMs: 1200, credentials: 'source' as const, initialised: false };
     },
     async drAwaitRestored() {
       calls.push('await');

@@ -1,7 +1,8 @@
 // `npm run bench`: the CLI's start-up against a Temporal dev server, then every Vault benchmark
 // against one OpenBao dev server, each printing figures and ratios to a baseline measured in the
 // same run. BENCH_ITERATIONS, BENCH_CONCURRENCY and BENCH_STARTUP_RUNS scale them. Secret rotation
-// needs a Temporal worker and PostgreSQL besides: `npm run bench:rotation` (bench/rotation.ts).
+// needs a Temporal worker and PostgreSQL besides: `npm run bench:rotation` (bench/rotation.ts); the DR
+// figures a raft pair and a few minutes: `npm run bench:dr` (bench/dr.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,3 +44,7 @@ try {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
 }
+// Kept apart: the DR figures need raft clusters, Temporal and a filled primary (minutes, not seconds).
+process.stdout.write(
+  'DR figures (snapshot save/restore throughput, drill, failover RTO/RPO on a raft pair): npm run bench:dr\n',
+);

@@ -33,6 +33,8 @@ export interface AuthRoleItem {
   digest: string;
   /** AppRole: how many secret IDs exist (they cannot be read, so they are reissued). */
   secretIds?: number;
+  /** The list it is in when not the method's main one (LDAP "groups" beside "users"). */
+  list?: string;
 }
 
 export interface AuthMethodItem extends MountItem {
@@ -50,11 +52,42 @@ export interface PolicyItem {
   paths: string[];
 }
 
+/** An entity or group alias: its name and the auth mount it points to (by path, not accessor). */
+export interface IdentityAliasItem {
+  name: string;
+  /** The auth mount's path ("userpass/"), found from its accessor; null if no mount has that accessor. */
+  mount: string | null;
+}
+
+export interface IdentityEntityItem {
+  name: string;
+  /** Policy names are public; metadata is kept as a digest only. */
+  policies: string[];
+  metadataDigest: string;
+  disabled: boolean;
+  aliases: IdentityAliasItem[];
+}
+
+export interface IdentityGroupItem {
+  name: string;
+  /** External groups get their members from an auth method at login (through their alias). */
+  type: 'internal' | 'external';
+  policies: string[];
+  metadataDigest: string;
+  /** Members by name (IDs differ at the target). */
+  memberEntities: string[];
+  memberGroups: string[];
+  alias: IdentityAliasItem | null;
+}
+
 export interface IdentityInventory {
   entities: string[];
   groups: string[];
   entityAliases: number;
   groupAliases: number;
+  /** The entities and groups with what the migration compares (names, policies, digests). */
+  entityItems: IdentityEntityItem[];
+  groupItems: IdentityGroupItem[];
 }
 
 export interface KvMountInventory {

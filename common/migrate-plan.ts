@@ -5,6 +5,8 @@
 // plugin, an auth method, namespaces) are listed. Pure: no I/O, no secret values (the
 // inventories hold names, counts and digests only).
 import type { AuthMethodItem, MountItem, NamespaceInventory, ServerFacts } from './migrate-inventory.js';
+import { identityItems } from './migrate-plan-identity.js';
+import { NOT_MIGRATABLE } from './migrate-plan-reasons.js';
 
 export type Verdict = 'exact' | 'caveat' | 'not-migratable';
 
@@ -16,6 +18,7 @@ export type PlanItemKind =
   | 'policy'
   | 'identity-entity'
   | 'identity-group'
+  | 'identity-alias'
   | 'transit-key'
   | 'pki-issuer'
   | 'pki-role'
@@ -120,7 +123,7 @@ export function buildMigrationPlan(source: NamespaceInventory, target: Namespace
     const counts =
       kv.kvVersion === '2'
         ? `${plural(kv.secrets, 'secret')}, ${plural(kv.versions, 'version')} (${kv.deletedVersions} deleted, ${kv.destroyedVersions} destroyed, ${kv.prunedVersions} pruned)`
-        : `${plural(kv.secrets, 'secret')} (KV v1, no versions)`;
+        : `${plural(kv.secrets, 'secret')} (KV v1: the one value per key is copied to a KV v1 mount and compared by digest)`;
     const item: PlanItem =
       kv.deletedVersions > 0
         ? {
@@ -145,15 +148,17 @@ export function buildMigrationPlan(source: NamespaceInventory, target: Namespace
 
   // Auth methods and their roles.
   const targetAuth = new Map(target.authMethods.map((m) => [m.path, m]));
+  const migratableAuth = new Set<string>();
   for (const m of source.authMethods) {
     const there = targetAuth.get(m.path);
     const item = authItem(m, tgt, gap);
     const conflict = mountConflict(m, there);
     items.push(conflict ? { ...item, conflict } : item);
     if (item.verdict === 'not-migratable') continue;
+    migratableAuth.add(m.path);
     const thereRoles = new Map((there?.roles ?? []).map((r) => [r.name, r.digest]));
     for (const role of m.roles) {
-      const roleItem = authRoleItem(m, role.name, role.secretIds);
+      const roleItem = authRoleItem(m, role.name, role.secretIds, role.list);
       const other = thereRoles.get(role.name);
       items.push(
         other !== undefined && other !== role.digest
@@ -191,30 +196,8 @@ export function buildMigrationPlan(source: NamespaceInventory, target: Namespace
     );
   }
 
-  // Identity.
-  const idAction =
-    'entity and group IDs change at the target: update anything that names them by ID (policy templates, external group links); aliases are re-linked to the target auth mounts';
-  const entityAliasNote = `${plural(source.identity.entityAliases, 'entity alias')} in the namespace`;
-  const targetEntities = new Set(target.identity.entities);
-  for (const name of source.identity.entities)
-    items.push({
-      kind: 'identity-entity',
-      name: `entity ${name}`,
-      verdict: 'caveat',
-      detail: entityAliasNote,
-      action: idAction,
-      ...(targetEntities.has(name) ? { conflict: `an entity named ${name} exists at the target` } : {}),
-    });
-  const targetGroups = new Set(target.identity.groups);
-  for (const name of source.identity.groups)
-    items.push({
-      kind: 'identity-group',
-      name: `group ${name}`,
-      verdict: 'caveat',
-      detail: `${plural(source.identity.groupAliases, 'group alias')} in the namespace`,
-      action: idAction,
-      ...(targetGroups.has(name) ? { conflict: `a group named ${name} exists at the target` } : {}),
-    });
+  // Identity: entities, groups, and their aliases re-linked to the migrated auth mounts.
+  items.push(...identityItems(source, target, migratableAuth));
 
   // Transit keys.
   const targetKeys = new Set(target.transitKeys.map((k) => `${k.mount}/${k.name}`));
@@ -249,7 +232,7 @@ export function buildMigrationPlan(source: NamespaceInventory, target: Namespace
         name: `${pki.mount}/issuer/${issuer.name || issuer.id}`,
         verdict: 'not-migratable',
         detail: `issuer ${issuer.id}`,
-        reason: 'its private key is kept inside Vault, which never exports it',
+        reason: NOT_MIGRATABLE.pkiIssuer,
         action:
           'issue a new intermediate at the target (vaultops ca bootstrap) and publish old and new in the trust bundle until the old one expires',
       });
@@ -283,7 +266,7 @@ export function buildMigrationPlan(source: NamespaceInventory, target: Namespace
           name,
           verdict: 'not-migratable',
           detail: c.plugin,
-          reason: `the target server has no ${c.plugin}`,
+          reason: NOT_MIGRATABLE.missingDatabasePlugin(c.plugin),
           ...conflict,
         });
         continue;
@@ -293,8 +276,7 @@ export function buildMigrationPlan(source: NamespaceInventory, target: Namespace
         name,
         verdict: 'caveat',
         detail: c.plugin,
-        action:
-          "re-enter the connection's password at the target (Vault never returns it), or rotate-root there afterwards",
+        action: `re-enter the connection's password (vault write ${db.mount}/config/${c.name} password=…): Vault never returns it, so the connection is written with verify_connection=false; rotate-root there afterwards if Vault should own it`,
         ...conflict,
       });
     }
@@ -309,10 +291,11 @@ export function buildMigrationPlan(source: NamespaceInventory, target: Namespace
       items.push({
         kind: 'database-role',
         name: `${db.mount}/static-roles/${role}`,
-        verdict: 'caveat',
+        verdict: 'not-migratable',
         detail: 'static role',
+        reason: NOT_MIGRATABLE.databaseStaticRole,
         action:
-          "creating it at the target rotates the database user's password: the source's credentials stop working, so move its apps in the same cutover",
+          'create it at the target after re-entering the connection password, in the cutover window, and move its apps with it',
       });
   }
 
@@ -364,14 +347,14 @@ function engineItem(
     return {
       ...base,
       verdict: 'not-migratable',
-      reason: "per-token storage: each token's cubbyhole ends with the token, and tokens do not move",
+      reason: NOT_MIGRATABLE.cubbyhole,
     };
   if (target.catalog && !BUILT_IN_ENGINES.has(m.type) && !target.catalog.secret.includes(m.type)) {
     gap(`secrets engine ${m.type}`, `${m.type} mounts cannot be enabled at the target`);
     return {
       ...base,
       verdict: 'not-migratable',
-      reason: `the target server has no ${m.type} secrets engine`,
+      reason: NOT_MIGRATABLE.missingEngine(m.type),
     };
   }
   if (!COPIED_ENGINES.has(m.type))
@@ -395,7 +378,7 @@ function authItem(
   };
   if (target.catalog && !target.catalog.auth.includes(m.type)) {
     gap(`auth method ${m.type}`, `logins through ${m.type} cannot be set up at the target`);
-    return { ...base, verdict: 'not-migratable', reason: `the target server has no ${m.type} auth method` };
+    return { ...base, verdict: 'not-migratable', reason: NOT_MIGRATABLE.missingAuth(m.type) };
   }
   if (!ROLE_COPYING_AUTH.has(m.type))
     return {
@@ -412,8 +395,13 @@ function authItem(
   return { ...base, verdict: 'exact' };
 }
 
-function authRoleItem(m: AuthMethodItem, role: string, secretIds: number | undefined): PlanItem {
-  const name = `auth/${m.path}${m.roleKind === 'user' ? 'users' : m.roleKind === 'certificate' ? 'certs' : 'role'}/${role}`;
+function authRoleItem(
+  m: AuthMethodItem,
+  role: string,
+  secretIds: number | undefined,
+  list: string | undefined,
+): PlanItem {
+  const name = `auth/${m.path}${list ?? (m.roleKind === 'user' ? 'users' : m.roleKind === 'certificate' ? 'certs' : 'role')}/${role}`;
   if (m.type === 'approle' && (secretIds ?? 0) > 0)
     return {
       kind: 'auth-role',
@@ -431,7 +419,8 @@ function authRoleItem(m: AuthMethodItem, role: string, secretIds: number | undef
       detail: 'user settings and policies',
       action: "reset the user's password at the target (Vault keeps only a hash, which it never returns)",
     };
-  return { kind: 'auth-role', name, verdict: 'exact', detail: `${m.roleKind ?? 'role'} settings` };
+  const what = list === 'groups' ? 'group' : (m.roleKind ?? 'role');
+  return { kind: 'auth-role', name, verdict: 'exact', detail: `${what} settings` };
 }
 
 // --- output -------------------------------------------------------------------------------------

@@ -18,11 +18,24 @@ export interface TargetMapping {
    * Only these source mounts ("secret/", auth methods as "auth/approle/") and policies; all when
    * absent. For a part of a namespace (a root namespace shared with other tenants, say).
    */
-  only?: { mounts: string[]; policies: string[] } | undefined;
+  only?: MigrationSelection | undefined;
+}
+
+/**
+ * A part of a namespace: mounts ("secret/", "auth/approle/") and policies by name; identity
+ * entities and groups by name (none when absent: a shared root namespace holds everyone's).
+ */
+export interface MigrationSelection {
+  mounts: string[];
+  policies: string[];
+  entities?: string[] | undefined;
+  groups?: string[] | undefined;
 }
 
 export const targetMount = (m: TargetMapping, path: string) => `${m.prefix}${path}`;
 export const targetPolicy = (m: TargetMapping, name: string) => `${m.prefix}${name}`;
+/** Identity entities and groups are named like policies: prefixed within one namespace. */
+export const targetIdentityName = (m: TargetMapping, name: string) => `${m.prefix}${name}`;
 
 /**
  * A source policy's text as the target needs it: patterns that name the source namespace by its
@@ -65,7 +78,14 @@ export type LedgerEntry =
   | { kind: 'auth-role'; name: string } // "auth/approle/role/web"
   | { kind: 'transit-key'; name: string } // "transit/keys/orders"
   | { kind: 'pki-role'; name: string } // "pki/roles/web"
-  | { kind: 'kv-secret'; name: string }; // "secret/app/db" (mount/path)
+  | { kind: 'kv-secret'; name: string } // "secret/app/db" (mount/path)
+  | { kind: 'kv1-secret'; name: string } // "kv1/app/db": a KV v1 key (mount/path)
+  | { kind: 'identity-entity'; name: string } // the target entity's name
+  | { kind: 'identity-group'; name: string }
+  | { kind: 'identity-entity-alias'; name: string } // JSON [entity, auth mount path, alias name]
+  | { kind: 'identity-group-alias'; name: string } // JSON [group, auth mount path, alias name]
+  | { kind: 'database-connection'; name: string } // "db/config/pg"
+  | { kind: 'database-role'; name: string }; // "db/roles/readonly"
 
 /** Where the ledger lives: a KV v2 secret in the target cluster's root namespace. */
 export interface LedgerLocation {
@@ -106,8 +126,8 @@ export interface MigrateRunInput {
   to: string;
   /** Within one namespace: the prefix of every target mount and policy (see TargetMapping). */
   prefix?: string;
-  /** Only these source mounts and policies (see TargetMapping.only). */
-  only?: { mounts: string[]; policies: string[] };
+  /** Only these source mounts, policies, entities and groups (see TargetMapping.only). */
+  only?: MigrationSelection;
   approval: ApprovalPolicy;
   /** From cutover to the retirement's approval; ms. */
   graceMs: number;

@@ -1,7 +1,8 @@
 // `vaultops migrate run`: a namespace moved, as a runbook. Plan (refused on a conflict or a
-// blocking gap) -> approval -> target namespace -> mounts -> policies -> auth roles -> KV in
-// batches (continue-as-new between them keeps the history small) -> transit keys -> PKI roles ->
-// verification by digest -> freeze (the operator confirms writes stopped) -> delta copy -> cutover
+// blocking gap) -> approval -> target namespace -> mounts -> policies -> auth roles -> identity
+// (entities, groups, aliases) -> KV in batches (continue-as-new between them keeps the history
+// small) -> KV v1 -> transit keys -> PKI roles -> database connections and roles -> verification
+// by digest -> freeze (the operator confirms writes stopped) -> delta copy -> cutover
 // record -> the source's API lock where it has one -> grace period -> second approval -> retire
 // the source (delete with retireSource, else mark). Until cutover, a failure, a rejection or a
 // cancellation rolls back: what the ledger says this migration created is removed, newest first.
@@ -12,6 +13,7 @@ import {
   ContinueAsNew,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -52,9 +54,12 @@ export const MIGRATE_STEPS = [
   'mounts',
   'policies',
   'auth',
+  'identity',
   'kv',
+  'kv-v1',
   'transit',
   'pki',
+  'database',
   'verify',
   'freeze',
   'delta',
@@ -66,7 +71,10 @@ export const MIGRATE_STEPS = [
   'retire',
 ] as const;
 
-const PRE_KV = ['plan', 'approve', 'namespace', 'mounts', 'policies', 'auth'] as const;
+const PRE_KV = ['plan', 'approve', 'namespace', 'mounts', 'policies', 'auth', 'identity'] as const;
+
+/** Identity, database connections and roles, and KV v1 data: added while migrations may run. */
+const MORE_ITEMS = 'migrate-identity-database-kv1';
 
 export interface MigrateResult {
   id: string;
@@ -74,7 +82,10 @@ export interface MigrateResult {
   to: string;
   kv: KvTotals;
   delta: { changed: number; goneAtSource: number; versionsWritten: number };
-  verify: Pick<VerifyReport, 'mounts' | 'policies' | 'transitKeys' | 'recreatedKeys'>;
+  verify: Pick<
+    VerifyReport,
+    'mounts' | 'policies' | 'transitKeys' | 'recreatedKeys' | 'identity' | 'database'
+  >;
   /** Every caveat the steps reported: the operator's to-do list (names, never values). */
   caveats: string[];
   cutover: { at: string; record: string; locked: boolean; lockNote: string | null };
@@ -116,6 +127,7 @@ export async function migrateWorkflow(
     runs: 0,
   };
   carry.runs++;
+  const moreItems = patched(MORE_ITEMS);
   let phase = 'plan';
   let frozenBy: string | null = carry.frozenBy ?? null;
   setHandler(
@@ -170,7 +182,9 @@ export async function migrateWorkflow(
       caveats: [
         ...plan.caveats,
         ...plan.notMigratable.map((n) => `not migrated: ${n}`),
-        ...plan.kvV1Mounts.map((m) => `${m}/: KV v1, the mount is created but its data is not copied`),
+        ...(moreItems
+          ? []
+          : plan.kvV1Mounts.map((m) => `${m}/: KV v1, the mount is created but its data is not copied`)),
       ],
     };
     steps.set(
@@ -194,6 +208,8 @@ export async function migrateWorkflow(
       record('mounts', await vaultStep('mounts', () => act.migrateMounts(ctx)));
       record('policies', await vaultStep('policies', () => act.migratePolicies(ctx)));
       record('auth', await vaultStep('auth', () => act.migrateAuthRoles(ctx)));
+      // Entities, then groups (members by name), then aliases re-linked to the migrated auth mounts.
+      if (moreItems) record('identity', await vaultStep('identity', () => act.migrateIdentity(ctx)));
     }
     // 7. KV: one batch per activity; after batchesPerRun batches, continue as new with the cursor.
     let batches = 0;
@@ -220,13 +236,25 @@ export async function migrateWorkflow(
       'done',
       `${carry.totals.paths} secrets, ${carry.totals.versionsWritten} versions written`,
     );
+    // KV v1: one value per key, copied and read back in one activity.
+    const kvV1Bad: string[] = [];
+    if (moreItems) {
+      const v1 = await vaultStep('kv-v1', () => act.migrateKvV1({ ctx, delta: false }));
+      if (v1.mismatched > 0) kvV1Bad.push(`KV v1: ${v1.mismatchedPaths.join(', ')}`);
+      record('kv-v1', { created: v1.created, skipped: v1.skipped, caveats: v1.caveats });
+    }
     // 8-9. Transit keys (backup/restore inside one activity) and PKI roles.
     record('transit', await vaultStep('transit', () => act.migrateTransitKeys(ctx)));
     record('pki', await vaultStep('pki', () => act.migratePkiRoles(ctx)));
+    // Connections without their password (the caveat), and dynamic roles.
+    if (moreItems) record('database', await vaultStep('database', () => act.migrateDatabase(ctx)));
     // 10. Verification: digests of both sides; KV compared version by version by the copy.
     phase = 'verify';
     verify = await vaultStep('verify', () => act.migrateVerify(ctx));
-    const kvBad = carry.totals.mismatched > 0 ? [`KV: ${carry.totals.mismatchedPaths.join(', ')}`] : [];
+    const kvBad = [
+      ...(carry.totals.mismatched > 0 ? [`KV: ${carry.totals.mismatchedPaths.join(', ')}`] : []),
+      ...kvV1Bad,
+    ];
     if (verify.mismatches.length > 0 || kvBad.length > 0) {
       steps.set('verify', 'failed', [...verify.mismatches, ...kvBad].join('; '));
       throw fail(
@@ -259,6 +287,16 @@ export async function migrateWorkflow(
       };
       if (d.totals.mismatched > 0)
         throw fail('MigrationMismatch', `the delta copy differs: ${d.totals.mismatchedPaths.join(', ')}`);
+    }
+    if (moreItems) {
+      const v1 = await vaultStep('delta', () => act.migrateKvV1({ ctx, delta: true }));
+      if (v1.mismatched > 0)
+        throw fail('MigrationMismatch', `the KV v1 delta copy differs: ${v1.mismatchedPaths.join(', ')}`);
+      delta = {
+        changed: delta.changed + v1.written,
+        goneAtSource: delta.goneAtSource + v1.removed,
+        versionsWritten: delta.versionsWritten + v1.written,
+      };
     }
     steps.set(
       'delta',
@@ -322,6 +360,8 @@ export async function migrateWorkflow(
       policies: verify.policies,
       transitKeys: verify.transitKeys,
       recreatedKeys: verify.recreatedKeys,
+      identity: verify.identity ?? 0,
+      database: verify.database ?? 0,
     },
     caveats: Object.values(carry.reports).flatMap((r) => r.caveats),
     cutover: { at, record: cut.path, locked: lock.locked, lockNote: lock.reason },

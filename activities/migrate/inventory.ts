@@ -27,6 +27,7 @@ import { segment, vaultPath } from '../vault/paths.js';
 import { listIssuers } from '../vault/pki.js';
 import { listPolicies, probeNamespaces, readHealth, readPluginCatalog, readPolicy } from '../vault/sys.js';
 import { digestOf } from './digest.js';
+import { identityItems } from './identity.js';
 
 /** Mounts every namespace has of its own: never copied, never listed. */
 const BUILT_IN_MOUNTS = new Set(['system', 'ns_system', 'identity', 'ns_identity', 'token', 'ns_token']);
@@ -34,7 +35,13 @@ const BUILT_IN_MOUNTS = new Set(['system', 'ns_system', 'identity', 'ns_identity
 /** Where each auth method keeps what the plan calls its roles, and what it never returns. */
 const AUTH_ROLES: Record<
   string,
-  { kind: string; list: string; unreadable?: (config: Record<string, unknown>) => string[] }
+  {
+    kind: string;
+    list: string;
+    /** A second list the method keeps (LDAP's groups beside its users). */
+    also?: string;
+    unreadable?: (config: Record<string, unknown>) => string[];
+  }
 > = {
   approle: { kind: 'role', list: 'role' },
   userpass: { kind: 'user', list: 'users' },
@@ -46,7 +53,12 @@ const AUTH_ROLES: Record<
     unreadable: (c) => (c.token_reviewer_jwt_set ? ['token_reviewer_jwt'] : []),
   },
   cert: { kind: 'certificate', list: 'certs' },
-  ldap: { kind: 'user', list: 'users', unreadable: (c) => (c.binddn ? ['bindpass'] : []) },
+  ldap: {
+    kind: 'user',
+    list: 'users',
+    also: 'groups',
+    unreadable: (c) => [...(c.binddn ? ['bindpass'] : []), ...(c.client_tls_cert ? ['client_tls_key'] : [])],
+  },
 };
 
 /** Parallel reads per batch: enough to hide latency, few enough not to crowd the server. */
@@ -83,7 +95,14 @@ export async function readInventory(
     secretsEngines: [],
     authMethods: [],
     policies: [],
-    identity: { entities: [], groups: [], entityAliases: 0, groupAliases: 0 },
+    identity: {
+      entities: [],
+      groups: [],
+      entityAliases: 0,
+      groupAliases: 0,
+      entityItems: [],
+      groupItems: [],
+    },
     kv: [],
     transitKeys: [],
     pki: [],
@@ -119,7 +138,7 @@ export async function readInventory(
     secretsEngines,
     authMethods,
     policies: await readPolicies(vault),
-    identity: await readIdentity(vault),
+    identity: await readIdentity(vault, unreadable),
     kv: options.walkKv === false ? [] : await mapSerial(kvMounts, (m) => readKvMount(vault, m)),
     transitKeys: (await mapSerial(byType('transit'), (m) => readTransitKeys(vault, m))).flat(),
     pki: await mapSerial(byType('pki'), (m) => readPkiMount(vault, m)),
@@ -231,23 +250,14 @@ async function authMethodItem(
   const spec = AUTH_ROLES[m.type];
   if (!spec) return { ...base, roleKind: null, roles: [], unreadableConfig: [] };
   const mount = `auth/${trim(path)}`;
-  const names = await listOrNone(vault, vaultPath`${mount}/${spec.list}`);
-  const outcomes = await inBatches(names, CONCURRENCY, async (name): Promise<AuthRoleItem> => {
-    const settings = (await vault.read(vaultPath`${mount}/${spec.list}/${segment(name)}`)) as {
-      data?: unknown;
-    };
-    const secretIds =
-      m.type === 'approle'
-        ? (await listOrNone(vault, vaultPath`${mount}/role/${segment(name)}/secret-id`)).length
-        : undefined;
-    return { name, digest: digestOf(settings.data ?? {}), ...(secretIds === undefined ? {} : { secretIds }) };
-  });
-  const roles: AuthRoleItem[] = [];
-  outcomes.forEach((o, i) => {
-    if (o.ok) roles.push(o.value);
-    else if (!isVaultFailure(o.error, VaultErrorType.NotFound))
-      unreadable.push(`${mount}/${spec.list}/${names[i]}: ${o.error.message}`);
-  });
+  const roles = await readRoles(vault, mount, m.type, spec.list, unreadable);
+  if (spec.also)
+    roles.push(
+      ...(await readRoles(vault, mount, m.type, spec.also, unreadable)).map((r) => ({
+        ...r,
+        list: spec.also,
+      })),
+    );
   let config: Record<string, unknown> = {};
   if (spec.unreadable) {
     try {
@@ -257,6 +267,33 @@ async function authMethodItem(
     }
   }
   return { ...base, roleKind: spec.kind, roles, unreadableConfig: spec.unreadable?.(config) ?? [] };
+}
+
+async function readRoles(
+  vault: VaultClient,
+  mount: string,
+  type: string,
+  list: string,
+  unreadable: string[],
+): Promise<AuthRoleItem[]> {
+  const names = await listOrNone(vault, vaultPath`${mount}/${list}`);
+  const outcomes = await inBatches(names, CONCURRENCY, async (name): Promise<AuthRoleItem> => {
+    const settings = (await vault.read(vaultPath`${mount}/${list}/${segment(name)}`)) as {
+      data?: unknown;
+    };
+    const secretIds =
+      type === 'approle'
+        ? (await listOrNone(vault, vaultPath`${mount}/role/${segment(name)}/secret-id`)).length
+        : undefined;
+    return { name, digest: digestOf(settings.data ?? {}), ...(secretIds === undefined ? {} : { secretIds }) };
+  });
+  const roles: AuthRoleItem[] = [];
+  outcomes.forEach((o, i) => {
+    if (o.ok) roles.push(o.value);
+    else if (!isVaultFailure(o.error, VaultErrorType.NotFound))
+      unreadable.push(`${mount}/${list}/${names[i]}: ${o.error.message}`);
+  });
+  return roles;
 }
 
 // --- policies and identity ----------------------------------------------------------------------
@@ -278,18 +315,24 @@ export function policyPaths(text: string): string[] {
   return [...found].sort();
 }
 
-async function readIdentity(vault: VaultClient): Promise<IdentityInventory> {
+async function readIdentity(vault: VaultClient, unreadable: string[]): Promise<IdentityInventory> {
   const [entities, groups, entityAliases, groupAliases] = await Promise.all([
     listOrNone(vault, 'identity/entity/name'),
     listOrNone(vault, 'identity/group/name'),
     listOrNone(vault, 'identity/entity-alias/id'),
     listOrNone(vault, 'identity/group-alias/id'),
   ]);
+  const items = await identityItems(vault).catch((err: unknown) => {
+    if (!isVaultFailure(err, VaultErrorType.PermissionDenied)) throw err;
+    unreadable.push(`identity entities and groups: ${message(err)}`);
+    return { entityItems: [], groupItems: [] };
+  });
   return {
     entities: entities.sort(),
     groups: groups.sort(),
     entityAliases: entityAliases.length,
     groupAliases: groupAliases.length,
+    ...items,
   };
 }
 

@@ -13,6 +13,7 @@ import { readMetadata } from '../vault/kv.js';
 import { digestOf } from './digest.js';
 import { walkKvPaths } from './inventory.js';
 import { copyKvBatch, type KvCopyCursor, type KvCopyResult } from './kv-copy.js';
+import { kvPathsAfter } from './kv-walk.js';
 import type { Ledger } from './ledger.js';
 
 export interface KvBatchResult {
@@ -67,9 +68,9 @@ export async function copyKvMountBatch(
   input: { mount: string; after: string | null; limit: number; totals?: KvTotals },
 ): Promise<KvBatchResult> {
   const to = targetMount(mapping, `${input.mount}/`).replace(/\/$/, '');
-  const all = await walkKvPaths(source, input.mount, '2');
-  const pending = all.filter((p) => input.after === null || p > input.after);
-  const batch = pending.slice(0, input.limit);
+  // From the cursor on, without listing what sorts before it: each batch costs its own paths.
+  const page = await kvPathsAfter(source, input.mount, input.after, input.limit);
+  const batch = page.paths;
   await recordNew(ledger, target, to, batch);
   const resume = Context.current().info.heartbeatDetails as KvCopyCursor | undefined;
   const result = await copyKvBatch(
@@ -85,7 +86,7 @@ export async function copyKvMountBatch(
   );
   return {
     totals: addToTotals(input.totals ?? emptyTotals(), result),
-    next: pending.length > batch.length ? (batch[batch.length - 1] ?? null) : null,
+    next: page.more ? (batch[batch.length - 1] ?? null) : null,
   };
 }
 

@@ -32,7 +32,7 @@ import {
   writeSecret,
 } from '../vault/kv.js';
 import { digestOf } from './digest.js';
-import { walkKvPaths } from './inventory.js';
+import { kvPathsAfter, pageOf } from './kv-walk.js';
 
 export interface KvLocation {
   cluster?: string | undefined;
@@ -269,7 +269,8 @@ async function verify(
 /**
  * Copies a batch of secrets (sorted; those after `input.after`, at most `limit`). Heartbeats a
  * cursor after each group of paths, and resumes from the last heartbeat's cursor on a retry;
- * within a secret, the target's current_version says where to go on.
+ * within a secret, the target's current_version says where to go on. Without `input.paths`, the
+ * batch comes from a walk of the source that starts at the cursor (kv-walk.ts).
  */
 export async function copyKvBatch(
   source: VaultClient,
@@ -278,12 +279,15 @@ export async function copyKvBatch(
   resumeFrom?: KvCopyCursor,
 ): Promise<KvCopyResult> {
   const mounts = { source: input.source.mount, target: input.target.mount };
-  const all = [...(input.paths ?? (await walkKvPaths(source, mounts.source, '2')))].sort(byCodePoint);
-  const start = resumeFrom?.after ?? input.after ?? null;
+  const after = input.after ?? null;
   const limit = input.limit ?? DEFAULT_LIMIT;
-  const pending = all.filter((p) => start === null || p > start);
-  const batch = pending.slice(0, limit);
-  const cursor: KvCopyCursor = { after: start, reports: [...(resumeFrom?.reports ?? [])] };
+  // The batch is the same on every attempt; a retry skips what its predecessor heartbeated.
+  const page = input.paths
+    ? pageOf(input.paths, after, limit)
+    : await kvPathsAfter(source, mounts.source, after, limit);
+  const resumed = resumeFrom?.after ?? null;
+  const batch = page.paths.filter((p) => resumed === null || p > resumed);
+  const cursor: KvCopyCursor = { after: resumed ?? after, reports: [...(resumeFrom?.reports ?? [])] };
   const concurrency = input.concurrency ?? DEFAULT_CONCURRENCY;
   for (let i = 0; i < batch.length; i += concurrency) {
     throwIfCancelled();
@@ -303,12 +307,9 @@ export async function copyKvBatch(
     versionsAlreadyThere: sum((r) => r.alreadyThere),
     placeholders: sum((r) => r.placeholders),
     mismatched: reports.filter((r) => !r.match).length,
-    next: pending.length > batch.length ? (batch[batch.length - 1] ?? null) : null,
+    next: page.more ? (page.paths[page.paths.length - 1] ?? null) : null,
   };
 }
-
-/** Sorted by code point, as `>` compares: the cursor's order must be the sort's. */
-const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export function createKvCopyActivities(deps: { vault: VaultClient; clusters?: ClusterClients | undefined }) {
   const clusters = resolveClusters(deps);

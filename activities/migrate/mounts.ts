@@ -97,9 +97,20 @@ async function copyKvConfig(source: VaultClient, target: VaultClient, from: stri
   const { data } = (await source.read(vaultPath`${from.replace(/\/$/, '')}/config`)) as {
     data: { max_versions?: number; cas_required?: boolean; delete_version_after?: string };
   };
-  await target.put(vaultPath`${to.replace(/\/$/, '')}/config`, {
-    max_versions: data.max_versions ?? 0,
-    cas_required: data.cas_required ?? false,
-    delete_version_after: data.delete_version_after ?? '0s',
-  });
+  const write = () =>
+    target.put(vaultPath`${to.replace(/\/$/, '')}/config`, {
+      max_versions: data.max_versions ?? 0,
+      cas_required: data.cas_required ?? false,
+      delete_version_after: data.delete_version_after ?? '0s',
+    });
+  // A KV v2 mount just created upgrades its storage first and refuses calls meanwhile (a 400
+  // saying so, which is not retried as such): wait for it, briefly.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (attempt >= 50 || !/Upgrading from non-versioned to versioned data/.test(String(err))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }

@@ -2,9 +2,13 @@
 // common/migrate-plan.ts, reduced to what the workflow decides on (conflicts, blocking gaps, the
 // caveats' actions, the KV mounts to copy). Within one namespace (a prefix), the target's view is
 // its prefixed copies with the prefix taken off, so a conflict means the same thing either way.
-import type { NamespaceInventory } from '../../common/migrate-inventory.js';
+import type {
+  IdentityAliasItem,
+  IdentityInventory,
+  NamespaceInventory,
+} from '../../common/migrate-inventory.js';
 import { buildMigrationPlan, type MigrationPlan } from '../../common/migrate-plan.js';
-import type { TargetMapping } from '../../common/migrate-run.js';
+import type { MigrationSelection, TargetMapping } from '../../common/migrate-run.js';
 import type { VaultClient } from '../vault/client.js';
 import { readInventory } from './inventory.js';
 import { plannedPolicies } from './policies.js';
@@ -19,7 +23,7 @@ export interface PlanCheck {
   notMigratable: string[];
   /** KV v2 mounts whose data is copied, without the slash. */
   kvMounts: string[];
-  /** KV v1 mounts: the mount is created, its data is not copied (reported). */
+  /** KV v1 mounts: their data is copied by the kv-v1 step (one value per key). */
   kvV1Mounts: string[];
   secrets: number;
   versions: number;
@@ -71,6 +75,7 @@ function byPrefix(inv: NamespaceInventory, prefix: string, keep: boolean): Names
       (d) => d.mount,
       (d, mount) => ({ ...d, mount }),
     ),
+    identity: identityByPrefix(inv.identity, prefix, keep),
   };
 }
 
@@ -87,7 +92,58 @@ function onlyThese(inv: NamespaceInventory, only: TargetMapping['only']): Namesp
     transitKeys: inv.transitKeys.filter((k) => mount(k.mount)),
     pki: inv.pki.filter((p) => mount(p.mount)),
     database: inv.database.filter((d) => mount(d.mount)),
-    identity: { entities: [], groups: [], entityAliases: 0, groupAliases: 0 },
+    identity: selectedIdentity(inv.identity, only),
+  };
+}
+
+/** Only the entities and groups `only` names (none when it names none). */
+function selectedIdentity(identity: IdentityInventory, only: MigrationSelection): IdentityInventory {
+  const entities = new Set(only.entities ?? []);
+  const groups = new Set(only.groups ?? []);
+  const entityItems = identity.entityItems.filter((e) => entities.has(e.name));
+  const groupItems = identity.groupItems.filter((g) => groups.has(g.name));
+  return {
+    entities: entityItems.map((e) => e.name),
+    groups: groupItems.map((g) => g.name),
+    entityAliases: entityItems.reduce((n, e) => n + e.aliases.length, 0),
+    groupAliases: groupItems.filter((g) => g.alias !== null).length,
+    entityItems,
+    groupItems,
+  };
+}
+
+/**
+ * Identity within one namespace: entities and groups named with the prefix are the copies (kept,
+ * the prefix taken off their names, their policies', members' and aliases' mounts), or dropped.
+ */
+function identityByPrefix(identity: IdentityInventory, prefix: string, keep: boolean): IdentityInventory {
+  const mine = (name: string) => name.startsWith(prefix) === keep;
+  const strip = (name: string) => (keep && name.startsWith(prefix) ? name.slice(prefix.length) : name);
+  const alias = (a: IdentityAliasItem): IdentityAliasItem => ({ ...a, mount: a.mount && strip(a.mount) });
+  const entityItems = identity.entityItems
+    .filter((e) => mine(e.name))
+    .map((e) => ({
+      ...e,
+      name: strip(e.name),
+      policies: e.policies.map(strip),
+      aliases: e.aliases.map(alias),
+    }));
+  const groupItems = identity.groupItems
+    .filter((g) => mine(g.name))
+    .map((g) => ({
+      ...g,
+      name: strip(g.name),
+      policies: g.policies.map(strip),
+      memberEntities: g.memberEntities.map(strip),
+      memberGroups: g.memberGroups.map(strip),
+      alias: g.alias && alias(g.alias),
+    }));
+  return {
+    ...identity,
+    entities: entityItems.map((e) => e.name),
+    groups: groupItems.map((g) => g.name),
+    entityItems,
+    groupItems,
   };
 }
 

@@ -6,6 +6,7 @@ import type { LedgerEntry, MigrateContext } from '../../common/migrate-run.js';
 import type { VaultClient } from '../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
 import { segment, vaultPath } from '../vault/paths.js';
+import { identityContainer, removeIdentityEntry } from './identity.js';
 import type { Ledger } from './ledger.js';
 
 export interface RollbackReport {
@@ -15,12 +16,17 @@ export interface RollbackReport {
   failed: string[];
 }
 
-/** The mount an item lives in ("transit/keys/k" -> "transit/", "auth/approle/role/r" -> "approle/"). */
-function containerOf(e: LedgerEntry): { kind: 'mount' | 'auth'; name: string } | undefined {
+/**
+ * What an item goes with: its mount ("transit/keys/k" -> "transit/", "auth/approle/role/r" ->
+ * "approle/", "db/config/pg" -> "db/"), or an alias's entity or group.
+ */
+function containerOf(e: LedgerEntry): LedgerEntry | undefined {
   if (e.kind === 'auth-role') return { kind: 'auth', name: `${e.name.split('/')[1]}/` };
-  if (e.kind === 'transit-key' || e.kind === 'pki-role' || e.kind === 'kv-secret')
+  if (e.kind === 'database-connection' || e.kind === 'database-role')
+    return { kind: 'mount', name: e.name.replace(/\/(config|roles)\/[^/]+$/, '/') };
+  if (e.kind === 'transit-key' || e.kind === 'pki-role' || e.kind === 'kv-secret' || e.kind === 'kv1-secret')
     return { kind: 'mount', name: `${e.name.split('/')[0]}/` };
-  return undefined;
+  return identityContainer(e);
 }
 
 /** Waits (up to 30 s) until `read` answers not-found. */
@@ -38,6 +44,7 @@ async function gone(read: () => Promise<unknown>): Promise<void> {
 }
 
 async function remove(target: VaultClient, targetRoot: VaultClient, e: LedgerEntry): Promise<void> {
+  if (await removeIdentityEntry(target, e)) return;
   switch (e.kind) {
     case 'namespace': {
       const at = e.name.lastIndexOf('/');
@@ -69,7 +76,7 @@ async function remove(target: VaultClient, targetRoot: VaultClient, e: LedgerEnt
       return;
     }
     default:
-      await target.delete(e.name); // auth-role, pki-role: the item's own path
+      await target.delete(e.name); // auth-role, pki-role, database-*, kv1-secret: the item's own path
   }
 }
 

@@ -7,7 +7,10 @@ import { keptAlive } from '../vault/activity-scope.js';
 import type { VaultClient } from '../vault/client.js';
 import { copyAuthRoles } from './auth-roles.js';
 import { lockSource, recordCutover, retireSource, unlockSource } from './cutover.js';
+import { copyDatabase } from './database.js';
+import { copyIdentity } from './identity.js';
 import { copyKvDelta, copyKvMountBatch } from './kv-batches.js';
+import { copyKvV1 } from './kv-v1.js';
 import { copyMounts } from './mounts.js';
 import { copyPkiRoles } from './pki-roles.js';
 import { checkPlan } from './plan-check.js';
@@ -53,6 +56,19 @@ export function createMigrateRunActivities(deps: {
     async migrateAuthRoles(ctx: MigrateContext): Promise<StepReport> {
       const s = sides(ctx);
       return copyAuthRoles(s.source, s.target, s.ledger, ctx.mapping);
+    },
+    async migrateIdentity(ctx: MigrateContext): Promise<StepReport> {
+      const s = sides(ctx);
+      return copyIdentity(s.source, s.target, s.ledger, ctx.mapping);
+    },
+    async migrateDatabase(ctx: MigrateContext): Promise<StepReport> {
+      const s = sides(ctx);
+      return copyDatabase(s.source, s.target, s.ledger, ctx.mapping);
+    },
+    /** KV v1 mounts whole (small by nature: one value per key); again after the freeze with delta. */
+    async migrateKvV1(input: { ctx: MigrateContext; delta: boolean }) {
+      const s = sides(input.ctx);
+      return copyKvV1(s.source, s.target, s.ledger, input.ctx.mapping, { delta: input.delta });
     },
     async migrateKvBatch(input: {
       ctx: MigrateContext;

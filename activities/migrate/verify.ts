@@ -1,11 +1,14 @@
 // Verification after the copy, by digest on both sides: every migrated mount's tuning, every
 // policy's text (as adjusted for the target), every transit key's name, type and latest version
-// (restored keys must match; re-created ones are reported as such). KV versions were compared by
-// the copy itself (its per-version digests, rolled up in the workflow's totals).
+// (restored keys must match; re-created ones are reported as such), every identity entity and
+// group (identity.ts) and database connection and role (database.ts). KV versions (v2) and KV v1
+// values were compared by the copy itself (per-version / per-key digests).
 import { type TargetMapping, targetMount } from '../../common/migrate-run.js';
 import type { VaultClient } from '../vault/client.js';
 import { segment, vaultPath } from '../vault/paths.js';
+import { verifyDatabase } from './database.js';
 import { digestOf } from './digest.js';
+import { verifyIdentity } from './identity.js';
 import { mountItem } from './inventory.js';
 import { type MountTable, migratedMounts, readMounts } from './mounts.js';
 import { plannedPolicies, readPolicyOrNone } from './policies.js';
@@ -18,6 +21,10 @@ export interface VerifyReport {
   transitKeys: number;
   /** Transit keys re-created (not restored): their versions start again at 1. */
   recreatedKeys: string[];
+  /** Identity entities and groups compared (policies, metadata, aliases, members). */
+  identity: number;
+  /** Database connections and dynamic roles compared (settings, never a password). */
+  database: number;
   /** What differs, by name; empty when everything matches. */
   mismatches: string[];
   /** sha256 over the (name, digest) pairs compared, per side. */
@@ -74,11 +81,20 @@ export async function verifyStructure(
       if (a.type !== b.type) mismatches.push(`${label}: type ${b.type}, not ${a.type}`);
     } else if (facts(a) !== facts(b)) mismatches.push(`${label}: ${facts(b)}, not ${facts(a)}`);
   }
+  const identity = await verifyIdentity(source, target, mapping);
+  const database = await verifyDatabase(source, target, mapping);
+  for (const part of [identity, database]) {
+    mismatches.push(...part.mismatches);
+    src.push(...part.source);
+    dst.push(...part.target);
+  }
   return {
     mounts,
     policies: policies.length,
     transitKeys: keys.length,
     recreatedKeys,
+    identity: identity.entities + identity.groups,
+    database: database.connections + database.roles,
     mismatches,
     sourceDigest: digestOf(src),
     targetDigest: digestOf(dst),

@@ -116,6 +116,15 @@ export function printPlanSummary(input: MigrateRunInput, plan: PlanCheck, out: O
 
 export async function migrateRunCommand(opts: MigrateRunOptions, out: Out): Promise<string> {
   const input = parseMigrateRun(opts, opts.as ?? process.env.USER ?? 'unknown');
+  if ((input.targetCluster ?? 'default') !== (input.sourceCluster ?? 'default')) {
+    // VAULT_ADDR reaches one cluster: the other side is read by the workflow's plan step, on the
+    // workers' clusters, which refuses a conflict before anything is written.
+    out(
+      `Migration ${input.id}: ${input.from || '(root)'} on ${input.sourceCluster ?? 'default'} -> ${input.to || '(root)'} on ${input.targetCluster}`,
+    );
+    out('  plan: checked by the workflow against both clusters before the approval');
+    return startMigration(opts, input, out);
+  }
   const plan = await withUserVault(
     () =>
       new UsageError(
@@ -135,6 +144,10 @@ export async function migrateRunCommand(opts: MigrateRunOptions, out: Out): Prom
     throw new UsageError(
       `not started: resolve these first (vaultops migrate plan shows them): ${[...plan.conflicts, ...plan.blockingGaps].join('; ')}`,
     );
+  return startMigration(opts, input, out);
+}
+
+async function startMigration(opts: MigrateRunOptions, input: MigrateRunInput, out: Out): Promise<string> {
   const target = resolveTemporal(opts);
   const workflowId = migrateWorkflowId(input.id);
   await withClient(target, (client) =>

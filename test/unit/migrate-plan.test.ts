@@ -34,7 +34,7 @@ const empty = (namespace: string, server = openbao): NamespaceInventory => ({
   secretsEngines: [],
   authMethods: [],
   policies: [],
-  identity: { entities: [], groups: [], entityAliases: 0, groupAliases: 0 },
+  identity: { entities: [], groups: [], entityAliases: 0, groupAliases: 0, entityItems: [], groupItems: [] },
   kv: [],
   transitKeys: [],
   pki: [],
@@ -57,6 +57,19 @@ const auth = (path: string, type: string, over: Partial<AuthMethodItem> = {}): A
   roles: [],
   unreadableConfig: [],
   ...over,
+});
+
+/** An entity with an alias on a migrated mount, one on a mount not migrated, one on a gone mount. */
+const svcWeb = () => ({
+  name: 'svc-web',
+  policies: ['app-read'],
+  metadataDigest: 'sha256:svc-meta',
+  disabled: false,
+  aliases: [
+    { name: 'web', mount: 'approle/' },
+    { name: 'web-gh', mount: 'github/' },
+    { name: 'web-old', mount: null },
+  ],
 });
 
 /** A source with a bit of everything, as team-a might hold it. */
@@ -90,7 +103,33 @@ function teamA(): NamespaceInventory {
       { name: 'app-read', digest: 'sha256:app', paths: ['secret/data/app/*'] },
       { name: 'nested', digest: 'sha256:nested', paths: ['sub/secret/data/*', 'secret/data/x'] },
     ],
-    identity: { entities: ['svc-web'], groups: ['ops'], entityAliases: 2, groupAliases: 0 },
+    identity: {
+      entities: ['svc-web'],
+      groups: ['ops', 'devs'],
+      entityAliases: 3,
+      groupAliases: 1,
+      entityItems: [svcWeb()],
+      groupItems: [
+        {
+          name: 'ops',
+          type: 'internal',
+          policies: ['app-read'],
+          metadataDigest: 'sha256:ops-meta',
+          memberEntities: ['svc-web'],
+          memberGroups: [],
+          alias: null,
+        },
+        {
+          name: 'devs',
+          type: 'external',
+          policies: ['app-read'],
+          metadataDigest: 'sha256:devs-meta',
+          memberEntities: [],
+          memberGroups: [],
+          alias: { name: 'engineering', mount: 'oidc/' },
+        },
+      ],
+    },
     kv: [
       {
         mount: 'secret',
@@ -176,10 +215,17 @@ describe('migration plan classification', () => {
     });
     expect(byName(plan.items, 'auth/userpass/users/alice').action).toMatch(/reset the user's password/);
     expect(byName(plan.items, 'auth/oidc/').action).toMatch(/re-enter oidc_client_secret/);
-    expect(byName(plan.items, 'db/config/pg').action).toMatch(/re-enter the connection's password/);
-    expect(byName(plan.items, 'db/static-roles/app-user').action).toMatch(
-      /rotates the database user's password/,
-    );
+    expect(byName(plan.items, 'db/config/pg')).toMatchObject({
+      verdict: 'caveat',
+      action: expect.stringMatching(
+        /^re-enter the connection's password \(vault write db\/config\/pg password=…\)/,
+      ),
+    });
+    expect(byName(plan.items, 'db/static-roles/app-user')).toMatchObject({
+      verdict: 'not-migratable',
+      reason: expect.stringMatching(/rotates the database user's password/),
+      action: expect.stringMatching(/after re-entering the connection password/),
+    });
     expect(byName(plan.items, 'transit/keys/locked')).toMatchObject({
       verdict: 'caveat',
       detail: expect.stringContaining('not exportable, no plaintext backup'),
@@ -210,6 +256,105 @@ describe('migration plan classification', () => {
     expect(byName(plan.items, 'policy nested')).toMatchObject({
       verdict: 'caveat',
       action: expect.stringContaining('sub/secret/data/*'),
+    });
+  });
+
+  it('copies entities and groups with a caveat, aliases only onto migrated auth mounts', () => {
+    expect(byName(plan.items, 'entity svc-web')).toMatchObject({
+      kind: 'identity-entity',
+      verdict: 'caveat',
+      detail: '1 policy, 3 aliases',
+      action: expect.stringMatching(/IDs change at the target/),
+    });
+    expect(byName(plan.items, 'entity svc-web alias web')).toMatchObject({
+      kind: 'identity-alias',
+      verdict: 'exact',
+      detail: "on auth/approle/, re-linked to the target's copy",
+    });
+    expect(byName(plan.items, 'entity svc-web alias web-gh')).toMatchObject({
+      verdict: 'not-migratable',
+      reason: expect.stringMatching(/^its auth mount auth\/github\/ is not migrated/),
+    });
+    expect(byName(plan.items, 'entity svc-web alias web-old')).toMatchObject({
+      verdict: 'not-migratable',
+      reason: expect.stringMatching(/no longer exists at the source/),
+    });
+    expect(byName(plan.items, 'group ops')).toMatchObject({
+      verdict: 'caveat',
+      detail: '1 member entity, 0 member groups, 1 policy',
+      action: expect.stringMatching(/members are re-linked by name/),
+    });
+    expect(byName(plan.items, 'group devs')).toMatchObject({
+      verdict: 'caveat',
+      action: expect.stringMatching(/external group's members come from its auth method at login/),
+    });
+    expect(byName(plan.items, 'group devs alias engineering').verdict).toBe('exact');
+    // The oidc mount not migratable (the target lacks oidc): its group alias cannot move either.
+    const noOidc = buildMigrationPlan(teamA(), {
+      ...empty('b'),
+      server: {
+        ...openbao,
+        catalog: {
+          ...(openbao.catalog as NonNullable<ServerFacts['catalog']>),
+          auth: ['approle', 'userpass'],
+        },
+      },
+    });
+    expect(byName(noOidc.items, 'group devs alias engineering')).toMatchObject({
+      verdict: 'not-migratable',
+      reason: expect.stringMatching(/auth\/oidc\/ is not migrated/),
+    });
+  });
+
+  it('copies JWT, cert, Kubernetes and LDAP roles (LDAP groups beside users); names the secrets to re-enter', () => {
+    const more = teamA();
+    more.authMethods.push(
+      auth('ldap/', 'ldap', {
+        roleKind: 'user',
+        roles: [
+          { name: 'bob', digest: 'sha256:bob' },
+          { name: 'admins', digest: 'sha256:admins', list: 'groups' },
+        ],
+        unreadableConfig: ['bindpass'],
+      }),
+      auth('cert/', 'cert', { roleKind: 'certificate', roles: [{ name: 'web', digest: 'sha256:c' }] }),
+      auth('k8s/', 'kubernetes', { roles: [{ name: 'app', digest: 'sha256:k' }] }),
+    );
+    const p = buildMigrationPlan(more, empty('t', vaultCommunity));
+    expect(byName(p.items, 'auth/ldap/users/bob')).toMatchObject({
+      verdict: 'exact',
+      detail: 'user settings',
+    });
+    expect(byName(p.items, 'auth/ldap/groups/admins')).toMatchObject({
+      verdict: 'exact',
+      detail: 'group settings',
+    });
+    expect(byName(p.items, 'auth/ldap/').action).toMatch(/^re-enter bindpass/);
+    expect(byName(p.items, 'auth/cert/certs/web').verdict).toBe('exact');
+    expect(byName(p.items, 'auth/k8s/role/app').verdict).toBe('exact');
+    expect(byName(p.items, 'auth/oidc/role/dev').verdict).toBe('exact');
+  });
+
+  it('copies KV v1 data to a KV v1 mount, compared by digest', () => {
+    const v1 = teamA();
+    v1.kv = [
+      {
+        mount: 'legacy',
+        kvVersion: '1',
+        config: null,
+        secrets: 3,
+        versions: 3,
+        deletedVersions: 0,
+        destroyedVersions: 0,
+        prunedVersions: 0,
+        withCustomMetadata: 0,
+        casRequired: 0,
+      },
+    ];
+    expect(byName(buildMigrationPlan(v1, empty('b')).items, 'legacy/')).toMatchObject({
+      kind: 'kv-data',
+      verdict: 'exact',
+      detail: expect.stringMatching(/^3 secrets \(KV v1: .* KV v1 mount and compared by digest\)$/),
     });
   });
 
@@ -286,7 +431,15 @@ describe('conflicts at the target', () => {
         ],
       }),
     ];
-    target.identity = { entities: ['svc-web'], groups: [], entityAliases: 0, groupAliases: 0 };
+    target.identity = {
+      entities: ['svc-web'],
+      groups: ['ops'],
+      entityAliases: 0,
+      groupAliases: 0,
+      entityItems: [{ ...svcWeb(), policies: ['other'] }],
+      // Identical to the source's ops: kept, no conflict.
+      groupItems: [source.identity.groupItems[0] as NamespaceInventory['identity']['groupItems'][number]],
+    };
     target.transitKeys = [
       {
         mount: 'transit',
@@ -316,7 +469,7 @@ describe('conflicts at the target', () => {
       'secret/': "the target's secret/ already holds 2 secrets",
       'auth/approle/role/web': "the target's auth/approle/role/web has other settings",
       'policy default': "the target's policy default has other rules",
-      'entity svc-web': 'an entity named svc-web exists at the target',
+      'entity svc-web': 'an entity named svc-web exists at the target with other policies or metadata',
       'transit/keys/locked': "a key named locked exists in the target's transit/",
       'db/config/pg': "a connection named pg exists in the target's db/",
     });

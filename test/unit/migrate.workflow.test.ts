@@ -33,7 +33,19 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-type Step = 'namespace' | 'mounts' | 'policies' | 'auth' | 'kv' | 'transit' | 'pki' | 'verify' | 'delta';
+type Step =
+  | 'namespace'
+  | 'mounts'
+  | 'policies'
+  | 'auth'
+  | 'identity'
+  | 'kv'
+  | 'kv-v1'
+  | 'transit'
+  | 'pki'
+  | 'database'
+  | 'verify'
+  | 'delta';
 
 /** What each structure step would create at the target (some of it is there already). */
 const WANTED: Record<string, string[]> = {
@@ -41,11 +53,25 @@ const WANTED: Record<string, string[]> = {
   mounts: ['mount secret/', 'mount transit/', 'mount pki/', 'auth approle/'],
   policies: ['policy app-read', 'policy shared'],
   auth: ['auth-role auth/approle/role/web'],
+  identity: ['identity-entity svc-web', 'identity-entity alice', 'identity-group ops'],
+  'kv-v1': ['kv1-secret legacy/a'],
+  database: ['database-connection db/config/pg', 'database-role db/roles/readonly'],
   transit: ['transit-key transit/keys/orders'],
   pki: ['pki-role pki/roles/web'],
 };
 /** At the target before the migration, identical to the source's: skipped, and never removed. */
-const PREEXISTING = ['mount pki/', 'policy shared'];
+const PREEXISTING = ['mount pki/', 'policy shared', 'identity-entity alice'];
+
+const kvV1Report = {
+  mounts: 1,
+  paths: 1,
+  written: 1,
+  removed: 0,
+  mismatched: 0,
+  mismatchedPaths: [],
+  sourceDigest: 'sha256:v1',
+  targetDigest: 'sha256:v1',
+};
 
 const refuse = (type: string, message: string) =>
   ApplicationFailure.create({ type, nonRetryable: true, message });
@@ -61,7 +87,7 @@ function standInMigration(
   const source = new Map<string, number>();
   for (let i = 0; i < (options.paths ?? 5); i++) source.set(`app/s${String(i).padStart(3, '0')}`, 2);
   const targetKv = new Map<string, number>();
-  const createAll = (step: Step | 'namespace'): StepReport => {
+  const createAll = (step: Step): StepReport => {
     calls.push(step);
     const report: StepReport = { created: [], skipped: [], caveats: [] };
     for (const item of WANTED[step] ?? []) {
@@ -124,6 +150,19 @@ function standInMigration(
     async migrateAuthRoles() {
       return createAll('auth');
     },
+    async migrateIdentity() {
+      return createAll('identity');
+    },
+    async migrateDatabase() {
+      return createAll('database');
+    },
+    async migrateKvV1(input) {
+      if (input.delta) {
+        calls.push('delta kv-v1');
+        return { ...kvV1Report, written: 0, created: [], skipped: [], caveats: [] };
+      }
+      return { ...kvV1Report, ...createAll('kv-v1') };
+    },
     async migrateKvBatch(input) {
       calls.push(`kv after=${input.after ?? '-'}`);
       const all = [...source.keys()].sort();
@@ -149,6 +188,8 @@ function standInMigration(
         policies: 2,
         transitKeys: 1,
         recreatedKeys: [],
+        identity: 3,
+        database: 2,
         mismatches: options.failAt === 'verify' ? ['policy app-read: rules differ'] : [],
         sourceDigest: 'sha256:a',
         targetDigest: 'sha256:a',
@@ -308,13 +349,17 @@ describe('migrateWorkflow', () => {
       'mounts',
       'policies',
       'auth',
+      'identity',
       'kv after=-',
       'kv after=app/s001',
       'kv after=app/s003',
+      'kv-v1',
       'transit',
       'pki',
+      'database',
       'verify',
       'delta',
+      'delta kv-v1',
       'cutover',
       'lock',
       'unlock',
@@ -329,6 +374,9 @@ describe('migrateWorkflow', () => {
     expect(result?.caveats).toContain('auth/approle/role/web: secret IDs are not copied');
     expect(m.calls).not.toContain('rollback');
     expect(status.mounts?.detail).toBe('3 created, 1 already there');
+    // The entity the target had before is kept (skipped), the others created.
+    expect(status.identity?.detail).toBe('2 created, 1 already there');
+    expect(result?.verify).toMatchObject({ identity: 3, database: 2 });
     expect(status.freeze?.detail).toBe('confirmed by carol');
   });
 
@@ -379,9 +427,12 @@ describe('migrateWorkflow', () => {
     'mounts',
     'policies',
     'auth',
+    'identity',
     'kv',
+    'kv-v1',
     'transit',
     'pki',
+    'database',
     'verify',
     'delta',
   ] as Step[]) {
@@ -427,7 +478,7 @@ describe('migrateWorkflow', () => {
       retire: 'approve',
     });
     // Four batches over three runs: each run goes on after the last path the previous one copied.
-    expect(m.calls.filter((c) => c.startsWith('kv'))).toEqual([
+    expect(m.calls.filter((c) => c.startsWith('kv after'))).toEqual([
       'kv after=-',
       'kv after=app/s001',
       'kv after=app/s003',

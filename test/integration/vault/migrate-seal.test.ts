@@ -1,0 +1,123 @@
+// A migration with Vault sealed in the middle of its KV copy (issue 11, with issue 9's queuing),
+// for real: a 1-node raft cluster (a dev server cannot be sealed and unsealed again), a Temporal
+// dev server and the worker with the real activities and seal guard. On OpenBao the migration
+// goes namespace -> namespace; on Vault Community (no namespaces) a root mount into a prefixed
+// one. Source and target are the one cluster, so the seal stops both sides. Once part of the
+// mount is at the target the cluster is sealed: the KV step shows `queued-sealed` and waits in
+// the guard's queue; nothing moves while sealed; after the unseal the migration completes,
+// verified by digest, with every version at the target exactly once.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kvPathsAfter } from '../../../activities/migrate/kv-walk.js';
+import type { VaultClient } from '../../../activities/vault/client.js';
+import { readMetadata, readSecret, writeSecret } from '../../../activities/vault/kv.js';
+import { createNamespace, seal, unseal } from '../../../activities/vault/sys.js';
+import type { RaftCluster } from '../../../client/stack/raft-cluster.js';
+import type { MigrateRunInput } from '../../../common/migrate-run.js';
+import { approveUpdate } from '../../../workflows/lib/approval.js';
+import { sealGuardId, sealGuardStateQuery } from '../../../workflows/lib/seal-signals.js';
+import { migrateWorkflow } from '../../../workflows/migrate.js';
+import { expectNoSecretsInHistory, rememberSecret } from '../../harness/history-scan.js';
+import { migrationDriver } from '../../harness/migrate-driver.js';
+import { type RaftWorker, startRaftWorker } from '../../harness/raft-worker.js';
+import { server, unique } from '../../harness/vault.js';
+import { waitFor } from '../../harness/wait.js';
+
+const flavour = server().flavour;
+const openbao = flavour === 'openbao';
+const cluster = `raft-${flavour}`;
+const taskQueue = 'migrate-seal';
+const SECRETS = 60;
+const VERSIONS = 3;
+let stack: RaftWorker | undefined;
+let raft: RaftCluster;
+let vault: VaultClient;
+
+beforeAll(async () => {
+  stack = await startRaftWorker({ flavour, cluster, taskQueue });
+  ({ raft, vault } = stack);
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const pathOf = (i: number) => `dir-${i % 4}/s-${String(i).padStart(3, '0')}`;
+
+describe(`migrate run with ${flavour} sealed in the middle of the KV copy`, () => {
+  it('the KV step queues while sealed, and after the unseal the migration completes, verified', async () => {
+    const env = (stack as RaftWorker).env;
+    // OpenBao: namespace -> namespace. Vault Community: a root mount -> a prefixed root mount.
+    const from = openbao ? unique('seal-src') : '';
+    const to = openbao ? unique('seal-dst') : '';
+    const prefix = openbao ? '' : `${unique('moved')}-`;
+    const mount = openbao ? 'data' : unique('data');
+    if (openbao) await createNamespace(vault, from);
+    const src = vault.withNamespace(from);
+    const dst = vault.withNamespace(to);
+    const targetMount = `${prefix}${mount}`;
+    await src.write(`sys/mounts/${mount}`, { type: 'kv', options: { version: '2' } });
+    const value = `seal-value-${unique('v')}`;
+    rememberSecret(value, 'a migrated KV value');
+    for (let i = 0; i < SECRETS; i += 10)
+      await Promise.all(
+        Array.from({ length: 10 }, async (_, k) => {
+          for (let v = 1; v <= VERSIONS; v++)
+            await writeSecret(src, mount, pathOf(i + k), { value: i + k === 0 ? value : `v${v}`, v });
+        }),
+      );
+
+    const input: MigrateRunInput = {
+      id: unique('seal'),
+      sourceCluster: cluster,
+      targetCluster: cluster,
+      from,
+      to,
+      ...(prefix ? { prefix, only: { mounts: [`${mount}/`], policies: [] } } : {}),
+      approval: { requester: 'alice', approvers: ['bob'], quorum: 1, timeout: '1h' },
+      graceMs: 500,
+      kvBatchSize: 4,
+      batchesPerRun: 5,
+    };
+    const workflowId = `migrate:${input.id}`;
+    const handle = await env.client.workflow.start(migrateWorkflow, { taskQueue, workflowId, args: [input] });
+    const driver = migrationDriver(env.client, workflowId);
+    await driver.stepReaches('approve', 'waiting-approval', 30_000);
+    await handle.executeUpdate(approveUpdate, { args: [{ approver: 'bob', reason: 'seal test' }] });
+
+    // Part of the mount at the target: seal.
+    const copied = async () =>
+      (await kvPathsAfter(dst, targetMount, null, SECRETS + 1).catch(() => ({ paths: [] }))).paths.length;
+    await waitFor(async () => (await copied()) >= SECRETS / 6, 60_000, 'part of the mount copied');
+    await seal(vault);
+    await driver.stepReaches('kv', 'queued-sealed', 30_000);
+    const guard = await env.client.workflow.getHandle(sealGuardId(cluster)).query(sealGuardStateQuery);
+    expect(guard.sealed).toBe(true);
+    expect(guard.queue.map((q) => `${q.workflowId}:${q.step}`)).toContain(`${workflowId}:kv`);
+    // Nothing moves while sealed.
+    const before = (await driver.steps()).map((s) => `${s.name}:${s.state}`);
+    await sleep(1500);
+    expect((await driver.steps()).map((s) => `${s.name}:${s.state}`)).toEqual(before);
+
+    await unseal(vault, raft.unsealKey);
+    const result = await driver.complete({ timeoutMs: 90_000 });
+    expect(result.kv).toMatchObject({ paths: SECRETS, mismatched: 0 });
+    expect(result.kv.sourceDigest).toBe(result.kv.targetDigest);
+    expect(result.runs).toBeGreaterThan(1);
+
+    // Every version once, with the source's data.
+    expect((await kvPathsAfter(dst, targetMount, null, SECRETS + 1)).paths).toEqual(
+      (await kvPathsAfter(src, mount, null, SECRETS + 1)).paths,
+    );
+    for (let i = 0; i < SECRETS; i++) {
+      const meta = await readMetadata(dst, targetMount, pathOf(i));
+      expect(meta.current_version, pathOf(i)).toBe(VERSIONS);
+      expect(Object.keys(meta.versions).sort(), pathOf(i)).toEqual(['1', '2', '3']);
+    }
+    for (let v = 1; v <= VERSIONS; v++)
+      expect((await readSecret(dst, targetMount, pathOf(0), { version: v })).data).toEqual(
+        (await readSecret(src, mount, pathOf(0), { version: v })).data,
+      );
+    await expectNoSecretsInHistory(env.client, { workflowIds: [workflowId] });
+  }, 180_000);
+});

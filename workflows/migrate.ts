@@ -36,14 +36,15 @@ import { confirmFreezeUpdate, type MigrationProgress, migrationProgressQuery } f
 
 const act = proxyActivities<MigrateRunActivities>({
   startToCloseTimeout: '15 minutes',
-  // The activities heartbeat every 2 s (keptAlive), the KV batches with their cursor.
-  heartbeatTimeout: '30 seconds',
+  // Every migrate activity heartbeats every 2 s (keptAlive in activities/migrate/run.ts), the KV
+  // batches with their cursor: a worker that dies is noticed in 10 s, and the retry resumes.
+  heartbeatTimeout: '10 seconds',
   retry: SEAL_AWARE_RETRY,
 });
 /** Rollback keeps trying longer: leaving half a migration behind is worse than waiting. */
 const undo = proxyActivities<MigrateRunActivities>({
   startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
@@ -116,6 +117,8 @@ export async function migrateWorkflow(
   const steps = trackSteps(MIGRATE_STEPS);
   const gate = approvalGate(input.approval); // first: a bad policy is refused before anything
   const ctx = migrateContext(input);
+  // Queued with the target's seal guard, or the source's when the failure names the source (the
+  // migrate activities name the cluster in every sealed failure: activities/migrate/sides.ts).
   const vaultStep = sealAwareSteps(steps, input.targetCluster ?? 'default');
   const carry: MigrateCarry = carried ?? {
     kvMounts: [],

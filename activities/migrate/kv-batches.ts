@@ -1,18 +1,24 @@
 // KV v2 data for the migration workflow, one batch per activity over copyKvBatch (kv-copy.ts):
-// the batch's paths that the target lacks are recorded in the ledger first (unless this migration
-// created the whole mount: removing the mount removes them), then copied with their history. The
-// result is counts and digests rolled up over the batch, never values or per-version lists, so the
-// workflow's history stays small. The delta copy compares current_version per path at the source
+// the batch's paths that the target lacks are recorded in the ledger first, in one write per batch
+// (unless this migration created the whole mount: removing the mount removes them), then copied
+// with their history. The result is counts and digests rolled up over the batch, never values or
+// per-version lists, so the workflow's history (and the heartbeat) stays small. The delta copy compares current_version per path at the source
 // and the target after writes stopped, and copies only what moved on.
 import { Context } from '@temporalio/activity';
-import { emptyTotals, type KvTotals, type TargetMapping, targetMount } from '../../common/migrate-run.js';
+import {
+  emptyTotals,
+  type KvTotals,
+  type LedgerEntry,
+  type TargetMapping,
+  targetMount,
+} from '../../common/migrate-run.js';
 import { inBatches } from '../vault/batch.js';
 import type { VaultClient } from '../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
 import { readMetadata } from '../vault/kv.js';
 import { digestOf } from './digest.js';
 import { walkKvPaths } from './inventory.js';
-import { copyKvBatch, type KvCopyCursor, type KvCopyResult } from './kv-copy.js';
+import { copyKvBatch, cursorFrom, type KvCopyRollup } from './kv-copy.js';
 import { kvPathsAfter } from './kv-walk.js';
 import type { Ledger } from './ledger.js';
 
@@ -24,19 +30,16 @@ export interface KvBatchResult {
 
 const MAX_NAMED = 20;
 
-/** Adds a copy's reports to running totals; the digests chain over everything copied so far. */
-export function addToTotals(totals: KvTotals, result: KvCopyResult): KvTotals {
-  const side = (which: 'source' | 'target') =>
-    digestOf(result.reports.map((r) => [r.path, r.versions.map((v) => [v.version, v.state, v[which]])]));
-  const bad = result.reports.filter((r) => !r.match).map((r) => r.path);
+/** Adds a batch's rollup to running totals; the digests chain over everything copied so far. */
+export function addToTotals(totals: KvTotals, result: KvCopyRollup): KvTotals {
   return {
     paths: totals.paths + result.paths,
     versionsWritten: totals.versionsWritten + result.versionsWritten,
     placeholders: totals.placeholders + result.placeholders,
     mismatched: totals.mismatched + result.mismatched,
-    mismatchedPaths: [...totals.mismatchedPaths, ...bad].slice(0, MAX_NAMED),
-    sourceDigest: digestOf(`${totals.sourceDigest}${side('source')}`),
-    targetDigest: digestOf(`${totals.targetDigest}${side('target')}`),
+    mismatchedPaths: [...totals.mismatchedPaths, ...result.mismatchedPaths].slice(0, MAX_NAMED),
+    sourceDigest: digestOf(`${totals.sourceDigest}${result.sourceDigest}`),
+    targetDigest: digestOf(`${totals.targetDigest}${result.targetDigest}`),
   };
 }
 
@@ -49,15 +52,21 @@ async function currentVersion(vault: VaultClient, mount: string, path: string): 
   }
 }
 
-/** Records the paths the target lacks, unless the whole mount is this migration's. */
+/**
+ * Records the paths the target lacks (those this batch may create), in one ledger write before
+ * any of them is created, unless the whole mount is this migration's. A path the target has
+ * already is not recorded, so rollback never removes it.
+ */
 async function recordNew(ledger: Ledger, target: VaultClient, mount: string, paths: string[]) {
   const entries = await ledger.entries();
   if (entries.some((e) => e.kind === 'mount' && e.name === `${mount}/`)) return;
   const versions = await inBatches(paths, 8, (p) => currentVersion(target, mount, p));
+  const absent: LedgerEntry[] = [];
   for (const [i, v] of versions.entries()) {
     if (!v.ok) throw v.error;
-    if (v.value === null) await ledger.record({ kind: 'kv-secret', name: `${mount}/${paths[i]}` });
+    if (v.value === null) absent.push({ kind: 'kv-secret', name: `${mount}/${paths[i]}` });
   }
+  await ledger.recordAll(absent);
 }
 
 export async function copyKvMountBatch(
@@ -72,7 +81,7 @@ export async function copyKvMountBatch(
   const page = await kvPathsAfter(source, input.mount, input.after, input.limit);
   const batch = page.paths;
   await recordNew(ledger, target, to, batch);
-  const resume = Context.current().info.heartbeatDetails as KvCopyCursor | undefined;
+  const resume = cursorFrom(Context.current().info.heartbeatDetails);
   const result = await copyKvBatch(
     source,
     target,
@@ -124,7 +133,7 @@ export async function copyKvDelta(
   let totals = emptyTotals();
   if (changed.length > 0) {
     await recordNew(ledger, target, to, changed);
-    const resume = Context.current().info.heartbeatDetails as KvCopyCursor | undefined;
+    const resume = cursorFrom(Context.current().info.heartbeatDetails);
     const result = await copyKvBatch(
       source,
       target,

@@ -81,21 +81,76 @@ export interface PathCopyReport {
   mismatches: string[];
 }
 
-export interface KvCopyCursor {
-  /** The last path fully copied; the next attempt starts after it. */
-  after: string | null;
-  reports: PathCopyReport[];
-}
-
-export interface KvCopyResult {
-  reports: PathCopyReport[];
+/**
+ * What a batch copied so far, rolled up: counts, up to MAX_NAMED mismatching paths, and digests
+ * chained path by path over every (path, version, state, digest) at the source and the target.
+ * Its size does not grow with the batch, so it fits in a heartbeat however many versions pass.
+ */
+export interface KvCopyRollup {
   paths: number;
   versionsWritten: number;
   versionsAlreadyThere: number;
   placeholders: number;
   mismatched: number;
+  mismatchedPaths: string[];
+  sourceDigest: string;
+  targetDigest: string;
+}
+
+export interface KvCopyCursor {
+  /** The last path fully copied; the next attempt starts after it. */
+  after: string | null;
+  /** What the attempts so far copied (no version twice: copySecret's check-and-set sees to that). */
+  done: KvCopyRollup;
+}
+
+export interface KvCopyResult extends KvCopyRollup {
+  /** This attempt's paths, with their version digests (a resumed attempt's earlier paths are in the rollup only). */
+  reports: PathCopyReport[];
   /** Pass as `after` to copy the next batch; null when the source has no more paths. */
   next: string | null;
+}
+
+const MAX_NAMED = 20;
+
+export const emptyRollup = (): KvCopyRollup => ({
+  paths: 0,
+  versionsWritten: 0,
+  versionsAlreadyThere: 0,
+  placeholders: 0,
+  mismatched: 0,
+  mismatchedPaths: [],
+  sourceDigest: '',
+  targetDigest: '',
+});
+
+/** Folds one path's report into a rollup; path by path, so where an attempt stopped does not matter. */
+export function rollUp(into: KvCopyRollup, r: PathCopyReport): KvCopyRollup {
+  const side = (which: 'source' | 'target') =>
+    digestOf([r.path, r.versions.map((v) => [v.version, v.state, v[which]])]);
+  return {
+    paths: into.paths + 1,
+    versionsWritten: into.versionsWritten + r.written,
+    versionsAlreadyThere: into.versionsAlreadyThere + r.alreadyThere,
+    placeholders: into.placeholders + r.placeholders,
+    mismatched: into.mismatched + (r.match ? 0 : 1),
+    mismatchedPaths: r.match ? into.mismatchedPaths : [...into.mismatchedPaths, r.path].slice(0, MAX_NAMED),
+    sourceDigest: digestOf(`${into.sourceDigest}${side('source')}`),
+    targetDigest: digestOf(`${into.targetDigest}${side('target')}`),
+  };
+}
+
+/**
+ * The cursor a previous attempt heartbeated; one from a worker of the version before (which
+ * carried every report) is rolled up here, so a deploy in the middle of a batch resumes too.
+ */
+export function cursorFrom(details: unknown): KvCopyCursor | undefined {
+  if (details === null || typeof details !== 'object') return undefined;
+  const d = details as { after?: string | null; done?: KvCopyRollup; reports?: PathCopyReport[] };
+  if (d.done) return { after: d.after ?? null, done: d.done };
+  if (Array.isArray(d.reports))
+    return { after: d.after ?? null, done: d.reports.reduce(rollUp, emptyRollup()) };
+  return undefined;
 }
 
 const DEFAULT_LIMIT = 200;
@@ -268,7 +323,8 @@ async function verify(
 
 /**
  * Copies a batch of secrets (sorted; those after `input.after`, at most `limit`). Heartbeats a
- * cursor after each group of paths, and resumes from the last heartbeat's cursor on a retry;
+ * cursor (the last path done, and the rollup so far) after each group of paths, and resumes from
+ * the last heartbeat's cursor on a retry;
  * within a secret, the target's current_version says where to go on. Without `input.paths`, the
  * batch comes from a walk of the source that starts at the cursor (kv-walk.ts).
  */
@@ -287,26 +343,24 @@ export async function copyKvBatch(
     : await kvPathsAfter(source, mounts.source, after, limit);
   const resumed = resumeFrom?.after ?? null;
   const batch = page.paths.filter((p) => resumed === null || p > resumed);
-  const cursor: KvCopyCursor = { after: resumed ?? after, reports: [...(resumeFrom?.reports ?? [])] };
+  const cursor: KvCopyCursor = { after: resumed ?? after, done: resumeFrom?.done ?? emptyRollup() };
+  const reports: PathCopyReport[] = [];
   const concurrency = input.concurrency ?? DEFAULT_CONCURRENCY;
   for (let i = 0; i < batch.length; i += concurrency) {
     throwIfCancelled();
     const group = batch.slice(i, i + concurrency);
     const outcomes = await inBatches(group, concurrency, (path) => copySecret(source, target, mounts, path));
-    for (const outcome of outcomes) if (!outcome.ok) throw outcome.error;
-    cursor.reports.push(...outcomes.map((o) => (o.ok ? o.value : (undefined as never))));
+    for (const outcome of outcomes) {
+      if (!outcome.ok) throw outcome.error;
+      reports.push(outcome.value);
+      cursor.done = rollUp(cursor.done, outcome.value);
+    }
     cursor.after = group[group.length - 1] ?? cursor.after;
     if (currentActivityScope()) heartbeatWith(cursor);
   }
-  const reports = cursor.reports;
-  const sum = (f: (r: PathCopyReport) => number) => reports.reduce((n, r) => n + f(r), 0);
   return {
+    ...cursor.done,
     reports,
-    paths: reports.length,
-    versionsWritten: sum((r) => r.written),
-    versionsAlreadyThere: sum((r) => r.alreadyThere),
-    placeholders: sum((r) => r.placeholders),
-    mismatched: reports.filter((r) => !r.match).length,
     next: page.more ? (page.paths[page.paths.length - 1] ?? null) : null,
   };
 }
@@ -318,8 +372,7 @@ export function createKvCopyActivities(deps: { vault: VaultClient; clusters?: Cl
     async migrateKvCopy(input: KvCopyInput): Promise<KvCopyResult> {
       const source = clusters.get(input.source.cluster).withNamespace(input.source.namespace);
       const target = clusters.get(input.target.cluster).withNamespace(input.target.namespace);
-      const details = Context.current().info.heartbeatDetails as KvCopyCursor | undefined;
-      return copyKvBatch(source, target, input, details);
+      return copyKvBatch(source, target, input, cursorFrom(Context.current().info.heartbeatDetails));
     },
   });
 }

@@ -12,6 +12,11 @@ export interface Ledger {
   entries(): Promise<LedgerEntry[]>;
   /** Records `entry` (once) before the caller creates it. */
   record(entry: LedgerEntry): Promise<void>;
+  /**
+   * Records several entries (each once) in one write, before the caller creates any of them: a KV
+   * batch lists the paths it may create, so the ledger costs one write per batch, not one per path.
+   */
+  recordAll(entries: readonly LedgerEntry[]): Promise<void>;
 }
 
 export function ledgerAt(root: VaultClient, at: LedgerLocation): Ledger {
@@ -31,25 +36,33 @@ export function ledgerAt(root: VaultClient, at: LedgerLocation): Ledger {
       return (await load()).entries;
     },
     async record(entry) {
+      await this.recordAll([entry]);
+    },
+    async recordAll(wanted) {
       const now = cache ?? (await load());
-      if (now.entries.some((e) => e.kind === entry.kind && e.name === entry.name)) return;
-      const entries = [...now.entries, entry];
+      const known = new Set(now.entries.map((e) => `${e.kind}:${e.name}`));
+      const fresh = wanted.filter((e) => {
+        const key = `${e.kind}:${e.name}`;
+        if (known.has(key)) return false;
+        known.add(key);
+        return true;
+      });
+      if (fresh.length === 0) return;
+      const entries = [...now.entries, ...fresh];
       try {
         const landed = await writeSecret(
           root,
           at.mount,
           at.path,
           { entries: JSON.stringify(entries) },
-          {
-            cas: now.version,
-          },
+          { cas: now.version },
         );
         cache = { version: landed.version, entries };
       } catch (err) {
         // Another attempt of this step wrote meanwhile: read it and record again.
         if (!isVaultFailure(err, VaultErrorType.CasMismatch)) throw err;
         cache = undefined;
-        await this.record(entry);
+        await this.recordAll(wanted);
       }
     },
   };

@@ -16,7 +16,7 @@ import { copyPkiRoles } from './pki-roles.js';
 import { checkPlan } from './plan-check.js';
 import { copyPolicies } from './policies.js';
 import { rollbackMigration } from './rollback.js';
-import { sidesOf } from './sides.js';
+import { clusterOf, sidesOf } from './sides.js';
 import { ensureTargetNamespace } from './target-namespace.js';
 import { copyTransitKeys } from './transit-keys.js';
 import { verifyStructure } from './verify.js';
@@ -28,8 +28,8 @@ export function createMigrateRunActivities(deps: {
   const clusters = resolveClusters(deps);
   const sides = (ctx: MigrateContext) => sidesOf(clusters, ctx);
   const ledgerRoot = (ctx: MigrateContext) =>
-    clusters.get(ctx.ledger.cluster ?? ctx.targetCluster).withNamespace('');
-  const sourceRoot = (ctx: MigrateContext) => clusters.get(ctx.sourceCluster).withNamespace('');
+    clusterOf(clusters, ctx.ledger.cluster ?? ctx.targetCluster).withNamespace('');
+  const sourceRoot = (ctx: MigrateContext) => clusterOf(clusters, ctx.sourceCluster).withNamespace('');
   return keptAlive({
     async migratePlanCheck(ctx: MigrateContext) {
       const s = sides(ctx);

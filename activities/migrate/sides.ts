@@ -1,9 +1,11 @@
 // The clients a migrate activity works with: the source namespace, the target namespace and the
-// target's root namespace (where the ledger and the cutover record live).
+// target's root namespace (where the ledger and the cutover record live). Each names its cluster
+// in a VaultSealed failure, so that the workflow queues the step with the guard of the cluster that
+// is sealed (a migration spans two), not with the target's, which would release it at once.
 import { ApplicationFailure } from '@temporalio/common';
 import type { MigrateContext, StepReport } from '../../common/migrate-run.js';
-import type { ClusterClients } from '../clusters.js';
-import type { VaultClient } from '../vault/client.js';
+import { type ClusterClients, DEFAULT_CLUSTER } from '../clusters.js';
+import { VaultClient } from '../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
 import { type Ledger, ledgerAt } from './ledger.js';
 
@@ -14,14 +16,56 @@ export interface Sides {
   ledger: Ledger;
 }
 
+/** A sealed failure from `cluster`, saying so in its message and in its details' `cluster`. */
+function sealedAt(cluster: string, err: unknown): unknown {
+  if (!isVaultFailure(err, VaultErrorType.Sealed)) return err;
+  const detail = err.details?.[0];
+  if ((detail as { cluster?: unknown } | undefined)?.cluster !== undefined) return err;
+  return ApplicationFailure.create({
+    type: err.type ?? VaultErrorType.Sealed,
+    message: `sealed: cluster ${cluster}: ${err.message}`,
+    nonRetryable: err.nonRetryable ?? false,
+    details: [{ ...(typeof detail === 'object' ? detail : {}), cluster }],
+  });
+}
+
+/**
+ * `vault`, whose calls name `cluster` in a VaultSealed failure; so do the clients derived from it
+ * (withNamespace, ...). Every method runs on the client itself, so its private state is intact.
+ */
+export function namingSealed(vault: VaultClient, cluster = DEFAULT_CLUSTER): VaultClient {
+  return new Proxy(vault, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const out: unknown = value.apply(target, args);
+        if (out instanceof VaultClient) return namingSealed(out, cluster);
+        if (out instanceof Promise)
+          return out.catch((err: unknown) => {
+            throw sealedAt(cluster, err);
+          });
+        return out;
+      };
+    },
+  });
+}
+
+/** A cluster's client (by the name the context gives) whose sealed failures name that cluster. */
+export const clusterOf = (clusters: ClusterClients, name: string | undefined) =>
+  namingSealed(clusters.get(name), name ?? DEFAULT_CLUSTER);
+
 export function sidesOf(clusters: ClusterClients, ctx: MigrateContext): Sides {
-  const targetCluster = clusters.get(ctx.targetCluster);
+  const targetCluster = clusterOf(clusters, ctx.targetCluster);
   const targetRoot = targetCluster.withNamespace('');
   return {
-    source: clusters.get(ctx.sourceCluster).withNamespace(ctx.mapping.from),
+    source: clusterOf(clusters, ctx.sourceCluster).withNamespace(ctx.mapping.from),
     target: targetCluster.withNamespace(ctx.mapping.to),
     targetRoot,
-    ledger: ledgerAt(clusters.get(ctx.ledger.cluster ?? ctx.targetCluster).withNamespace(''), ctx.ledger),
+    ledger: ledgerAt(
+      clusterOf(clusters, ctx.ledger.cluster ?? ctx.targetCluster).withNamespace(''),
+      ctx.ledger,
+    ),
   };
 }
 

@@ -33,6 +33,8 @@ export interface RaftWorkerOptions {
    * the node's own by default. The test's client always goes straight to the node.
    */
   workerAddress?: (nodeAddress: string) => Promise<string>;
+  /** More clusters the worker knows by name (a migration's other side, say). */
+  otherClusters?: Record<string, VaultClient>;
 }
 
 export interface RaftWorker {
@@ -94,7 +96,7 @@ export async function startRaftWorker(options: RaftWorkerOptions): Promise<RaftW
       taskQueue,
       deps: {
         vault: workerVault,
-        clusters: clusterClients({ [cluster]: workerVault }),
+        clusters: clusterClients({ ...options.otherClusters, [cluster]: workerVault }),
         ...(options.notifier ? { notifier: options.notifier } : {}),
         ...(options.hsm ? { hsm: options.hsm } : {}),
       },

@@ -4,13 +4,18 @@
 // refused; a failure at each step rolled back (only what the ledger says this migration created
 // is removed, what the target had before stays); a cancellation before cutover rolled back; the
 // delta copy picking up a write made during the copy; continue-as-new carrying the KV cursor; the
-// grace period, the second approval, and the retirement (marked or deleted).
-import { WorkflowFailedError } from '@temporalio/client';
+// grace period, the second approval, and the retirement (marked or deleted); a step failing on
+// the SOURCE cluster's seal queued with the source's guard, not the target's.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
+import { createSealActivities, type SealWatchInput } from '../../activities/seal.js';
+import type { VaultClient } from '../../activities/vault/client.js';
 import {
   emptyTotals,
   type KvTotals,
@@ -19,6 +24,7 @@ import {
 } from '../../common/migrate-run.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
+import { sealGuardId, sealGuardStateQuery } from '../../workflows/lib/seal-signals.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { migrateWorkflow } from '../../workflows/migrate.js';
 import { confirmFreezeUpdate, migrationProgressQuery } from '../../workflows/migrate-messages.js';
@@ -78,7 +84,14 @@ const refuse = (type: string, message: string) =>
 
 /** Stand-ins for the migrate activities over an in-memory source and target. */
 function standInMigration(
-  options: { failAt?: Step; conflict?: boolean; paths?: number; writeDuringCopy?: string } = {},
+  options: {
+    failAt?: Step;
+    conflict?: boolean;
+    paths?: number;
+    writeDuringCopy?: string;
+    /** The source cluster seals before the second KV batch (until the test unseals it). */
+    sealSource?: boolean;
+  } = {},
 ) {
   const calls: string[] = [];
   const target = new Set(PREEXISTING);
@@ -87,6 +100,8 @@ function standInMigration(
   const source = new Map<string, number>();
   for (let i = 0; i < (options.paths ?? 5); i++) source.set(`app/s${String(i).padStart(3, '0')}`, 2);
   const targetKv = new Map<string, number>();
+  /** Sealed clusters by name, and the KV batch attempts that met the seal. */
+  const seal = { sealed: new Set<string>(), sealedAttempts: 0, sealedOnce: false };
   const createAll = (step: Step): StepReport => {
     calls.push(step);
     const report: StepReport = { created: [], skipped: [], caveats: [] };
@@ -164,6 +179,20 @@ function standInMigration(
       return { ...kvV1Report, ...createAll('kv-v1') };
     },
     async migrateKvBatch(input) {
+      const sourceCluster = input.ctx.sourceCluster ?? 'default';
+      if (options.sealSource && input.after !== null && !seal.sealedOnce) {
+        seal.sealedOnce = true;
+        seal.sealed.add(sourceCluster);
+      }
+      if (seal.sealed.has(sourceCluster)) {
+        seal.sealedAttempts++;
+        // As the migrate activities name the source's seal (activities/migrate/sides.ts).
+        throw ApplicationFailure.create({
+          type: 'VaultSealed',
+          message: `sealed: cluster ${sourceCluster}: Vault is sealed`,
+          details: [{ method: 'LIST', path: 'secret/metadata/app', cluster: sourceCluster }],
+        });
+      }
       calls.push(`kv after=${input.after ?? '-'}`);
       const all = [...source.keys()].sort();
       const pending = all.filter((p) => input.after === null || p > input.after);
@@ -226,7 +255,27 @@ function standInMigration(
       return { removed: [...removed], withParent: 0, failed: [] };
     },
   };
-  return { activities, calls, target, ledger, removed, source, targetKv };
+  // The seal guard's side: the real enqueue (it talks to Temporal), a watch of the stand-in seals.
+  const real = createSealActivities({ vault: {} as VaultClient, notifier: { notify: async () => {} } });
+  Object.assign(activities, {
+    enqueueForUnseal: real.enqueueForUnseal,
+    async notifySealEvent() {},
+    async watchSealStatus(watch: SealWatchInput) {
+      const until = Date.now() + (watch.maxWaitMs ?? 60_000);
+      const context = Context.current();
+      while (seal.sealed.has(watch.cluster) === watch.knownSealed && Date.now() < until) {
+        context.heartbeat();
+        await sleep(20);
+        if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+      }
+      return {
+        sealed: seal.sealed.has(watch.cluster),
+        reachable: true,
+        observedAt: new Date().toISOString(),
+      };
+    },
+  } satisfies Partial<Activities>);
+  return { activities, calls, target, ledger, removed, source, targetKv, seal };
 }
 
 const input = (over: Partial<MigrateRunInput> = {}): MigrateRunInput => ({
@@ -245,7 +294,14 @@ type Script = {
   cancelAtFreeze?: boolean;
   retire?: 'approve' | 'reject';
   cancelInGrace?: boolean;
+  /** Runs once the approval is given, before the freeze. */
+  meanwhile?: (handle: WorkflowHandle, waitFor: WaitFor) => Promise<void>;
 };
+
+type WaitFor = (
+  name: string,
+  states: string[],
+) => Promise<{ state: string; detail: string | null } | undefined>;
 
 async function migrate(m: ReturnType<typeof standInMigration>, args: MigrateRunInput, script: Script) {
   const taskQueue = `migrate-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
@@ -282,6 +338,7 @@ async function migrate(m: ReturnType<typeof standInMigration>, args: MigrateRunI
       });
     };
     if (script.approve) await decide('approve', script.approve);
+    await script.meanwhile?.(handle, waitFor);
     if (script.freeze || script.cancelAtFreeze) {
       if (await waitFor('freeze', ['waiting-approval'])) {
         if (script.cancelAtFreeze) await handle.cancel();
@@ -468,6 +525,49 @@ describe('migrateWorkflow', () => {
     expect(m.calls).not.toContain('rollback');
     expect(m.target.has('mount secret/')).toBe(true);
     expect(status.grace?.state).toBe('failed');
+  });
+
+  it("a step failing on the SOURCE cluster's seal queues with the source's guard, and runs after its unseal", async () => {
+    const tag = Math.random().toString(36).slice(2, 8);
+    const [sourceCluster, targetCluster] = [`source-${tag}`, `target-${tag}`];
+    const m = standInMigration({ paths: 5, sealSource: true });
+    const args = input({ sourceCluster, targetCluster });
+    let queuedDetail: string | null | undefined;
+    let attemptsWhileSealed: number[] = [];
+    const { result, failure } = await migrate(m, args, {
+      approve: 'approve',
+      freeze: true,
+      retire: 'approve',
+      meanwhile: async (handle, waitFor) => {
+        queuedDetail = (await waitFor('kv', ['queued-sealed']))?.detail;
+        const guard = env.client.workflow.getHandle(sealGuardId(sourceCluster));
+        // Started by the enqueue, the guard learns of the seal from its first watch.
+        for (let waited = 0; !(await guard.query(sealGuardStateQuery)).sealed; waited += 50) {
+          if (waited > 20_000) throw new Error("the source's guard never saw the seal");
+          await sleep(50);
+        }
+        const state = await guard.query(sealGuardStateQuery);
+        expect(state.queue.map((q) => `${q.workflowId}:${q.step}`)).toEqual([`${handle.workflowId}:kv`]);
+        // The target's guard is not involved: it was never started.
+        await expect(env.client.workflow.getHandle(sealGuardId(targetCluster)).describe()).rejects.toThrow();
+        // While the source stays sealed the step waits; nobody releases it to fail again.
+        const attempts = m.seal.sealedAttempts;
+        await sleep(1500);
+        attemptsWhileSealed = [attempts, m.seal.sealedAttempts];
+        m.seal.sealed.delete(sourceCluster);
+      },
+    });
+    await env.client.workflow.getHandle(sealGuardId(sourceCluster)).terminate('test done');
+    expect(failure).toBeUndefined();
+    expect(queuedDetail).toBe(`waiting for ${sourceCluster} to be unsealed`);
+    expect(attemptsWhileSealed[0]).toBeGreaterThan(0);
+    expect(attemptsWhileSealed[1]).toBe(attemptsWhileSealed[0]);
+    expect(result?.kv.paths).toBe(5);
+    expect(m.calls.filter((c) => c.startsWith('kv after'))).toEqual([
+      'kv after=-',
+      'kv after=app/s001',
+      'kv after=app/s003',
+    ]);
   });
 
   it('continues as new between KV batches, carrying the cursor and the totals', async () => {

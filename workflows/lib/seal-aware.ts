@@ -2,7 +2,11 @@
 // It queues with the cluster's seal guard and waits; when Vault is unsealed the guard releases the
 // queued steps one at a time in queue order, and the step runs again (a sealed Vault did nothing,
 // so running it again is running it once). Use the activity options below for Vault activities,
-// so that a seal reaches the workflow at once instead of being retried.
+// so that a seal reaches the workflow at once instead of being retried. A step that spans two
+// clusters (a migration's source and target) names the sealed one in the failure's details
+// (`{ cluster }`): the step then queues with THAT cluster's guard, which releases it when that
+// cluster is unsealed, rather than with its own cluster's guard, which would see nothing sealed and
+// release it again and again.
 import {
   ActivityFailure,
   type ActivityOptions,
@@ -47,11 +51,19 @@ export function isSealedFailure(err: unknown): boolean {
   return cause instanceof ApplicationFailure && cause.type === 'VaultSealed';
 }
 
+/** The cluster a sealed failure names in its first detail (`{ cluster: "name" }`), if it names one. */
+export function sealedClusterOf(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const detail = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
+  const cluster = (detail as { cluster?: unknown } | null | undefined)?.cluster;
+  return typeof cluster === 'string' && cluster !== '' ? cluster : undefined;
+}
+
 export interface SealAwareOptions {
-  /** The cluster's name ("default" for the one unnamed cluster). */
+  /** The cluster's name ("default" for the one unnamed cluster); a failure may name another. */
   cluster?: string;
-  /** Told when the step is queued and when it is released (for a status query). */
-  onQueued?: () => void;
+  /** Told when the step is queued (with the sealed cluster) and when it is released. */
+  onQueued?: (sealedCluster: string) => void;
   onReleased?: () => void;
 }
 
@@ -65,34 +77,41 @@ export async function sealAware<T>(
   options: SealAwareOptions = {},
 ): Promise<T> {
   const cluster = options.cluster ?? 'default';
-  const guard = sealGuardId(cluster);
   const { workflowId } = workflowInfo();
   listenForRelease();
-  let queued = false;
-  const report = (sealedAgain: boolean) =>
-    getExternalWorkflowHandle(guard).signal(stepDoneSignal, { workflowId, step, sealedAgain });
+  /** The cluster whose guard holds this step, once queued. */
+  let queuedWith: string | undefined;
+  const report = (guardCluster: string, sealedAgain: boolean) =>
+    getExternalWorkflowHandle(sealGuardId(guardCluster)).signal(stepDoneSignal, {
+      workflowId,
+      step,
+      sealedAgain,
+    });
 
   for (;;) {
     try {
       const result = await run();
-      if (queued) await report(false);
+      if (queuedWith) await report(queuedWith, false);
       return result;
     } catch (err) {
       if (!isSealedFailure(err)) {
-        if (queued) await report(false);
+        if (queuedWith) await report(queuedWith, false);
         throw err;
       }
+      const sealed = sealedClusterOf(err) ?? cluster;
       released = undefined;
-      if (queued) await report(true);
+      if (queuedWith === sealed) await report(sealed, true);
       else {
+        // Released by one cluster's guard, then sealed at another: done with the first guard.
+        if (queuedWith) await report(queuedWith, false);
         await queueing.enqueueForUnseal({
-          cluster,
-          guardWorkflowId: guard,
+          cluster: sealed,
+          guardWorkflowId: sealGuardId(sealed),
           waiter: { workflowId, step, queuedAt: new Date().toISOString() },
         });
-        queued = true;
+        queuedWith = sealed;
       }
-      options.onQueued?.();
+      options.onQueued?.(sealed);
       await condition(() => released === step);
       options.onReleased?.();
     }
@@ -100,15 +119,21 @@ export async function sealAware<T>(
 }
 
 /**
- * A tracked step that queues while `cluster` is sealed: `steps.run(name, ...)` around `sealAware`,
- * its state `queued-sealed` while it waits for the unseal and `running` again after.
+ * A tracked step that queues while `cluster` (or the cluster its failure names) is sealed:
+ * `steps.run(name, ...)` around `sealAware`, its state `queued-sealed` while it waits for the
+ * unseal and `running` again after.
  */
 export function sealAwareSteps<N extends string>(steps: StepTracker<N>, cluster: string) {
   return <T>(name: N, run: () => Promise<T>): Promise<T> =>
     steps.run(name, () =>
       sealAware(name, run, {
         cluster,
-        onQueued: () => steps.set(name, 'queued-sealed'),
+        onQueued: (sealed) =>
+          steps.set(
+            name,
+            'queued-sealed',
+            sealed === cluster ? null : `waiting for ${sealed} to be unsealed`,
+          ),
         onReleased: () => steps.set(name, 'running'),
       }),
     );

@@ -5,6 +5,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf } from '../../../activities/migrate/digest.js';
+import { copyKvMountBatch, type KvBatchResult } from '../../../activities/migrate/kv-batches.js';
 import {
   copyKvBatch,
   createKvCopyActivities,
@@ -13,6 +14,8 @@ import {
   type KvCopyResult,
   type KvLocation,
 } from '../../../activities/migrate/kv-copy.js';
+import { ledgerAt } from '../../../activities/migrate/ledger.js';
+import { rollbackMigration } from '../../../activities/migrate/rollback.js';
 import type { VaultClient } from '../../../activities/vault/client.js';
 import {
   destroy,
@@ -23,6 +26,7 @@ import {
   writeSecret,
 } from '../../../activities/vault/kv.js';
 import { createNamespace } from '../../../activities/vault/sys.js';
+import { type KvTotals, ledgerLocation, type MigrateContext } from '../../../common/migrate-run.js';
 import { rootClient, server, unique } from '../../harness/vault.js';
 
 const root = rootClient();
@@ -151,10 +155,13 @@ describe(`KV v2 copy on ${server().flavour}`, () => {
     first.on('heartbeat', (details: KvCopyCursor | undefined) => {
       if (!details) return;
       cursor = details;
-      if (details.reports.length === 2) first.cancel();
+      if (details.done.paths === 2) first.cancel();
     });
     await expect(first.run(migrateKvCopy, input)).rejects.toThrow();
     expect(cursor?.after).toBe(paths[1]);
+    // The heartbeat carries the cursor and a rollup, not each version's digest.
+    expect(cursor?.done).toMatchObject({ paths: 2, versionsWritten: 6, mismatched: 0 });
+    expect(Object.keys(cursor ?? {}).sort()).toEqual(['after', 'done']);
     for (const p of paths.slice(2))
       await expect(readMetadata(dst, target.mount, p)).rejects.toThrow(/404|not found/i);
 
@@ -178,11 +185,17 @@ describe(`KV v2 copy on ${server().flavour}`, () => {
     const result: KvCopyResult = await second.run(migrateKvCopy, input);
     expect(result.paths).toBe(6);
     expect(result.mismatched).toBe(0);
-    expect(result.reports.map((r) => r.path)).toEqual(paths);
+    // This attempt's own paths in detail; the first attempt's in the rollup (paths, counts, digests).
+    expect(result.reports.map((r) => r.path)).toEqual(paths.slice(2));
     // 18 versions in all, each written once: 6 by the first attempt, 1 "by the dead worker", 11 now.
     expect(result.versionsWritten).toBe(17);
     expect(result.reports.find((r) => r.path === half)).toMatchObject({ written: 2, alreadyThere: 1 });
     for (const p of paths) expect((await readMetadata(dst, target.mount, p)).current_version).toBe(3);
+    // The digests rolled up over two attempts are those of one uninterrupted pass over the batch.
+    expect(result.sourceDigest).toBe(result.targetDigest);
+    const whole = await copyKvBatch(src, dst, { source, target, paths });
+    expect(whole.versionsWritten).toBe(0);
+    expect([whole.sourceDigest, whole.targetDigest]).toEqual([result.sourceDigest, result.targetDigest]);
   });
 
   it('copies in batches: `next` is where the following call starts', async () => {
@@ -195,5 +208,71 @@ describe(`KV v2 copy on ${server().flavour}`, () => {
     const rest = await copyKvBatch(src, dst, { source, target, paths, limit: 3, after: first.next });
     expect(rest.reports.map((r) => r.path)).toEqual(paths.slice(3));
     expect(rest.next).toBeNull();
+  });
+
+  it('into an existing target mount: one ledger write per batch, and rollback removes exactly the paths it created', async () => {
+    // A source mount of its own (the batch walks the whole mount), and a target mount that was
+    // there before the migration: each new path is the migration's, recorded in the ledger.
+    const mount = unique('lsrc');
+    const prefix = `${unique('p')}-`;
+    await src.write(`sys/mounts/${mount}`, { type: 'kv', options: { version: '2' } });
+    await dst.write(`sys/mounts/${prefix}${mount}`, { type: 'kv', options: { version: '2' } });
+    const paths = Array.from({ length: 7 }, (_, i) => `app/k${i}`);
+    for (const p of paths) for (let v = 1; v <= 2; v++) await writeSecret(src, mount, p, { p, v });
+    // Already at the target before the migration: two identical copies and one path of its own.
+    const preexisting = [paths[1] as string, paths[5] as string];
+    for (const p of preexisting)
+      for (let v = 1; v <= 2; v++)
+        await writeSecret(
+          dst,
+          `${prefix}${mount}`,
+          p,
+          (await readSecret(src, mount, p, { version: v })).data,
+        );
+    await writeSecret(dst, `${prefix}${mount}`, 'theirs/only', { mine: false });
+
+    const id = unique('ledger');
+    const ctx: MigrateContext = {
+      id,
+      mapping: { from: source.namespace, to: target.namespace, prefix },
+      ledger: ledgerLocation(id, undefined, 'secret'),
+    };
+    const ledger = ledgerAt(root, ctx.ledger);
+    let after: string | null = null;
+    let totals: KvTotals | undefined;
+    let batches = 0;
+    do {
+      const batch: KvBatchResult = await new MockActivityEnvironment().run(
+        copyKvMountBatch,
+        src,
+        dst,
+        ledger,
+        ctx.mapping,
+        {
+          mount,
+          after,
+          limit: 3,
+          ...(totals ? { totals } : {}),
+        },
+      );
+      ({ totals, next: after } = batch);
+      batches++;
+    } while (after !== null);
+    expect(batches).toBe(3);
+    expect(totals).toMatchObject({ paths: 7, mismatched: 0 });
+    // One compare-and-set write per batch that had a new path (all three), not one per path.
+    expect((await readMetadata(root, 'secret', ctx.ledger.path)).current_version).toBe(3);
+    const created = paths.filter((p) => !preexisting.includes(p));
+    expect((await ledger.entries()).map((e) => `${e.kind} ${e.name}`)).toEqual(
+      created.map((p) => `kv-secret ${prefix}${mount}/${p}`),
+    );
+
+    const rolled = await rollbackMigration(dst, root, ledger, root, ctx);
+    expect(rolled.failed).toEqual([]);
+    expect([...rolled.removed].sort()).toEqual(created.map((p) => `kv-secret ${prefix}${mount}/${p}`).sort());
+    for (const p of created)
+      await expect(readMetadata(dst, `${prefix}${mount}`, p)).rejects.toThrow(/404|not found/i);
+    for (const p of [...preexisting, 'theirs/only'])
+      expect((await readMetadata(dst, `${prefix}${mount}`, p)).current_version, p).toBeGreaterThan(0);
   });
 });

@@ -11,6 +11,7 @@ import {
   type DrFingerprint,
   type DrillRecord,
   fingerprintDifferences,
+  type KeyringIdentity,
   type SnapshotEntry,
   type SnapshotStatus,
 } from '../common/dr.js';
@@ -19,6 +20,7 @@ import { type ClusterClients, resolveClusters } from './clusters.js';
 import { activeNode } from './dr/active-node.js';
 import { CANARY, readFingerprint } from './dr/fingerprint.js';
 import { prepareFreshStandby } from './dr/fresh-standby.js';
+import { type KeyringVerdict, restoredKeyringVerdict } from './dr/keyring.js';
 import { raftSnapshotInspector } from './dr/raft-meta.js';
 import type { SnapshotStore } from './dr/snapshot-store.js';
 import { keptAlive } from './vault/activity-scope.js';
@@ -318,6 +320,24 @@ export function createDrActivities(deps: {
       const borrowed = clusters.get(input.targetCluster).withTokensOf(clusters.get(input.sourceCluster));
       await untilServing(borrowed, cancellationSignal());
       return { ready: true };
+    },
+
+    /**
+     * Whether the restored target's in-memory keyring is already the snapshot's (sys/key-status,
+     * read with the source's token once the target serves it, within `withinMs`). `matches` means
+     * the restore cannot seal it for a keyring it cannot decrypt: no seal is to be waited for.
+     */
+    async drRestoredKeyring(input: {
+      targetCluster: string;
+      sourceCluster: string;
+      snapshotKeyring: KeyringIdentity;
+      withinMs: number;
+    }): Promise<{ verdict: KeyringVerdict; detail: string }> {
+      const borrowed = clusters.get(input.targetCluster).withTokensOf(clusters.get(input.sourceCluster));
+      return restoredKeyringVerdict(borrowed, input.snapshotKeyring, {
+        withinMs: input.withinMs,
+        signal: cancellationSignal(),
+      });
     },
 
     /** The target's fingerprint (through drillAccess) against the baseline; differences, if any. */

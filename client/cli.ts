@@ -843,7 +843,9 @@ dr.command('unseal-share')
   .option('--node <url>', "send to this node address instead of the worker's (repeatable)", repeat)
   .action(async (workflowId, opts, cmd) => {
     const { drUnsealShareCommand } = await import('./commands/dr-failover.js');
-    await drUnsealShareCommand(workflowId, { ...cmd.optsWithGlobals(), ...opts }, out);
+    const { errors } = await drUnsealShareCommand(workflowId, { ...cmd.optsWithGlobals(), ...opts }, out);
+    // A node that refused the share: the holder must know, and so must a script.
+    if (errors.length > 0) process.exitCode = 1;
   });
 
 program

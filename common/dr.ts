@@ -16,6 +16,31 @@ export interface DrFingerprint {
   kvKeyCounts: Record<string, { count: number; capped: boolean }>;
   /** The DR canary's id, if the canary secret is present. */
   canaryId: string | null;
+  /**
+   * The barrier keyring's active key (sys/key-status: term and install time; not secret). Absent in
+   * fingerprints recorded before it was read; null when the token may not read sys/key-status.
+   * Never compared by fingerprintDifferences: it says how the restore will go, not what it holds.
+   */
+  keyring?: KeyringIdentity | null;
+}
+
+/** Which keyring a cluster holds in memory: its active key's term and install time. */
+export interface KeyringIdentity {
+  term: number;
+  installTime: string;
+}
+
+export const sameKeyring = (a: KeyringIdentity, b: KeyringIdentity): boolean =>
+  a.term === b.term && a.installTime === b.installTime;
+
+/**
+ * The keyring the snapshot holds, when the baseline says for sure: read before and after the
+ * snapshot and alike (a rotation in between leaves it unknown). Null for older manifest entries.
+ */
+export function snapshotKeyring(baseline: DrBaseline | undefined): KeyringIdentity | null {
+  const before = baseline?.before.keyring;
+  const after = baseline?.after.keyring;
+  return before && after && sameKeyring(before, after) ? before : null;
 }
 
 /**

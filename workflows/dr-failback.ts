@@ -12,7 +12,9 @@
 //   5. restore  the repaired cluster, if sealed, is unsealed first by the key holders (`vaultops dr
 //               unseal-share`, shares of the ORIGINAL primary's keys, which the acting primary holds
 //               too since the failover restored them into it); the snapshot goes in through its
-//               leader; it may seal itself after the forced restore: the key holders again
+//               leader; it may seal itself after the forced restore: the key holders again. As a
+//               rule it does not (its keyring is the snapshot's, both the original primary's):
+//               sys/key-status says so, and nobody waits out the settle time for a seal
 //   6. verify   the repaired cluster against the snapshot's baseline, the canary included
 //   7. switch   the current-primary record back, then the operator's hook
 // and the RTO, phase by phase (the key holders' two unseal turns add up under "unseal").
@@ -30,15 +32,13 @@ import {
   proxyActivities,
   setHandler,
   uuid4,
-  workflowInfo,
 } from '@temporalio/workflow';
 import type { DrActivities } from '../activities/dr.js';
 import type { DrFailbackActivities } from '../activities/dr-failback.js';
 import type { DrFailoverActivities } from '../activities/dr-failover.js';
 import type { ApprovalPolicy } from '../common/approval.js';
-import type { SnapshotEntry } from '../common/dr.js';
+import { type SnapshotEntry, snapshotKeyring } from '../common/dr.js';
 import {
-  allUnsealed,
   anySealed,
   DR_FAILOVER_STATE_QUERY,
   DR_UNSEAL_PROGRESS_SIGNAL,
@@ -49,12 +49,13 @@ import {
   type FailbackRto,
   type FenceRecord,
   isFenced,
-  type SealProgress,
-  sealProgressKey,
   type UnsealProgressReport,
 } from '../common/dr-failover.js';
 import { approvalGate } from './lib/approval.js';
-import { SEAL_AWARE_RETRY, sealAware, sealAwareSteps } from './lib/seal-aware.js';
+import { type SwitchResult, switchPrimary } from './lib/dr-switch.js';
+import { awaitUnsealed, unsealAfterRestore } from './lib/dr-unseal.js';
+import { verifyRestored } from './lib/dr-verify.js';
+import { SEAL_AWARE_RETRY, sealAwareSteps } from './lib/seal-aware.js';
 import { failureDetail, trackSteps } from './lib/status.js';
 
 type Acts = DrActivities & DrFailoverActivities & DrFailbackActivities;
@@ -109,11 +110,7 @@ export interface DrFailbackReport {
   /** Whether the repaired cluster was sealed before the restore (and key holders unsealed it). */
   sealedBeforeRestore: boolean;
   sealedAfterRestore: boolean;
-  switch: {
-    recordFile: string;
-    kv: string;
-    hook: { exitCode: number | null; signal: string | null; ms: number; error?: string } | null;
-  };
+  switch: SwitchResult;
   /** Time per phase and in all (the sum: from the check to the switch back). */
   rto: FailbackRto;
 }
@@ -129,9 +126,7 @@ export const DR_FAILBACK_STEPS = [
   'verify',
   'switch',
 ] as const;
-type Steps = ReturnType<typeof trackSteps<(typeof DR_FAILBACK_STEPS)[number]>>;
 
-const HOOK_TIMEOUT_MS = 120_000;
 const SETTLE_MS = 15_000;
 const PROBE_TIMEOUT_MS = 2500;
 
@@ -252,7 +247,17 @@ export async function drFailbackWorkflow(input: DrFailbackInput): Promise<DrFail
     const before = await act.drSealProgress({ cluster: to });
     const sealedBeforeRestore = anySealed(before);
     if (sealedBeforeRestore)
-      await timed('unseal', () => awaitUnsealed(to, before, 0, state, steps, 'unseal-before-restore'));
+      await timed('unseal', () =>
+        awaitUnsealed({
+          act,
+          steps,
+          step: 'unseal-before-restore',
+          state,
+          cluster: to,
+          first: before,
+          settleMs: 0,
+        }),
+      );
     steps.set(
       'unseal-before-restore',
       'done',
@@ -266,77 +271,50 @@ export async function drFailbackWorkflow(input: DrFailbackInput): Promise<DrFail
     );
     steps.set('restore', 'done', `${entry.id} restored into ${to}`);
     unsealStep = 'unseal-after-restore';
-    const sealedAfterRestore = await timed('unseal', async () => {
-      const sealed = await awaitUnsealed(
-        to,
-        await act.drSealProgress({ cluster: to }),
-        input.settleMs ?? SETTLE_MS,
-        state,
+    // Its keyring is the acting primary's (both the original primary's): as a rule no seal follows,
+    // and sys/key-status says so without waiting out the settle time (workflows/lib/dr-unseal.ts).
+    // It serves the data with its own credentials (the failover restored them into the acting primary).
+    const sealedAfterRestore = await timed('unseal', () =>
+      unsealAfterRestore({
+        act,
         steps,
-        'unseal-after-restore',
-      );
-      // Serving the data with its own credentials (the failover restored them into the acting primary).
-      await sealAware(
-        'unseal-after-restore',
-        () => act.drAwaitRestored({ targetCluster: to, sourceCluster: to }),
-        { cluster: to },
-      );
-      return sealed;
-    });
-    steps.set(
-      'unseal-after-restore',
-      'done',
-      sealedAfterRestore ? 'unsealed by the key holders' : 'unsealed (no seal followed the restore)',
+        step: 'unseal-after-restore',
+        state,
+        cluster: to,
+        settleMs: input.settleMs ?? SETTLE_MS,
+        restored: { sourceCluster: to, keyring: snapshotKeyring(entry.baseline) },
+      }),
     );
 
     // 6. The repaired cluster holds what the acting primary held at the snapshot, canary included.
-    const differences = await timed('verification', () =>
-      repairedStep('verify', async () => {
-        if (!entry.baseline)
-          return [`snapshot ${entry.id} has no baseline recorded; nothing to compare with`];
-        const compared = await act.drCompare({
-          targetCluster: to,
-          sourceCluster: from,
-          baseline: entry.baseline,
-          ...(input.kvKeyCap ? { kvKeyCap: input.kvKeyCap } : {}),
-        });
-        return compared.differences;
+    await timed('verification', () =>
+      verifyRestored({
+        act,
+        steps,
+        step: 'verify',
+        run: repairedStep,
+        entry,
+        targetCluster: to,
+        sourceCluster: from,
+        kvKeyCap: input.kvKeyCap,
       }),
     );
-    if (differences.length > 0) {
-      steps.set('verify', 'failed', differences.join('; '));
-      throw refuse(
-        'DrVerificationFailed',
-        `${to} differs from snapshot ${entry.id}: ${differences.join('; ')}`,
-      );
-    }
-    steps.set('verify', 'done', 'alike, canary present');
 
     // 7. The switch back, and the operator's hook.
     const switched = await timed('switch', () =>
-      repairedStep('switch', async () => {
-        const record = await act.drSwitchPrimary({
-          newPrimary: to,
-          oldPrimary: from,
-          snapshotId: entry.id,
-          workflowId: workflowInfo().workflowId,
-          since: new Date(Date.now()).toISOString(),
-        });
-        const hook = input.hook
-          ? await once.drRunHook({
-              command: input.hook,
-              newPrimary: to,
-              oldPrimary: from,
-              timeoutMs: input.hookTimeoutMs ?? HOOK_TIMEOUT_MS,
-            })
-          : null;
-        return { recordFile: record.recordFile, kv: record.kv, hook };
+      switchPrimary({
+        act,
+        once,
+        steps,
+        step: 'switch',
+        run: repairedStep,
+        newPrimary: to,
+        oldPrimary: from,
+        snapshotId: entry.id,
+        hook: input.hook,
+        hookTimeoutMs: input.hookTimeoutMs,
+        isPrimary: 'is primary again',
       }),
-    );
-    steps.set(
-      'switch',
-      'done',
-      `${to} is primary again (${switched.recordFile}, ${switched.kv})${switched.hook ? `; hook exit ${switched.hook.exitCode ?? switched.hook.signal}` : ''}`,
     );
     return {
       outcome: 'failed-back',
@@ -409,46 +387,4 @@ export function measureGap(fenceIndex: number | null, snapshotIndex: number | nu
         ? `0 entries after the snapshot (raft index ${snapshotIndex}): it holds every write`
         : `${entries} raft entries after the snapshot (index ${snapshotIndex} -> ${fenceIndex} at the fence): writes in that window, a client's or Vault's own housekeeping, are not in the snapshot`,
   };
-}
-
-/**
- * Waits until every node of `cluster` is unsealed, showing "unseal: k of n shares" while the key
- * holders send theirs. With `settleMs`, an unsealed cluster is watched that long for the seal a
- * forced restore brings. Returns whether it was seen sealed.
- */
-async function awaitUnsealed(
-  cluster: string,
-  first: SealProgress,
-  settleMs: number,
-  state: DrFailoverState,
-  steps: Steps,
-  step: 'unseal-before-restore' | 'unseal-after-restore',
-): Promise<boolean> {
-  const settleBy = Date.now() + settleMs;
-  let progress = first;
-  let sawSealed = anySealed(progress);
-  while (!(allUnsealed(progress) && (sawSealed || Date.now() >= settleBy))) {
-    const line = describeUnseal(progress);
-    state.unseal = { waiting: anySealed(progress), nodes: progress.nodes.map((n) => n.address), line };
-    steps.set(
-      step,
-      anySealed(progress) ? 'queued-sealed' : 'running',
-      anySealed(progress)
-        ? `${line}; key holders: vaultops dr unseal-share ${workflowInfo().workflowId} --cluster ${cluster}`
-        : `${line}; watching for the seal that follows a forced restore`,
-    );
-    const settling = allUnsealed(progress) && !sawSealed;
-    progress = await act.drAwaitSealChange({
-      cluster,
-      knownKey: sealProgressKey(progress),
-      maxWaitMs: settling ? Math.max(1, settleBy - Date.now()) : 60_000,
-    });
-    if (anySealed(progress)) sawSealed = true;
-  }
-  state.unseal = {
-    waiting: false,
-    nodes: progress.nodes.map((n) => n.address),
-    line: describeUnseal(progress),
-  };
-  return sawSealed;
 }

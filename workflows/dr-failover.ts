@@ -14,7 +14,8 @@
 //   5. unseal   the standby seals itself seconds after the forced restore and opens only with the
 //               PRIMARY's keys: key holders send their shares straight to it with `vaultops dr
 //               unseal-share` while the status shows "unseal: k of n shares"; a standby with an
-//               auto-unseal seal opens by itself
+//               auto-unseal seal opens by itself; a standby whose keyring already is the snapshot's
+//               (drilled or failed over before) never seals: sys/key-status says so, no settle wait
 //   6. verify   the standby against the snapshot's baseline, the canary included
 //   7. switch   the current-primary record (a file next to the snapshot store, and KV on the new
 //               primary), then the operator's hook with VAULTOPS_DR_NEW_PRIMARY. The configuration's
@@ -35,24 +36,13 @@ import {
   defineSignal,
   proxyActivities,
   setHandler,
-  sleep,
-  workflowInfo,
 } from '@temporalio/workflow';
 import type { DrActivities } from '../activities/dr.js';
 import type { DrFailoverActivities, FailoverSnapshotChoice } from '../activities/dr-failover.js';
 import type { ApprovalPolicy } from '../common/approval.js';
-import type { SnapshotEntry } from '../common/dr.js';
+import { type SnapshotEntry, snapshotKeyring } from '../common/dr.js';
+import { DEFAULT_DETECTION, type DetectionPolicy, detectionPolicyProblems } from '../common/dr-detect.js';
 import {
-  DEFAULT_DETECTION,
-  type DetectionPolicy,
-  detectionDecision,
-  detectionPolicyProblems,
-  type RoundVerdict,
-  roundVerdict,
-} from '../common/dr-detect.js';
-import {
-  allUnsealed,
-  anySealed,
   DR_FAILOVER_STATE_QUERY,
   DR_UNSEAL_PROGRESS_SIGNAL,
   type DrFailoverState,
@@ -62,12 +52,14 @@ import {
   type FailoverRto,
   type FenceRecord,
   isFenced,
-  type SealProgress,
-  sealProgressKey,
   type UnsealProgressReport,
 } from '../common/dr-failover.js';
 import { approvalGate } from './lib/approval.js';
-import { SEAL_AWARE_RETRY, sealAware, sealAwareSteps } from './lib/seal-aware.js';
+import { detectPrimaryDown } from './lib/dr-detect.js';
+import { type SwitchResult, switchPrimary } from './lib/dr-switch.js';
+import { unsealAfterRestore } from './lib/dr-unseal.js';
+import { verifyRestored } from './lib/dr-verify.js';
+import { SEAL_AWARE_RETRY, sealAwareSteps } from './lib/seal-aware.js';
 import { failureDetail, trackSteps } from './lib/status.js';
 
 type Acts = DrActivities & DrFailoverActivities;
@@ -128,11 +120,7 @@ export interface DrFailoverReport {
   sealedAfterRestore?: boolean;
   /** Whether the standby was never initialised, so the restore initialised it (throwaway keys) first. */
   standbyInitialised?: boolean;
-  switch?: {
-    recordFile: string;
-    kv: string;
-    hook: { exitCode: number | null; signal: string | null; ms: number; error?: string } | null;
-  };
+  switch?: SwitchResult;
   rto: FailoverRto;
 }
 
@@ -147,7 +135,6 @@ export const DR_FAILOVER_STEPS = [
   'fence-watch',
 ] as const;
 
-const HOOK_TIMEOUT_MS = 120_000;
 const SETTLE_MS = 15_000;
 const FENCE_WATCH_MS = 3600_000;
 
@@ -191,7 +178,16 @@ export async function drFailoverWorkflow(input: DrFailoverInput): Promise<DrFail
   const targetStep = sealAwareSteps(steps, to);
 
   // 1. Is the primary down? (Or does the operator say so.)
-  const detection = await timed('detection', () => detect(input, policy, steps));
+  const detection = await timed('detection', () =>
+    detectPrimaryDown({
+      cluster: from,
+      force: input.force,
+      policy,
+      steps,
+      step: 'detect',
+      probe: (i) => probe.drProbeCluster(i),
+    }),
+  );
   if (detection.decision === 'alive')
     return {
       outcome: 'not-needed',
@@ -257,59 +253,49 @@ export async function drFailoverWorkflow(input: DrFailoverInput): Promise<DrFail
         (chosen.initialised ? `; ${to} was not initialised: initialised with throwaway keys first` : ''),
     );
 
-    // 5. Unsealed: by the key holders, with the primary's keys, or by its auto-unseal seal.
+    // 5. Unsealed: by the key holders, with the primary's keys, or by its auto-unseal seal; or
+    //    never sealed, its keyring being the snapshot's already (workflows/lib/dr-unseal.ts).
     const sealedAfterRestore = await timed('unseal', () =>
-      steps.run('unseal', () => awaitUnsealed(input, state, steps)),
+      unsealAfterRestore({
+        act,
+        steps,
+        step: 'unseal',
+        state,
+        cluster: to,
+        settleMs: input.settleMs ?? SETTLE_MS,
+        restored: { sourceCluster: from, keyring: snapshotKeyring(entry.baseline) },
+      }),
     );
 
     // 6. The standby holds what the primary held at snapshot time, canary included.
-    const differences = await timed('verification', () =>
-      targetStep('verify', async () => {
-        if (!entry.baseline)
-          return [`snapshot ${entry.id} has no baseline recorded; nothing to compare with`];
-        const compared = await act.drCompare({
-          targetCluster: to,
-          sourceCluster: from,
-          baseline: entry.baseline,
-          ...(input.kvKeyCap ? { kvKeyCap: input.kvKeyCap } : {}),
-        });
-        return compared.differences;
+    await timed('verification', () =>
+      verifyRestored({
+        act,
+        steps,
+        step: 'verify',
+        run: targetStep,
+        entry,
+        targetCluster: to,
+        sourceCluster: from,
+        kvKeyCap: input.kvKeyCap,
       }),
     );
-    if (differences.length > 0) {
-      steps.set('verify', 'failed', differences.join('; '));
-      throw refuse(
-        'DrVerificationFailed',
-        `${to} differs from snapshot ${entry.id}: ${differences.join('; ')}`,
-      );
-    }
-    steps.set('verify', 'done', 'alike, canary present');
 
     // 7. The switch: who is primary now, and the operator's hook.
     const switched = await timed('switch', () =>
-      targetStep('switch', async () => {
-        const record = await act.drSwitchPrimary({
-          newPrimary: to,
-          oldPrimary: from,
-          snapshotId: entry.id,
-          workflowId: workflowInfo().workflowId,
-          since: new Date(Date.now()).toISOString(),
-        });
-        const hook = input.hook
-          ? await once.drRunHook({
-              command: input.hook,
-              newPrimary: to,
-              oldPrimary: from,
-              timeoutMs: input.hookTimeoutMs ?? HOOK_TIMEOUT_MS,
-            })
-          : null;
-        return { recordFile: record.recordFile, kv: record.kv, hook };
+      switchPrimary({
+        act,
+        once,
+        steps,
+        step: 'switch',
+        run: targetStep,
+        newPrimary: to,
+        oldPrimary: from,
+        snapshotId: entry.id,
+        hook: input.hook,
+        hookTimeoutMs: input.hookTimeoutMs,
+        isPrimary: 'is primary',
       }),
-    );
-    steps.set(
-      'switch',
-      'done',
-      `${to} is primary (${switched.recordFile}, ${switched.kv}; \`vaultops dr primary --env\` gives its VAULT_ADDR)${switched.hook ? `; hook exit ${switched.hook.exitCode ?? switched.hook.signal}` : ''}`,
     );
     const watched = await fenceWatch;
     return {
@@ -346,93 +332,6 @@ export async function drFailoverWorkflow(input: DrFailoverInput): Promise<DrFail
         `vaultops dr snapshots lists them), or have the key holders unseal ${from} by hand once it is known good`,
     );
   }
-}
-
-/** The detection phase: a decision from the probes, or the operator's word. */
-async function detect(
-  input: DrFailoverInput,
-  policy: DetectionPolicy,
-  steps: ReturnType<typeof trackSteps<(typeof DR_FAILOVER_STEPS)[number]>>,
-): Promise<DrFailoverReport['detection']> {
-  if (input.force) {
-    const reason = 'declared down by the operator (--force); no probes';
-    steps.set('detect', 'done', reason);
-    return { forced: true, decision: 'declared', reason, rounds: 0 };
-  }
-  const verdicts: RoundVerdict[] = [];
-  steps.set('detect', 'running', `probing ${input.fromCluster}`);
-  for (;;) {
-    const round = await probe.drProbeCluster({
-      cluster: input.fromCluster,
-      timeoutMs: policy.probeTimeoutMs,
-    });
-    const result = roundVerdict(round, policy);
-    verdicts.push(result.verdict);
-    const d = detectionDecision(verdicts, policy);
-    if (d.decision !== 'undecided') {
-      steps.set('detect', 'done', `${d.reason}; last round: ${result.detail}`);
-      return { forced: false, decision: d.decision, reason: d.reason, rounds: verdicts.length };
-    }
-    steps.set('detect', 'running', `round ${verdicts.length}: ${result.verdict}; ${d.reason}`);
-    await sleep(policy.intervalMs);
-  }
-}
-
-/**
- * Waits until every standby node is unsealed and stays so. Right after a forced restore the
- * standby still runs unsealed for a few seconds, then seals itself: unsealed means done only once
- * it has sealed and been unsealed, or has stayed unsealed for the settle time (an auto-unseal seal).
- * Returns whether it sealed itself.
- */
-async function awaitUnsealed(
-  input: DrFailoverInput,
-  state: DrFailoverState,
-  steps: ReturnType<typeof trackSteps<(typeof DR_FAILOVER_STEPS)[number]>>,
-): Promise<boolean> {
-  const to = input.toCluster;
-  const settleBy = Date.now() + (input.settleMs ?? SETTLE_MS);
-  let progress: SealProgress = await act.drSealProgress({ cluster: to });
-  let sawSealed = anySealed(progress);
-  const show = (p: SealProgress) => {
-    const line = describeUnseal(p);
-    state.unseal = { waiting: anySealed(p), nodes: p.nodes.map((n) => n.address), line };
-    steps.set(
-      'unseal',
-      anySealed(p) ? 'queued-sealed' : 'running',
-      anySealed(p)
-        ? `${line}; key holders: vaultops dr unseal-share ${workflowInfo().workflowId} --cluster ${to}`
-        : `${line}; watching for the seal that follows a forced restore`,
-    );
-  };
-  while (!(allUnsealed(progress) && (sawSealed || Date.now() >= settleBy))) {
-    show(progress);
-    const settling = allUnsealed(progress) && !sawSealed;
-    progress = await act.drAwaitSealChange({
-      cluster: to,
-      knownKey: sealProgressKey(progress),
-      maxWaitMs: settling ? Math.max(1, settleBy - Date.now()) : 60_000,
-    });
-    if (anySealed(progress)) sawSealed = true;
-  }
-  state.unseal = {
-    waiting: false,
-    nodes: progress.nodes.map((n) => n.address),
-    line: describeUnseal(progress),
-  };
-  // Serving the primary's data with the primary's token (it may seal again: then it queues).
-  await sealAware(
-    'unseal',
-    () => act.drAwaitRestored({ targetCluster: to, sourceCluster: input.fromCluster }),
-    {
-      cluster: to,
-    },
-  );
-  steps.set(
-    'unseal',
-    'done',
-    sawSealed ? 'unsealed by the key holders' : 'unsealed (no seal followed the restore)',
-  );
-  return sawSealed;
 }
 
 /** Nodes not fenced at first are watched in the background and sealed when they answer. */

@@ -1,6 +1,7 @@
 // A cluster's DR fingerprint (common/dr.ts): mount table, auth methods, policy digests, KV key
-// counts and the canary's id, read through the client's namespace. Only names, types, digests
-// and counts leave this file; secret values are never read (the canary holds none).
+// counts, the canary's id and the keyring's active key (term, install time), read through the
+// client's namespace. Only names, types, digests and counts leave this file; secret values are
+// never read (the canary holds none).
 import { createHash } from 'node:crypto';
 import type { DrFingerprint } from '../../common/dr.js';
 import { heartbeatWith } from '../vault/activity-scope.js';
@@ -9,6 +10,7 @@ import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
 import { readSecret } from '../vault/kv.js';
 import { vaultPath } from '../vault/paths.js';
 import { listAuthMethods, listPolicies, listSecretsEngines, readPolicy } from '../vault/sys.js';
+import { readKeyring } from './keyring.js';
 
 /** Where protect writes its canary; drills look for it there. */
 export const CANARY = { mount: 'secret', path: 'vaultops/dr/canary' } as const;
@@ -94,5 +96,7 @@ export async function readFingerprint(
     policies,
     kvKeyCounts,
     canaryId: canaryMountIsKv2 ? await readCanaryId(vault) : null,
+    // What a failover later compares a restored standby's keyring with (dr/keyring.ts).
+    keyring: await readKeyring(vault),
   };
 }

@@ -15,7 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import { parseDrFailback } from '../../client/commands/dr-failback.js';
 import { drUnsealShareCommand } from '../../client/commands/dr-failover.js';
-import { type DrFingerprint, fingerprintDifferences, type SnapshotEntry } from '../../common/dr.js';
+import {
+  type DrFingerprint,
+  fingerprintDifferences,
+  type KeyringIdentity,
+  type SnapshotEntry,
+} from '../../common/dr.js';
 import { type FenceRecord, type SealProgress, sealProgressKey } from '../../common/dr-failover.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { type DrFailbackInput, drFailbackWorkflow, measureGap } from '../../workflows/dr-failback.js';
@@ -84,6 +89,8 @@ function standInFailback(
     fenceIndex?: number;
     restored?: DrFingerprint;
     node?: ReturnType<typeof standInRepairedNode>;
+    /** The acting primary's keyring, recorded in the protect step's fingerprints (sys/key-status). */
+    keyring?: KeyringIdentity;
   } = {},
 ) {
   const calls: string[] = [];
@@ -134,7 +141,7 @@ function standInFailback(
     },
     async drFingerprint(input) {
       calls.push(`fingerprint:${input.cluster}`);
-      return fingerprint();
+      return fingerprint(o.keyring ? { keyring: o.keyring } : {});
     },
     async drTakeSnapshot(input) {
       calls.push(`snapshot:${input.cluster}`);
@@ -183,6 +190,14 @@ function standInFailback(
       calls.push(`restore:${input.targetCluster}`);
       if (o.node) o.node.state.sealed = true; // as a forced restore does a few seconds later
       return { uploadMs: 700, credentials: 'target' as const, initialised: false };
+    },
+    async drRestoredKeyring(input) {
+      calls.push(`keyring:${input.targetCluster}:${input.sourceCluster}`);
+      // The repaired old primary holds the original keyring, as the acting primary does.
+      return {
+        verdict: 'matches' as const,
+        detail: `keyring is the snapshot's (term ${input.snapshotKeyring.term})`,
+      };
     },
     async drAwaitRestored() {
       calls.push('await-restored');
@@ -389,6 +404,35 @@ describe('drFailbackWorkflow', () => {
     });
     expect(steps.approve?.state).toBe('done');
     expect(result?.rto.phases.approval).toBeDefined();
+  });
+
+  it("the repaired cluster's keyring is the snapshot's: the unseal after the restore ends without the settle wait", async () => {
+    const settleMs = 30_000;
+    const dr = standInFailback({ keyring: { term: 1, installTime: '2026-01-01T00:00:00.5Z' } });
+    const { result, steps } = await failback(dr.activities, {
+      approval: undefined,
+      autoApprove: { by: 'alice' },
+      settleMs,
+    });
+    expect(result).toMatchObject({ outcome: 'failed-back', sealedAfterRestore: false });
+    const afterRestore = dr.calls.slice(
+      dr.calls.indexOf('restore:dr-primary'),
+      dr.calls.indexOf('compare') + 1,
+    );
+    // Asked with its own token (the failover restored it into the acting primary); never watched for a seal.
+    expect(afterRestore).toEqual([
+      'restore:dr-primary',
+      'seal-progress',
+      'keyring:dr-primary:dr-primary',
+      'seal-progress',
+      'await-restored',
+      'compare',
+    ]);
+    expect(steps['unseal-after-restore']?.detail).toBe(
+      "unsealed; no seal can follow the restore: its keyring is the snapshot's (term 1)",
+    );
+    // The workflow's clock: ended before the settle time could have run out.
+    expect(result?.rto.phases.unseal).toBeLessThan(settleMs);
   });
 
   it('is refused with neither an approval policy nor autoApprove, or with both', async () => {

@@ -3,7 +3,10 @@
 // cannot be fenced (unreachable) is recorded and watched, and the failover goes on; a restore that
 // fails verification seals the standby too and says how to roll forward; the success path waits
 // for the key holders (the real `dr unseal-share` CLI function, sending to a stand-in node over
-// HTTP), verifies, switches, runs the hook, and reports the RTO per phase. The history holds no share.
+// HTTP), verifies, switches, runs the hook, and reports the RTO per phase; a node refusing a share
+// is in unseal-share's result, not in the process's exit status. After the restore, a standby whose
+// keyring is the snapshot's ends the unseal step at once; without a recorded keyring the settle
+// time is waited out; a different keyring waits for the seal. The history holds no share.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Context } from '@temporalio/activity';
@@ -116,6 +119,10 @@ function standInFailover(
     node?: ReturnType<typeof standInStandbyNode>;
     /** The standby was never initialised: the restore initialised it first. */
     fresh?: boolean;
+    /** The snapshot chosen (default: `entry`, whose baseline records no keyring). */
+    snapshot?: SnapshotEntry;
+    /** What sys/key-status on the restored standby says; `differs` seals the node, as a cold standby does. */
+    keyring?: 'matches' | 'differs';
   } = {},
 ) {
   const calls: string[] = [];
@@ -164,12 +171,12 @@ function standInFailover(
     },
     async drChooseFailoverSnapshot() {
       calls.push('choose');
-      return { entry, choice: 'verified' as const };
+      return { entry: o.snapshot ?? entry, choice: 'verified' as const };
     },
     async drRestoreSnapshot() {
       calls.push('restore');
       // As OpenBao and Vault do a few seconds after a forced restore: sealed, the primary's keys needed.
-      if (o.node) o.node.state.sealed = true;
+      if (o.node && !o.keyring) o.node.state.sealed = true;
       return { uploadMs: 900, credentials: 'target' as const, initialised: o.fresh === true };
     },
     async drSealProgress() {
@@ -188,6 +195,15 @@ function standInFailover(
         await new Promise((r) => setTimeout(r, 25));
       }
       return node.progress();
+    },
+    async drRestoredKeyring(input) {
+      calls.push(`keyring:${o.keyring}`);
+      const held = o.keyring === 'matches' ? input.snapshotKeyring : { term: 1, installTime: 'standby-own' };
+      // A cold standby seals once it finds it cannot decrypt the restored keyring.
+      if (o.keyring === 'differs' && o.node) o.node.state.sealed = true;
+      return o.keyring === 'matches'
+        ? { verdict: 'matches' as const, detail: `keyring is the snapshot's (term ${held.term})` }
+        : { verdict: 'differs' as const, detail: `keyring term ${held.term}, installed ${held.installTime}` };
     },
     async drAwaitRestored() {
       calls.push('await-restored');
@@ -356,6 +372,7 @@ describe('drFailoverWorkflow', () => {
     await new Promise<void>((r) => node.server.listen(0, '127.0.0.1', r));
     const shares = ['fake-share-one-0123456789abcdef', 'fake-share-two-0123456789abcdef'];
     for (const s of shares) rememberSecret(s, 'stand-in unseal share');
+    rememberSecret('fake-share-refused-0123456789abcdef', 'stand-in unseal share');
     const dr = standInFailover({ probes: ['no-answer', 'no-answer', 'no-answer'], node });
     process.env.TEMPORAL_ADDRESS = env.address;
     const cli = { cluster: 'standby', address: env.address, namespace: env.namespace ?? 'default' };
@@ -382,6 +399,16 @@ describe('drFailoverWorkflow', () => {
           );
           expect(first.progress.nodes[0]).toMatchObject({ sealed: true, progress: 1, threshold: 2 });
           expect(lines).toEqual(['standby: unseal: 1 of 2 shares']);
+          // A node that refuses the share: said in the result; the exit status is the CLI action's.
+          const exitCodeBefore = process.exitCode;
+          const refusedBy = await drUnsealShareCommand(
+            handle.workflowId,
+            { ...cli, node: ['http://127.0.0.1:9'] },
+            () => undefined,
+            async () => 'fake-share-refused-0123456789abcdef',
+          );
+          expect(refusedBy.errors).toEqual([expect.objectContaining({ address: 'http://127.0.0.1:9' })]);
+          expect(process.exitCode).toBe(exitCodeBefore);
           await drUnsealShareCommand(
             handle.workflowId,
             cli,
@@ -436,6 +463,87 @@ describe('drFailoverWorkflow', () => {
     } finally {
       node.server.close();
     }
+  });
+
+  describe('the unseal step after the restore', () => {
+    const keyring = { term: 1, installTime: '2026-01-01T00:00:00.123456789Z' };
+    const withKeyring: SnapshotEntry = {
+      ...entry,
+      baseline: { before: fingerprint({ keyring }), after: fingerprint({ keyring }) },
+    };
+    const forced = { force: true, autoApprove: { by: 'policy' } } as const;
+    /** The calls from the restore through the verification, in order, repeats merged. */
+    const unsealCalls = (calls: string[]) =>
+      calls
+        .slice(calls.indexOf('restore'), calls.indexOf('compare') + 1)
+        .filter((c, i, all) => c !== all[i - 1]);
+
+    it("ends at once when the standby's keyring is the snapshot's: no settle wait, no seal watched", async () => {
+      const settleMs = 30_000;
+      const dr = standInFailover({ snapshot: withKeyring, keyring: 'matches' });
+      const { result, steps } = await failover(dr.activities, { ...forced, settleMs });
+      expect(result).toMatchObject({ outcome: 'failed-over', sealedAfterRestore: false });
+      // Asked once the restore is in; unsealed read again after; never waited for a seal.
+      expect(unsealCalls(dr.calls)).toEqual([
+        'restore',
+        'seal-progress',
+        'keyring:matches',
+        'seal-progress',
+        'await-restored',
+        'compare',
+      ]);
+      expect(steps.unseal?.detail).toBe(
+        "unsealed; no seal can follow the restore: its keyring is the snapshot's (term 1)",
+      );
+      // The workflow's clock: the step ended before the settle time could have run out.
+      expect(result?.rto.phases.unseal).toBeLessThan(settleMs);
+    });
+
+    it('an older snapshot with no keyring in its baseline: the settle time is waited out, as before', async () => {
+      const dr = standInFailover({ keyring: 'matches' });
+      const { result, steps } = await failover(dr.activities, { ...forced, settleMs: 1000 });
+      expect(result).toMatchObject({ outcome: 'failed-over', sealedAfterRestore: false });
+      expect(dr.calls.some((c) => c.startsWith('keyring:'))).toBe(false);
+      expect(unsealCalls(dr.calls)).toEqual([
+        'restore',
+        'seal-progress',
+        'await-seal-change',
+        'await-restored',
+        'compare',
+      ]);
+      expect(steps.unseal?.detail).toBe('unsealed (no seal followed the restore within 1 s)');
+      expect(result?.rto.phases.unseal).toBeGreaterThanOrEqual(1000);
+    });
+
+    it('a keyring that differs: the seal is waited for, and the key holders open it', async () => {
+      const node = standInStandbyNode();
+      await new Promise<void>((r) => node.server.listen(0, '127.0.0.1', r));
+      try {
+        const dr = standInFailover({ snapshot: withKeyring, keyring: 'differs', node });
+        const { result, steps } = await failover(
+          dr.activities,
+          { ...forced, settleMs: 600_000 },
+          async ({ step }) => {
+            expect((await step('unseal', ['queued-sealed'])).detail).toMatch(
+              /^unseal: 0 of 2 shares; key holders/,
+            );
+            node.state.sealed = false; // the key holders' shares (unseal-share is the success test's)
+          },
+        );
+        expect(result).toMatchObject({ outcome: 'failed-over', sealedAfterRestore: true });
+        expect(unsealCalls(dr.calls)).toEqual([
+          'restore',
+          'seal-progress',
+          'keyring:differs',
+          'await-seal-change',
+          'await-restored',
+          'compare',
+        ]);
+        expect(steps.unseal?.detail).toBe('unsealed by the key holders');
+      } finally {
+        node.server.close();
+      }
+    });
   });
 
   it('leaves no unseal share in any history', async () => {

@@ -1,7 +1,6 @@
 // The detection phase of a DR failover, shared by runbooks: health-probe rounds of the old primary
-// until common/dr-detect.ts decides it is down or alive, or the operator's word (--force). The same
-// loop as drFailoverWorkflow's own `detect` (workflows/dr-failover.ts), taken out so the
-// DR-replication runbook can use it without importing that workflow.
+// until common/dr-detect.ts decides it is down or alive, or the operator's word (--force). Used by
+// the snapshot failover (workflows/dr-failover.ts) and the DR-replication runbook alike.
 import { sleep } from '@temporalio/workflow';
 import {
   type DetectionPolicy,

@@ -52,6 +52,7 @@ import {
   type UnsealProgressReport,
 } from '../common/dr-failover.js';
 import { approvalGate } from './lib/approval.js';
+import { drApproval } from './lib/dr-approve.js';
 import { type SwitchResult, switchPrimary } from './lib/dr-switch.js';
 import { awaitUnsealed, unsealAfterRestore } from './lib/dr-unseal.js';
 import { verifyRestored } from './lib/dr-verify.js';
@@ -199,17 +200,9 @@ export async function drFailbackWorkflow(input: DrFailbackInput): Promise<DrFail
   steps.set('check', 'done', checked);
 
   // 2. Nobody fences a primary alone.
-  const approval = await timed('approval', async () => {
-    if (!gate) {
-      const by = `pre-approved by the automatic policy of ${input.autoApprove?.by}`;
-      steps.set('approve', 'done', by);
-      return by;
-    }
-    const decided = await steps.run('approve', () => gate.approved(), { as: 'waiting-approval' });
-    const by = `approved by ${decided.approvals.map((a) => a.approver).join(', ')}`;
-    steps.set('approve', 'done', by);
-    return by;
-  });
+  const approval = await timed('approval', () =>
+    drApproval({ gate, autoApprove: input.autoApprove, steps, step: 'approve' }),
+  );
 
   // 3. The acting primary's last snapshot, with its canary and baseline: what the repaired cluster gets.
   const entry = await timed('protect', () =>

@@ -55,7 +55,9 @@ import {
   type UnsealProgressReport,
 } from '../common/dr-failover.js';
 import { approvalGate } from './lib/approval.js';
+import { drApproval } from './lib/dr-approve.js';
 import { detectPrimaryDown } from './lib/dr-detect.js';
+import { watchActivities, watchInBackground } from './lib/dr-fence-watch.js';
 import { type SwitchResult, switchPrimary } from './lib/dr-switch.js';
 import { unsealAfterRestore } from './lib/dr-unseal.js';
 import { verifyRestored } from './lib/dr-verify.js';
@@ -201,17 +203,9 @@ export async function drFailoverWorkflow(input: DrFailoverInput): Promise<DrFail
     };
 
   // 2. Nobody fences a primary alone.
-  const approval = await timed('approval', async () => {
-    if (!gate) {
-      const by = `pre-approved by the automatic policy of ${input.autoApprove?.by}`;
-      steps.set('approve', 'done', by);
-      return by;
-    }
-    const decided = await steps.run('approve', () => gate.approved(), { as: 'waiting-approval' });
-    const by = `approved by ${decided.approvals.map((a) => a.approver).join(', ')}`;
-    steps.set('approve', 'done', by);
-    return by;
-  });
+  const approval = await timed('approval', () =>
+    drApproval({ gate, autoApprove: input.autoApprove, steps, step: 'approve' }),
+  );
 
   // 3. Fenced. From here on the failover only rolls forward.
   const fencing = await timed('fencing', () =>
@@ -342,31 +336,15 @@ function watchUnfenced(
   steps: ReturnType<typeof trackSteps<(typeof DR_FAILOVER_STEPS)[number]>>,
 ): Promise<FenceRecord[]> {
   const open = fencing.filter((r) => !isFenced(r) && r.outcome !== 'stepped-down').map((r) => r.address);
-  if (open.length === 0) {
-    steps.set('fence-watch', 'done', 'every node fenced at once: nothing to watch');
-    return Promise.resolve([]);
-  }
-  const watcher = proxyActivities<Acts>({
-    startToCloseTimeout: watchMs + 120_000,
-    heartbeatTimeout: '30 seconds',
-    retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+  const watcher = watchActivities<Acts>(watchMs);
+  return watchInBackground({
+    open,
+    watchMs,
+    steps,
+    step: 'fence-watch',
+    verb: 'sealing',
+    allDone: 'every node fenced at once',
+    watch: (until) => watcher.drFenceWatch({ cluster, addresses: open, until }),
+    describe: describeFencing,
   });
-  const until = new Date(Date.now() + watchMs).toISOString();
-  steps.set('fence-watch', 'running', `sealing ${open.join(', ')} when they answer, until ${until}`);
-  // Never rejects: a watch that fails is recorded as such, and the failover goes on (rolls forward).
-  return watcher.drFenceWatch({ cluster, addresses: open, until }).then(
-    (records) => {
-      steps.set('fence-watch', 'done', describeFencing(records));
-      return records;
-    },
-    (err: unknown) => {
-      steps.set('fence-watch', 'failed', failureDetail(err));
-      return open.map((address) => ({
-        address,
-        outcome: 'failed' as const,
-        detail: `the watch failed: ${failureDetail(err)}`,
-        at: new Date(Date.now()).toISOString(),
-      }));
-    },
-  );
 }

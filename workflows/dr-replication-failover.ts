@@ -37,7 +37,9 @@ import {
   type ReplicationFailoverRto,
 } from '../common/dr-replication.js';
 import { approvalGate } from './lib/approval.js';
+import { drApproval } from './lib/dr-approve.js';
 import { type DetectionResult, detectPrimaryDown } from './lib/dr-detect.js';
+import { watchActivities, watchInBackground } from './lib/dr-fence-watch.js';
 import { failureDetail, type StepTracker, trackSteps } from './lib/status.js';
 
 type Acts = DrReplicationActivities & DrFailoverActivities;
@@ -191,17 +193,9 @@ export async function drReplicationFailoverWorkflow(
   );
 
   // 3. Nobody fences a primary alone.
-  const approval = await timed('approval', async () => {
-    if (!gate) {
-      const by = `pre-approved by the automatic policy of ${input.autoApprove?.by}`;
-      steps.set('approve', 'done', by);
-      return by;
-    }
-    const decided = await steps.run('approve', () => gate.approved(), { as: 'waiting-approval' });
-    const by = `approved by ${decided.approvals.map((a) => a.approver).join(', ')}`;
-    steps.set('approve', 'done', by);
-    return by;
-  });
+  const approval = await timed('approval', () =>
+    drApproval({ gate, autoApprove: input.autoApprove, steps, step: 'approve' }),
+  );
 
   // 4. Demoted where it answers; an answering node that stays primary stops everything here.
   const fencing = await timed('fencing', () =>
@@ -312,33 +306,17 @@ function watchUndemoted(
   steps: Steps,
 ): Promise<DemoteRecord[]> {
   const open = fencing.filter(needsWatch).map((r) => r.address);
-  if (open.length === 0) {
-    steps.set('fence-watch', 'done', 'every node demoted at once: nothing to watch');
-    return Promise.resolve([]);
-  }
-  const watcher = proxyActivities<Acts>({
-    startToCloseTimeout: watchMs + 120_000,
-    heartbeatTimeout: '30 seconds',
-    retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+  const watcher = watchActivities<Acts>(watchMs);
+  return watchInBackground({
+    open,
+    watchMs,
+    steps,
+    step: 'fence-watch',
+    verb: 'demoting',
+    allDone: 'every node demoted at once',
+    watch: (until) => watcher.drReplicationWatch({ cluster, addresses: open, until }),
+    describe: describeDemotion,
   });
-  const until = new Date(Date.now() + watchMs).toISOString();
-  steps.set('fence-watch', 'running', `demoting ${open.join(', ')} when they answer, until ${until}`);
-  // Never rejects: a watch that fails is recorded as such, and the failover goes on.
-  return watcher.drReplicationWatch({ cluster, addresses: open, until }).then(
-    (records) => {
-      steps.set('fence-watch', 'done', describeDemotion(records));
-      return records;
-    },
-    (err: unknown) => {
-      steps.set('fence-watch', 'failed', failureDetail(err));
-      return open.map((address) => ({
-        address,
-        outcome: 'failed' as const,
-        detail: `the watch failed: ${failureDetail(err)}`,
-        at: new Date(Date.now()).toISOString(),
-      }));
-    },
-  );
 }
 
 /** update-primary on the old primary once some node of it is known demoted; null when not asked. */

@@ -48,12 +48,38 @@ export interface SealDeps {
 export const SEAL_GUARD_WORKFLOW = 'sealGuardWorkflow';
 export const ENQUEUE_SIGNAL = 'sealGuard.enqueue';
 
+/** One node's health answer, within a poll. */
+const NODE_TIMEOUT_MS = 2000;
+
 export function createSealActivities(deps: SealDeps) {
   const { notifier } = deps;
   const clusters = resolveClusters(deps);
 
-  /** Usable means unsealed and active: a node just unsealed answers as standby for a moment. */
+  /**
+   * Usable means unsealed and active: a node just unsealed answers as standby for a moment. A
+   * cluster of several nodes is asked node by node and is usable when one node is: asked through
+   * the cluster client, whichever node answered decided, so a standby beside a healthy active node
+   * read as a seal, and the guard alerted sealed/unsealed every poll as the answers alternated.
+   */
   async function observe(vault: VaultClient): Promise<{ sealed: boolean } | undefined> {
+    const addresses = vault.nodes.addresses;
+    if (addresses.length < 2) return observeNode(vault);
+    const seen = await Promise.all(
+      addresses.map(async (address) => {
+        const node = vault.forNode(address, { timeoutMs: NODE_TIMEOUT_MS });
+        try {
+          return await observeNode(node);
+        } finally {
+          await node.close();
+        }
+      }),
+    );
+    const answered = seen.filter((s) => s !== undefined);
+    if (answered.length === 0) return undefined;
+    return { sealed: answered.every((s) => s.sealed) };
+  }
+
+  async function observeNode(vault: VaultClient): Promise<{ sealed: boolean } | undefined> {
     try {
       const health = await readHealth(vault);
       return { sealed: health.sealed || !health.initialized || health.standby };

@@ -5,7 +5,7 @@
 // for the key holders (the real `dr unseal-share` CLI function, sending to a stand-in node over
 // HTTP), verifies, switches, runs the hook, and reports the RTO per phase; a node refusing a share
 // is in unseal-share's result, not in the process's exit status. After the restore, a standby whose
-// keyring is the snapshot's ends the unseal step at once; without a recorded keyring the settle
+// keyring is the snapshot's is watched for a seal through the reload window only; without a recorded keyring the settle
 // time is waited out; a different keyring waits for the seal. The history holds no share.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -478,22 +478,22 @@ describe('drFailoverWorkflow', () => {
         .slice(calls.indexOf('restore'), calls.indexOf('compare') + 1)
         .filter((c, i, all) => c !== all[i - 1]);
 
-    it("ends at once when the standby's keyring is the snapshot's: no settle wait, no seal watched", async () => {
+    it("watches only the reload window when the standby's keyring is the snapshot's, not the settle time", async () => {
       const settleMs = 30_000;
       const dr = standInFailover({ snapshot: withKeyring, keyring: 'matches' });
       const { result, steps } = await failover(dr.activities, { ...forced, settleMs });
       expect(result).toMatchObject({ outcome: 'failed-over', sealedAfterRestore: false });
-      // Asked once the restore is in; unsealed read again after; never waited for a seal.
+      // Asked once the restore is in; then a seal is watched for through the reload window only.
       expect(unsealCalls(dr.calls)).toEqual([
         'restore',
         'seal-progress',
         'keyring:matches',
-        'seal-progress',
+        'await-seal-change',
         'await-restored',
         'compare',
       ]);
       expect(steps.unseal?.detail).toBe(
-        "unsealed; no seal can follow the restore: its keyring is the snapshot's (term 1)",
+        "unsealed; its keyring is the snapshot's (term 1), and no seal came in the 8 s after the restore",
       );
       // The workflow's clock: the step ended before the settle time could have run out.
       expect(result?.rto.phases.unseal).toBeLessThan(settleMs);

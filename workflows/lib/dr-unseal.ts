@@ -5,10 +5,12 @@
 // After a forced restore the cluster runs unsealed for a few seconds, then seals itself when it
 // cannot decrypt the restored keyring (encrypted with the source's root key). So "unsealed" means
 // done only once it has sealed and been unsealed, or has stayed unsealed for the settle time (an
-// auto-unseal seal), or - the early end - its in-memory keyring is already the snapshot's: then the
-// reload after the restore decrypts it and no seal follows (a standby drilled or failed over
-// before; the repaired old primary in a failback). That is read from sys/key-status once the
-// cluster serves the source's token, and the seal status is read again after it.
+// auto-unseal seal), or - the early end - its in-memory keyring is already the snapshot's (a
+// standby drilled or failed over before; the repaired old primary in a failback), read from
+// sys/key-status once the cluster serves the source's token. Then the seal is watched for only
+// through the reload window, not the whole settle time: the reload that seals a cluster comes
+// about 5 s after the upload on both servers, and a rekey or root-key rotation keeps the keyring's
+// term and install time, so a match alone cannot rule that seal out.
 import { workflowInfo } from '@temporalio/workflow';
 import type { DrActivities } from '../../activities/dr.js';
 import type { DrFailoverActivities } from '../../activities/dr-failover.js';
@@ -24,6 +26,9 @@ import {
 import { sealAware } from './seal-aware.js';
 import { failureDetail, type StepTracker } from './status.js';
 
+/** From the end of the upload: the reload that seals a cluster came 5.0 s after it in every run. */
+const RELOAD_WINDOW_MS = 8_000;
+
 type UnsealActs = Pick<
   DrActivities & DrFailoverActivities,
   'drSealProgress' | 'drAwaitSealChange' | 'drRestoredKeyring' | 'drAwaitRestored'
@@ -32,7 +37,7 @@ type UnsealActs = Pick<
 /** How the wait ended. */
 export type UnsealEnd =
   | 'unsealed-by-key-holders'
-  /** The keyring is already the snapshot's: no seal can follow the restore. */
+  /** The keyring is already the snapshot's, and no seal came through the reload window. */
   | 'keyring-matches'
   /** Unsealed for the whole settle time: an auto-unseal seal, or a seal that never came. */
   | 'settled'
@@ -57,14 +62,15 @@ export async function awaitUnsealed<N extends string>(
   o: AwaitUnsealedOptions<N>,
 ): Promise<{ sawSealed: boolean; end: UnsealEnd; keyringLine: string | null }> {
   const { act, steps, step, state, cluster } = o;
-  const settleBy = Date.now() + o.settleMs;
+  const started = Date.now();
+  let settleBy = started + o.settleMs;
   let progress = o.first ?? (await act.drSealProgress({ cluster }));
   let sawSealed = anySealed(progress);
   // Asked once, while settling: the keyring cannot change without a seal in between.
   let keyringToAsk = o.settleMs > 0 && o.restored?.keyring ? o.restored : undefined;
   let keyringMatches = false;
   let keyringLine: string | null = null;
-  while (!(allUnsealed(progress) && (sawSealed || keyringMatches || Date.now() >= settleBy))) {
+  while (!(allUnsealed(progress) && (sawSealed || Date.now() >= settleBy))) {
     const line = describeUnseal(progress);
     state.unseal = { waiting: anySealed(progress), nodes: progress.nodes.map((n) => n.address), line };
     const settling = allUnsealed(progress) && !sawSealed;
@@ -75,7 +81,9 @@ export async function awaitUnsealed<N extends string>(
         ? `${line}; key holders: vaultops dr unseal-share ${workflowInfo().workflowId} --cluster ${cluster}`
         : keyringToAsk
           ? `${line}; asking whether its keyring is already the snapshot's (else watching for the seal that follows a forced restore)`
-          : `${line}; watching for the seal that follows a forced restore${keyringLine ? ` (${keyringLine})` : ''}`,
+          : keyringMatches
+            ? `${line}; keyring matches the snapshot's; watching through the reload window for a seal`
+            : `${line}; watching for the seal that follows a forced restore${keyringLine ? ` (${keyringLine})` : ''}`,
     );
     if (settling && keyringToAsk?.keyring) {
       const asked = await act.drRestoredKeyring({
@@ -87,12 +95,10 @@ export async function awaitUnsealed<N extends string>(
       keyringToAsk = undefined;
       keyringLine = asked.detail;
       if (asked.verdict === 'matches') {
-        // Every node still unsealed after the cluster served: nothing is left to seal it.
-        progress = await act.drSealProgress({ cluster });
-        if (anySealed(progress)) sawSealed = true;
-        else keyringMatches = true;
+        keyringMatches = true;
+        settleBy = Math.min(settleBy, started + RELOAD_WINDOW_MS);
       }
-      continue; // otherwise as before: watch for the seal until the settle time is up
+      continue; // then watch for the seal until the (maybe shortened) settle time is up
     }
     progress = await act.drAwaitSealChange({
       cluster,
@@ -145,7 +151,7 @@ export function describeEnd(end: UnsealEnd, keyringLine: string | null, settleMs
     case 'unsealed-by-key-holders':
       return 'unsealed by the key holders';
     case 'keyring-matches':
-      return `unsealed; no seal can follow the restore: its ${keyringLine ?? "keyring is the snapshot's"}`;
+      return `unsealed; its ${keyringLine ?? "keyring is the snapshot's"}, and no seal came in the ${RELOAD_WINDOW_MS / 1000} s after the restore`;
     case 'settled':
       return `unsealed (no seal followed the restore within ${settleMs / 1000} s${keyringLine ? `; ${keyringLine}` : ''})`;
     case 'unsealed':

@@ -1,10 +1,10 @@
 // `vaultops dr failback --from <acting primary> --to <repaired primary>` starts drFailbackWorkflow
 // and says how to approve, unseal and follow it. Key holders unseal the repaired cluster with
 // `vaultops dr unseal-share <workflow-id> --cluster <repaired>`, as in a failover.
-import { type ApprovalPolicy, approvalPolicyProblems } from '../../common/approval.js';
 import type { DrFailbackInput } from '../../workflows/dr-failback.js';
 import { startWorkflowOnce } from '../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../temporal-client.js';
+import { parseDrApproval } from './dr-approval-options.js';
 import { UsageError } from './usage-error.js';
 
 type Out = (line: string) => void;
@@ -32,24 +32,7 @@ export function parseDrFailback(opts: DrFailbackOptions, requester: string): DrF
       throw new UsageError(`${flag} must be a configured cluster name (lowercase letters, digits and "-")`);
   if (opts.from === opts.to)
     throw new UsageError('--to must be another cluster than --from: the repaired old primary');
-  const approvers = (opts.approver ?? [])
-    .flatMap((a) => a.split(','))
-    .map((a) => a.trim())
-    .filter(Boolean);
-  if (opts.autoApprove && approvers.length > 0)
-    throw new UsageError('give --auto-approve (a pre-approved automatic policy) or --approver, not both');
-  let approval: ApprovalPolicy | undefined;
-  if (!opts.autoApprove) {
-    const quorum = opts.quorum === undefined ? 1 : Number(opts.quorum);
-    if (!Number.isInteger(quorum) || quorum < 1)
-      throw new UsageError('--quorum must be a whole number, e.g. --quorum 2');
-    approval = { requester, approvers, quorum, timeout: opts.approvalTimeout ?? '1h' };
-    const problems = approvalPolicyProblems(approval);
-    if (problems.length > 0)
-      throw new UsageError(
-        `the approval cannot gate the failback (${problems.join('; ')}): give --approver <name> (repeatable), or --auto-approve`,
-      );
-  }
+  const approval = parseDrApproval(opts, requester, 'failback');
   if (opts.hook !== undefined && opts.hook.trim() === '')
     throw new UsageError('--hook must be a command, e.g. --hook "./switch-dns.sh"');
   return {

@@ -4,7 +4,6 @@
 // this process to each node's sys/unseal (as `bao operator unseal` does), and the workflow is told
 // the progress only (k of n). The share never reaches Temporal, the worker or any log.
 
-import { type ApprovalPolicy, approvalPolicyProblems } from '../../common/approval.js';
 import { DEFAULT_DETECTION, type DetectionPolicy, detectionPolicyProblems } from '../../common/dr-detect.js';
 import {
   DR_FAILOVER_STATE_QUERY,
@@ -20,6 +19,7 @@ import type { DrFailoverInput } from '../../workflows/dr-failover.js';
 import { startWorkflowOnce } from '../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../temporal-client.js';
 import { userVaultClient } from '../user-vault.js';
+import { parseDrApproval } from './dr-approval-options.js';
 import { UsageError } from './usage-error.js';
 
 type Out = (line: string) => void;
@@ -82,24 +82,7 @@ export function parseDrFailover(opts: DrFailoverOptions, requester: string): DrF
       throw new UsageError(`${flag} must be a configured cluster name (lowercase letters, digits and "-")`);
   if (opts.from === opts.to)
     throw new UsageError('--to must be another cluster than --from: the standby that takes over');
-  const approvers = (opts.approver ?? [])
-    .flatMap((a) => a.split(','))
-    .map((a) => a.trim())
-    .filter(Boolean);
-  if (opts.autoApprove && approvers.length > 0)
-    throw new UsageError('give --auto-approve (a pre-approved automatic policy) or --approver, not both');
-  let approval: ApprovalPolicy | undefined;
-  if (!opts.autoApprove) {
-    const quorum = opts.quorum === undefined ? 1 : Number(opts.quorum);
-    if (!Number.isInteger(quorum) || quorum < 1)
-      throw new UsageError('--quorum must be a whole number, e.g. --quorum 2');
-    approval = { requester, approvers, quorum, timeout: opts.approvalTimeout ?? '1h' };
-    const problems = approvalPolicyProblems(approval);
-    if (problems.length > 0)
-      throw new UsageError(
-        `the approval cannot gate the failover (${problems.join('; ')}): give --approver <name> (repeatable), or --auto-approve`,
-      );
-  }
+  const approval = parseDrApproval(opts, requester, 'failover');
   let fenceWatchMs: number | undefined;
   if (opts.fenceWatch !== undefined) {
     fenceWatchMs = parseDuration(opts.fenceWatch);

@@ -2,6 +2,7 @@
 // connects; good ones become drFailoverWorkflow's input. `dr unseal-share` refuses a bad --cluster
 // before it reads any share.
 import { describe, expect, it } from 'vitest';
+import { parseDrFailback } from '../../client/commands/dr-failback.js';
 import { drUnsealShareCommand, parseDrFailover } from '../../client/commands/dr-failover.js';
 import { UsageError } from '../../client/commands/usage-error.js';
 
@@ -108,5 +109,32 @@ describe('dr failover options', () => {
       ),
     ).rejects.toThrow(UsageError);
     expect(asked).toBe(false);
+  });
+});
+
+describe('dr failback options (the approval options are shared with failover)', () => {
+  it('approvers become the policy; --auto-approve is the pre-approved policy instead', () => {
+    expect(parseDrFailback({ from: 'standby', to: 'primary', approver: ['bob'] }, 'alice')).toMatchObject({
+      fromCluster: 'standby',
+      toCluster: 'primary',
+      approval: { requester: 'alice', approvers: ['bob'], quorum: 1, timeout: '1h' },
+    });
+    const auto = parseDrFailback({ from: 'standby', to: 'primary', autoApprove: true }, 'alice');
+    expect(auto).toMatchObject({ autoApprove: { by: 'alice' } });
+    expect(auto).not.toHaveProperty('approval');
+  });
+
+  it('refuses both, neither, and a bad quorum, naming the failback', () => {
+    expect(
+      refused(() =>
+        parseDrFailback({ from: 'standby', to: 'primary', autoApprove: true, approver: ['bob'] }, 'a'),
+      ),
+    ).toMatch(/--auto-approve .* or --approver, not both/);
+    expect(refused(() => parseDrFailback({ from: 'standby', to: 'primary' }, 'a'))).toMatch(
+      /^the approval cannot gate the failback .*give --approver <name>/,
+    );
+    expect(
+      refused(() => parseDrFailback({ from: 'standby', to: 'primary', approver: ['bob'], quorum: '0' }, 'a')),
+    ).toMatch(/--quorum must be a whole number/);
   });
 });

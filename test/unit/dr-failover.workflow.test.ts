@@ -499,6 +499,38 @@ describe('drFailoverWorkflow', () => {
       expect(result?.rto.phases.unseal).toBeLessThan(settleMs);
     });
 
+    it('a standby that does not answer (the pause after a restore) is waited for, not shown as waiting for shares', async () => {
+      const dr = standInFailover({});
+      const silent: SealProgress = {
+        cluster: 'standby',
+        nodes: [
+          { address: 'http://standby:8200', sealed: null, progress: 0, threshold: 0, shares: 0, type: null },
+        ],
+      };
+      let answering = false;
+      const activities: Partial<Activities> = {
+        ...dr.activities,
+        drSealProgress: async () => (answering ? autoUnsealed : silent),
+        drAwaitSealChange: async () => {
+          while (!answering) await new Promise((r) => setTimeout(r, 25));
+          return autoUnsealed;
+        },
+      };
+      const { result } = await failover(
+        activities,
+        { ...forced, settleMs: 1000 },
+        async ({ handle, step }) => {
+          const unseal = await step('unseal', ['running']);
+          expect(unseal.detail).toBe('unseal: no answer; waiting for every node to answer');
+          // What `dr unseal-share` reads: not waiting, so a key holder's share is refused, not sent.
+          const state = await handle.query<{ unseal: { waiting: boolean } | null }>('drFailoverState');
+          expect(state.unseal?.waiting).toBe(false);
+          answering = true;
+        },
+      );
+      expect(result).toMatchObject({ outcome: 'failed-over', sealedAfterRestore: false });
+    });
+
     it('an older snapshot with no keyring in its baseline: the settle time is waited out, as before', async () => {
       const dr = standInFailover({ keyring: 'matches' });
       const { result, steps } = await failover(dr.activities, { ...forced, settleMs: 1000 });

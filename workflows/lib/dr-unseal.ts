@@ -74,16 +74,21 @@ export async function awaitUnsealed<N extends string>(
     const line = describeUnseal(progress);
     state.unseal = { waiting: anySealed(progress), nodes: progress.nodes.map((n) => n.address), line };
     const settling = allUnsealed(progress) && !sawSealed;
+    // Queued for the key holders only while a node says it is sealed: a node that does not answer
+    // (the server's pause after a restore) is waited for, and unseal-share would refuse it.
+    const sealed = anySealed(progress);
     steps.set(
       step,
-      settling ? 'running' : 'queued-sealed',
-      !settling
+      sealed ? 'queued-sealed' : 'running',
+      sealed
         ? `${line}; key holders: vaultops dr unseal-share ${workflowInfo().workflowId} --cluster ${cluster}`
-        : keyringToAsk
-          ? `${line}; asking whether its keyring is already the snapshot's (else watching for the seal that follows a forced restore)`
-          : keyringMatches
-            ? `${line}; keyring matches the snapshot's; watching through the reload window for a seal`
-            : `${line}; watching for the seal that follows a forced restore${keyringLine ? ` (${keyringLine})` : ''}`,
+        : !settling
+          ? `${line}; waiting for every node to answer`
+          : keyringToAsk
+            ? `${line}; asking whether its keyring is already the snapshot's (else watching for the seal that follows a forced restore)`
+            : keyringMatches
+              ? `${line}; keyring matches the snapshot's; watching through the reload window for a seal`
+              : `${line}; watching for the seal that follows a forced restore${keyringLine ? ` (${keyringLine})` : ''}`,
     );
     if (settling && keyringToAsk?.keyring) {
       const asked = await act.drRestoredKeyring({

@@ -233,6 +233,10 @@ export function createDrReplicationActivities(deps: {
           detail: `${input.oldPrimary} is DR ${old.rawMode}, not a demoted secondary`,
         };
       const primaryApiAddr = input.primaryApiAddr ?? newVault.address;
+      // A retry after a lost reply or a dead worker: the old primary follows the new one already,
+      // and a second secondary-token for the same id would be refused.
+      if (old.primaries.some((p) => p.apiAddress === primaryApiAddr))
+        return { outcome: 'repointed', ...names, primaryApiAddr, secondaryId: input.secondaryId };
       try {
         const drOperationToken = await readDrOperationToken(input.drOperationTokenFile);
         const { client } = await drillAccess(newVault, oldVault);

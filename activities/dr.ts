@@ -23,6 +23,7 @@ import { prepareFreshStandby } from './dr/fresh-standby.js';
 import { type KeyringVerdict, restoredKeyringVerdict } from './dr/keyring.js';
 import { raftSnapshotInspector } from './dr/raft-meta.js';
 import type { SnapshotStore } from './dr/snapshot-store.js';
+import { honoursToken } from './dr/token-honoured.js';
 import { keptAlive } from './vault/activity-scope.js';
 import type { VaultClient } from './vault/client.js';
 import { isVaultFailure, VaultErrorType, vaultFailure } from './vault/errors.js';
@@ -53,17 +54,6 @@ function cancellationSignal(): AbortSignal | undefined {
   }
 }
 
-/** Whether the cluster behind `vault` honours the token `vault` sends. */
-async function accepts(vault: VaultClient): Promise<boolean> {
-  try {
-    await vault.read('auth/token/lookup-self');
-    return true;
-  } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.PermissionDenied)) return false;
-    throw err;
-  }
-}
-
 /**
  * The client a drill reaches the target with. A standby that has been restored from the source
  * holds the source's data and tokens, its own gone; a fresh one still has its own. So: the target's
@@ -73,9 +63,9 @@ export async function drillAccess(
   target: VaultClient,
   source: VaultClient,
 ): Promise<{ client: VaultClient; credentials: 'target' | 'source' }> {
-  if (await accepts(target)) return { client: target, credentials: 'target' };
+  if (await honoursToken(target)) return { client: target, credentials: 'target' };
   const borrowed = target.withTokensOf(source);
-  if (await accepts(borrowed)) return { client: borrowed, credentials: 'source' };
+  if (await honoursToken(borrowed)) return { client: borrowed, credentials: 'source' };
   throw refuse(
     'DrNoAccess',
     "the target cluster honours neither its own configured credentials nor the source's: configure the " +
@@ -384,7 +374,7 @@ async function untilServing(client: VaultClient, signal: AbortSignal | undefined
           'the restored cluster is sealed: unseal it with the SOURCE cluster’s unseal keys (its own are void after the restore)',
           { method: 'GET', path: 'sys/health', status: 503, namespace: null },
         );
-      if (await accepts(client)) return;
+      if (await honoursToken(client)) return;
       last = "the source's token is not honoured yet";
     } catch (err) {
       if (isVaultFailure(err, VaultErrorType.Sealed)) throw err;

@@ -51,8 +51,8 @@ import {
   isFenced,
   type UnsealProgressReport,
 } from '../common/dr-failover.js';
-import { approvalGate } from './lib/approval.js';
-import { drApproval } from './lib/dr-approve.js';
+import { drApproval, drApprovalGate } from './lib/dr-approve.js';
+import { phaseClock } from './lib/dr-rto.js';
 import { type SwitchResult, switchPrimary } from './lib/dr-switch.js';
 import { awaitUnsealed, unsealAfterRestore } from './lib/dr-unseal.js';
 import { verifyRestored } from './lib/dr-verify.js';
@@ -137,26 +137,8 @@ const refuse = (type: string, message: string) =>
 export async function drFailbackWorkflow(input: DrFailbackInput): Promise<DrFailbackReport> {
   const steps = trackSteps(DR_FAILBACK_STEPS);
   const { fromCluster: from, toCluster: to } = input;
-  if (from === to) throw refuse('DrBadInput', `a failback goes to another cluster; both are "${from}"`);
-  if (!input.approval === !input.autoApprove)
-    throw refuse(
-      'DrBadInput',
-      'give either an approval policy or autoApprove (a pre-approved automatic policy)',
-    );
-  const gate = input.approval ? approvalGate(input.approval) : undefined; // a bad policy fails here
-  const phases: Partial<Record<FailbackPhase, number>> = {};
-  const timed = async <T>(phase: FailbackPhase, fn: () => Promise<T>): Promise<T> => {
-    const started = Date.now();
-    try {
-      return await fn();
-    } finally {
-      phases[phase] = (phases[phase] ?? 0) + (Date.now() - started);
-    }
-  };
-  const rto = (): FailbackRto => ({
-    phases: { ...phases },
-    totalMs: Object.values(phases).reduce((a, b) => a + b, 0),
-  });
+  const gate = drApprovalGate(input, 'failback'); // a bad policy fails here
+  const { timed, rto } = phaseClock<FailbackPhase>();
   const state: DrFailoverState = { fromCluster: from, toCluster: to, unseal: null };
   setHandler(failbackStateQuery, () => state);
   let unsealStep: (typeof DR_FAILBACK_STEPS)[number] = 'unseal-before-restore';

@@ -54,10 +54,10 @@ import {
   isFenced,
   type UnsealProgressReport,
 } from '../common/dr-failover.js';
-import { approvalGate } from './lib/approval.js';
-import { drApproval } from './lib/dr-approve.js';
+import { drApproval, drApprovalGate } from './lib/dr-approve.js';
 import { detectPrimaryDown } from './lib/dr-detect.js';
 import { watchActivities, watchInBackground } from './lib/dr-fence-watch.js';
+import { phaseClock } from './lib/dr-rto.js';
 import { type SwitchResult, switchPrimary } from './lib/dr-switch.js';
 import { unsealAfterRestore } from './lib/dr-unseal.js';
 import { verifyRestored } from './lib/dr-verify.js';
@@ -146,13 +146,7 @@ const refuse = (type: string, message: string) =>
 export async function drFailoverWorkflow(input: DrFailoverInput): Promise<DrFailoverReport> {
   const steps = trackSteps(DR_FAILOVER_STEPS);
   const { fromCluster: from, toCluster: to } = input;
-  if (from === to) throw refuse('DrBadInput', `a failover goes to another cluster; both are "${from}"`);
-  if (!input.approval === !input.autoApprove)
-    throw refuse(
-      'DrBadInput',
-      'give either an approval policy or autoApprove (a pre-approved automatic policy)',
-    );
-  const gate = input.approval ? approvalGate(input.approval) : undefined; // a bad policy fails here
+  const gate = drApprovalGate(input, 'failover'); // a bad policy fails here
   const policy: DetectionPolicy = { ...DEFAULT_DETECTION, ...input.detection };
   const problems = detectionPolicyProblems(policy);
   if (problems.length > 0) throw refuse('DrBadInput', `detection policy: ${problems.join('; ')}`);
@@ -164,19 +158,7 @@ export async function drFailoverWorkflow(input: DrFailoverInput): Promise<DrFail
     if (state.unseal?.waiting && report.cluster === to)
       steps.set('unseal', 'queued-sealed', `${describeUnseal(report)} (reported by unseal-share)`);
   });
-  const phases: Partial<Record<FailoverPhase, number>> = {};
-  const timed = async <T>(phase: FailoverPhase, fn: () => Promise<T>): Promise<T> => {
-    const started = Date.now();
-    try {
-      return await fn();
-    } finally {
-      phases[phase] = Date.now() - started;
-    }
-  };
-  const rto = (): FailoverRto => ({
-    phases: { ...phases },
-    totalMs: Object.values(phases).reduce((a, b) => a + b, 0),
-  });
+  const { timed, rto } = phaseClock<FailoverPhase>();
   const targetStep = sealAwareSteps(steps, to);
 
   // 1. Is the primary down? (Or does the operator say so.)

@@ -36,10 +36,10 @@ import {
   type ReplicationFailoverPhase,
   type ReplicationFailoverRto,
 } from '../common/dr-replication.js';
-import { approvalGate } from './lib/approval.js';
-import { drApproval } from './lib/dr-approve.js';
+import { drApproval, drApprovalGate } from './lib/dr-approve.js';
 import { type DetectionResult, detectPrimaryDown } from './lib/dr-detect.js';
 import { watchActivities, watchInBackground } from './lib/dr-fence-watch.js';
+import { phaseClock } from './lib/dr-rto.js';
 import { failureDetail, type StepTracker, trackSteps } from './lib/status.js';
 
 type Acts = DrReplicationActivities & DrFailoverActivities;
@@ -135,31 +135,13 @@ export async function drReplicationFailoverWorkflow(
 ): Promise<DrReplicationFailoverReport> {
   const steps = trackSteps(DR_REPLICATION_FAILOVER_STEPS);
   const { fromCluster: from, toCluster: to } = input;
-  if (from === to) throw refuse('DrBadInput', `a failover goes to another cluster; both are "${from}"`);
-  if (!input.approval === !input.autoApprove)
-    throw refuse(
-      'DrBadInput',
-      'give either an approval policy or autoApprove (a pre-approved automatic policy)',
-    );
-  const gate = input.approval ? approvalGate(input.approval) : undefined;
+  const gate = drApprovalGate(input, 'failover'); // a bad policy fails here
   const policy: DetectionPolicy = { ...DEFAULT_DETECTION, ...input.detection };
   const problems = detectionPolicyProblems(policy);
   if (problems.length > 0) throw refuse('DrBadInput', `detection policy: ${problems.join('; ')}`);
   const tokenFile = input.drOperationTokenFile ? { drOperationTokenFile: input.drOperationTokenFile } : {};
 
-  const phases: Partial<Record<ReplicationFailoverPhase, number>> = {};
-  const timed = async <T>(phase: ReplicationFailoverPhase, fn: () => Promise<T>): Promise<T> => {
-    const started = Date.now();
-    try {
-      return await fn();
-    } finally {
-      phases[phase] = Date.now() - started;
-    }
-  };
-  const rto = (): ReplicationFailoverRto => ({
-    phases: { ...phases },
-    totalMs: Object.values(phases).reduce((a, b) => a + b, 0),
-  });
+  const { timed, rto } = phaseClock<ReplicationFailoverPhase>();
   const base = { path: 'replication' as const, fromCluster: from, toCluster: to };
 
   // 1. Is the primary down? (Or does the operator say so.)

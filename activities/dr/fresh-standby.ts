@@ -31,10 +31,13 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import type { NodeProbe } from '../../common/dr-detect.js';
 import { stageFile } from '../staged-file.js';
 import { parseResponse, VaultClient } from '../vault/client.js';
 import { isVaultFailure, VaultErrorType, vaultFailure } from '../vault/errors.js';
 import { readHealth, unseal } from '../vault/sys.js';
+import { probeCluster } from './probe.js';
+import { honoursToken } from './token-honoured.js';
 
 const PROBE_TIMEOUT_MS = 5000;
 /** The restore's upload goes through this node client: long enough for a large snapshot. */
@@ -76,8 +79,8 @@ export async function prepareFreshStandby(
   const file = pendingInitFile(dir, name);
   let pending = await readPending(file);
   if (!pending) {
-    const seen = await Promise.all(cluster.nodes.addresses.map((a) => initialised(cluster, a)));
-    const answering = seen.filter((s) => s.initialised !== null);
+    const { nodes } = await probeCluster(cluster, PROBE_TIMEOUT_MS);
+    const answering = nodes.filter((n) => n.health !== 'no-answer');
     if (answering.length === 0)
       throw vaultFailure(VaultErrorType.Unavailable, `no node of ${name} answers sys/health`, {
         method: 'GET',
@@ -85,8 +88,8 @@ export async function prepareFreshStandby(
         status: null,
         namespace: null,
       });
-    if (answering.some((s) => s.initialised)) return { kind: 'not-fresh' };
-    pending = await initialise(cluster, name, (answering[0] as { address: string }).address, file);
+    if (answering.some((n) => n.health !== 'uninitialized')) return { kind: 'not-fresh' };
+    pending = await initialise(cluster, name, (answering[0] as NodeProbe).address, file);
   }
   const carrier = new VaultClient({ address: pending.address });
   carrier.tokens.set(pending.rootToken);
@@ -102,7 +105,7 @@ export async function prepareFreshStandby(
       return { kind: 'restored-already' };
     }
     await untilActive(leader, name, signal);
-    if (!(await honoured(leader))) {
+    if (!(await honoursToken(leader))) {
       await forget();
       await close();
       return { kind: 'restored-already' };
@@ -133,20 +136,6 @@ async function readPending(file: string): Promise<PendingInit | null> {
       `${file} is not a pending-init record this worker can read; if no failover is restoring into a fresh standby, remove it`,
       { method: 'GET', path: 'sys/init', status: null, namespace: null },
     );
-  }
-}
-
-async function initialised(
-  cluster: VaultClient,
-  address: string,
-): Promise<{ address: string; initialised: boolean | null }> {
-  const node = cluster.forNode(address, { timeoutMs: PROBE_TIMEOUT_MS });
-  try {
-    return { address, initialised: (await readHealth(node)).initialized };
-  } catch {
-    return { address, initialised: null };
-  } finally {
-    await node.close().catch(() => undefined);
   }
 }
 
@@ -186,16 +175,6 @@ async function opens(node: VaultClient, key: string): Promise<boolean> {
     return !(await unseal(node, key)).sealed;
   } catch (err) {
     if (isVaultFailure(err, VaultErrorType.InvalidRequest)) return false;
-    throw err;
-  }
-}
-
-async function honoured(node: VaultClient): Promise<boolean> {
-  try {
-    await node.read('auth/token/lookup-self');
-    return true;
-  } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.PermissionDenied)) return false;
     throw err;
   }
 }

@@ -14,6 +14,7 @@ import { type KeyringIdentity, sameKeyring } from '../../common/dr.js';
 import { parseResponse, type VaultClient } from '../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
 import { readHealth } from '../vault/sys.js';
+import { honoursToken } from './token-honoured.js';
 
 const keyStatus = z.object({ term: z.number().int(), install_time: z.string() });
 // Vault and OpenBao answer at the top level; some versions repeat it under `data`.
@@ -37,16 +38,6 @@ export async function readKeyring(vault: VaultClient): Promise<KeyringIdentity |
   const parsed = parseResponse(keyStatusSchema, body, 'sys/key-status');
   const k = 'data' in parsed ? parsed.data : parsed;
   return { term: k.term, installTime: k.install_time };
-}
-
-async function honoured(vault: VaultClient): Promise<boolean> {
-  try {
-    await vault.read('auth/token/lookup-self');
-    return true;
-  } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.PermissionDenied)) return false;
-    throw err;
-  }
 }
 
 export type KeyringVerdict =
@@ -75,7 +66,7 @@ export async function restoredKeyringVerdict(
     if (o.signal?.aborted) throw o.signal.reason;
     try {
       if ((await readHealth(borrowed)).sealed) return { verdict: 'sealed', detail: 'sealed' };
-      if (!(await honoured(borrowed))) throw new Error("the source's token is not honoured yet");
+      if (!(await honoursToken(borrowed))) throw new Error("the source's token is not honoured yet");
       const held = await readKeyring(borrowed);
       if (!held) return { verdict: 'unknown', detail: 'sys/key-status is not readable with this token' };
       const line = `term ${held.term}, installed ${held.installTime}`;

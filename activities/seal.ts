@@ -60,21 +60,14 @@ export function createSealActivities(deps: SealDeps) {
    * cluster of several nodes is asked node by node and is usable when one node is: asked through
    * the cluster client, whichever node answered decided, so a standby beside a healthy active node
    * read as a seal, and the guard alerted sealed/unsealed every poll as the answers alternated.
+   * `perNode` holds one client per node for the watch's lifetime (no new connections every poll).
    */
-  async function observe(vault: VaultClient): Promise<{ sealed: boolean } | undefined> {
-    const addresses = vault.nodes.addresses;
-    if (addresses.length < 2) return observeNode(vault);
-    const seen = await Promise.all(
-      addresses.map(async (address) => {
-        const node = vault.forNode(address, { timeoutMs: NODE_TIMEOUT_MS });
-        try {
-          return await observeNode(node);
-        } finally {
-          await node.close();
-        }
-      }),
-    );
-    const answered = seen.filter((s) => s !== undefined);
+  async function observe(
+    vault: VaultClient,
+    perNode: VaultClient[],
+  ): Promise<{ sealed: boolean } | undefined> {
+    if (perNode.length === 0) return observeNode(vault);
+    const answered = (await Promise.all(perNode.map(observeNode))).filter((s) => s !== undefined);
     if (answered.length === 0) return undefined;
     return { sealed: answered.every((s) => s.sealed) };
   }
@@ -95,18 +88,25 @@ export function createSealActivities(deps: SealDeps) {
       const until = Date.now() + (input.maxWaitMs ?? 60_000);
       const pollMs = input.pollMs ?? 200;
       let reachable = true;
-      for (;;) {
-        const seen = await observe(vault);
-        reachable = seen !== undefined;
-        if (seen && seen.sealed !== input.knownSealed) {
-          return { sealed: seen.sealed, reachable, observedAt: new Date().toISOString() };
+      const addresses = vault.nodes.addresses;
+      const perNode =
+        addresses.length < 2 ? [] : addresses.map((a) => vault.forNode(a, { timeoutMs: NODE_TIMEOUT_MS }));
+      try {
+        for (;;) {
+          const seen = await observe(vault, perNode);
+          reachable = seen !== undefined;
+          if (seen && seen.sealed !== input.knownSealed) {
+            return { sealed: seen.sealed, reachable, observedAt: new Date().toISOString() };
+          }
+          if (Date.now() >= until) {
+            return { sealed: input.knownSealed, reachable, observedAt: new Date().toISOString() };
+          }
+          context.heartbeat();
+          await sleep(pollMs, undefined, { signal: context.cancellationSignal }).catch(() => undefined);
+          if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
         }
-        if (Date.now() >= until) {
-          return { sealed: input.knownSealed, reachable, observedAt: new Date().toISOString() };
-        }
-        context.heartbeat();
-        await sleep(pollMs, undefined, { signal: context.cancellationSignal }).catch(() => undefined);
-        if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+      } finally {
+        await Promise.all(perNode.map((node) => node.close()));
       }
     },
 

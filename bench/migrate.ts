@@ -21,7 +21,9 @@ import { createNamespace } from '../activities/vault/sys.js';
 import { UndiciTransport } from '../activities/vault/transport.js';
 import type { MigrateRunInput } from '../common/migrate-run.js';
 import { migrationDriver } from '../test/harness/migrate-driver.js';
+import { approveUpdate } from '../workflows/lib/approval.js';
 import { migrateWorkflow } from '../workflows/migrate.js';
+import { confirmFreezeUpdate } from '../workflows/migrate-messages.js';
 import { loadNow } from './lib.js';
 import { startWorkflowBenchStack } from './workflow-stack.js';
 
@@ -141,20 +143,21 @@ try {
   const { result, copiedMs, totalMs, calls } = await worker.runUntil(async () => {
     exchanges = 0;
     const w0 = performance.now();
-    await client.workflow.start(migrateWorkflow, { taskQueue: TASK_QUEUE, workflowId, args: [input] });
+    const handle = await client.workflow.start(migrateWorkflow, {
+      taskQueue: TASK_QUEUE,
+      workflowId,
+      args: [input],
+    });
     const driver = migrationDriver(client, workflowId);
     const timeoutMs = 3_600_000;
     await driver.stepReaches('approve', 'waiting-approval', timeoutMs);
-    const { approveUpdate } = await import('../workflows/lib/approval.js');
-    const { confirmFreezeUpdate } = await import('../workflows/migrate-messages.js');
-    const handle = () => client.workflow.getHandle(workflowId);
-    await handle().executeUpdate(approveUpdate, { args: [{ approver: 'bench-approver', reason: 'bench' }] });
+    await handle.executeUpdate(approveUpdate, { args: [{ approver: 'bench-approver', reason: 'bench' }] });
     await driver.stepReaches('freeze', 'waiting-approval', timeoutMs);
     const copied = performance.now() - w0;
-    await handle().executeUpdate(confirmFreezeUpdate, { args: [{ operator: 'bench' }] });
+    await handle.executeUpdate(confirmFreezeUpdate, { args: [{ operator: 'bench' }] });
     await driver.stepReaches('approve-retire', 'waiting-approval', timeoutMs);
-    await handle().executeUpdate(approveUpdate, { args: [{ approver: 'bench-approver', reason: 'bench' }] });
-    const done = await handle().result();
+    await handle.executeUpdate(approveUpdate, { args: [{ approver: 'bench-approver', reason: 'bench' }] });
+    const done = await handle.result();
     return { result: done, copiedMs: copied, totalMs: performance.now() - w0, calls: exchanges };
   });
   if (result.kv.paths !== SECRETS || result.kv.mismatched > 0)

@@ -120,14 +120,15 @@ export async function startRaftCluster(options: {
     await Promise.all(nodes.map((n) => n.process.stop()));
   };
 
-  const startNode = async (i: number): Promise<RaftNode> => {
+  /** Starts node i's server process on its own data and configuration (written again, the same). */
+  const launch = async (i: number) => {
     const spec = specs[i] as (typeof specs)[number];
     const dir = join(options.dir, spec.id);
     mkdirSync(join(dir, 'data'), { recursive: true, mode: 0o700 });
     const configFile = join(dir, 'config.hcl');
     writeFileSync(configFile, nodeConfig({ dir, ...spec, joinTo: addresses.filter((_, j) => j !== i) }));
     const address = addresses[i] as string;
-    const proc = await startProcess({
+    return startProcess({
       name: `${options.flavour} raft ${spec.id}`,
       command: binary,
       args: ['server', `-config=${configFile}`],
@@ -138,7 +139,10 @@ export async function startRaftCluster(options: {
       ready: async () =>
         (await fetch(`${address}/v1/sys/health`, { signal: AbortSignal.timeout(2000) })).status > 0,
     });
-    const node = { id: spec.id, address, process: proc };
+  };
+  const startNode = async (i: number): Promise<RaftNode> => {
+    const spec = specs[i] as (typeof specs)[number];
+    const node = { id: spec.id, address: addresses[i] as string, process: await launch(i) };
     nodes.push(node);
     return node;
   };
@@ -167,10 +171,8 @@ export async function startRaftCluster(options: {
     async restart(node) {
       const i = nodes.indexOf(node);
       if (i < 0 || !killed.has(node)) throw new Error(`raft cluster: ${node.id} was not killed`);
-      // startNode registers a new node; the restarted one keeps its place (and id, address).
-      const fresh = await startNode(i);
-      nodes.splice(nodes.indexOf(fresh), 1);
-      node.process = fresh.process;
+      // The restarted node keeps its place (and id, address): only its process is new.
+      node.process = await launch(i);
       killed.delete(node);
       return node;
     },

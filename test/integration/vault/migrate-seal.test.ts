@@ -52,52 +52,72 @@ afterAll(async () => {
 
 const pathOf = (i: number) => `dir-${i % 4}/s-${String(i).padStart(3, '0')}`;
 
+/**
+ * Seeds a KV mount on the raft cluster, starts and approves a migration of it to `target`, waits
+ * until part of it is at the target and seals the raft cluster (the source).
+ */
+async function migrationSealedMidCopy(opts: {
+  tag: string;
+  target: VaultClient;
+  targetCluster: string;
+  reason: string;
+}) {
+  const { tag } = opts;
+  const env = (stack as RaftWorker).env;
+  // OpenBao: namespace -> namespace. Vault Community: a root mount -> a prefixed root mount.
+  const from = openbao ? unique(`${tag}-src`) : '';
+  const to = openbao ? unique(`${tag}-dst`) : '';
+  const prefix = openbao ? '' : `${unique(`${tag}-moved`)}-`;
+  const mount = openbao ? 'data' : unique(`${tag}-data`);
+  if (openbao) await createNamespace(vault, from);
+  const src = vault.withNamespace(from);
+  const dst = opts.target.withNamespace(to);
+  const targetMount = `${prefix}${mount}`;
+  await src.write(`sys/mounts/${mount}`, { type: 'kv', options: { version: '2' } });
+  const value = `${tag}-value-${unique('v')}`;
+  rememberSecret(value, 'a migrated KV value');
+  for (let i = 0; i < SECRETS; i += 10)
+    await Promise.all(
+      Array.from({ length: 10 }, async (_, k) => {
+        for (let v = 1; v <= VERSIONS; v++)
+          await writeSecret(src, mount, pathOf(i + k), { value: i + k === 0 ? value : `v${v}`, v });
+      }),
+    );
+
+  const input: MigrateRunInput = {
+    id: unique(tag),
+    sourceCluster: cluster,
+    targetCluster: opts.targetCluster,
+    from,
+    to,
+    ...(prefix ? { prefix, only: { mounts: [`${mount}/`], policies: [] } } : {}),
+    approval: { requester: 'alice', approvers: ['bob'], quorum: 1, timeout: '1h' },
+    graceMs: 500,
+    kvBatchSize: 4,
+    batchesPerRun: 5,
+  };
+  const workflowId = `migrate:${input.id}`;
+  const handle = await env.client.workflow.start(migrateWorkflow, { taskQueue, workflowId, args: [input] });
+  const driver = migrationDriver(env.client, workflowId);
+  await driver.stepReaches('approve', 'waiting-approval', 30_000);
+  await handle.executeUpdate(approveUpdate, { args: [{ approver: 'bob', reason: opts.reason }] });
+
+  // Part of the mount at the target: seal.
+  const copied = async () =>
+    (await kvPathsAfter(dst, targetMount, null, SECRETS + 1).catch(() => ({ paths: [] }))).paths.length;
+  await waitFor(async () => (await copied()) >= SECRETS / 6, 60_000, 'part of the mount copied');
+  await seal(vault);
+  return { env, workflowId, driver, src, dst, mount, targetMount };
+}
+
 describe(`migrate run with ${flavour} sealed in the middle of the KV copy`, () => {
   it('the KV step queues while sealed, and after the unseal the migration completes, verified', async () => {
-    const env = (stack as RaftWorker).env;
-    // OpenBao: namespace -> namespace. Vault Community: a root mount -> a prefixed root mount.
-    const from = openbao ? unique('seal-src') : '';
-    const to = openbao ? unique('seal-dst') : '';
-    const prefix = openbao ? '' : `${unique('moved')}-`;
-    const mount = openbao ? 'data' : unique('data');
-    if (openbao) await createNamespace(vault, from);
-    const src = vault.withNamespace(from);
-    const dst = vault.withNamespace(to);
-    const targetMount = `${prefix}${mount}`;
-    await src.write(`sys/mounts/${mount}`, { type: 'kv', options: { version: '2' } });
-    const value = `seal-value-${unique('v')}`;
-    rememberSecret(value, 'a migrated KV value');
-    for (let i = 0; i < SECRETS; i += 10)
-      await Promise.all(
-        Array.from({ length: 10 }, async (_, k) => {
-          for (let v = 1; v <= VERSIONS; v++)
-            await writeSecret(src, mount, pathOf(i + k), { value: i + k === 0 ? value : `v${v}`, v });
-        }),
-      );
-
-    const input: MigrateRunInput = {
-      id: unique('seal'),
-      sourceCluster: cluster,
+    const { env, workflowId, driver, src, dst, mount, targetMount } = await migrationSealedMidCopy({
+      tag: 'seal',
+      target: vault,
       targetCluster: cluster,
-      from,
-      to,
-      ...(prefix ? { prefix, only: { mounts: [`${mount}/`], policies: [] } } : {}),
-      approval: { requester: 'alice', approvers: ['bob'], quorum: 1, timeout: '1h' },
-      graceMs: 500,
-      kvBatchSize: 4,
-      batchesPerRun: 5,
-    };
-    const workflowId = `migrate:${input.id}`;
-    const handle = await env.client.workflow.start(migrateWorkflow, { taskQueue, workflowId, args: [input] });
-    const driver = migrationDriver(env.client, workflowId);
-    await driver.stepReaches('approve', 'waiting-approval', 30_000);
-    await handle.executeUpdate(approveUpdate, { args: [{ approver: 'bob', reason: 'seal test' }] });
-
-    // Part of the mount at the target: seal.
-    const copied = async () =>
-      (await kvPathsAfter(dst, targetMount, null, SECRETS + 1).catch(() => ({ paths: [] }))).paths.length;
-    await waitFor(async () => (await copied()) >= SECRETS / 6, 60_000, 'part of the mount copied');
-    await seal(vault);
+      reason: 'seal test',
+    });
     await driver.stepReaches('kv', 'queued-sealed', 30_000);
     const guard = await env.client.workflow.getHandle(sealGuardId(cluster)).query(sealGuardStateQuery);
     expect(guard.sealed).toBe(true);
@@ -132,47 +152,12 @@ describe(`migrate run with ${flavour} sealed in the middle of the KV copy`, () =
 
 describe(`migrate run from a ${flavour} raft cluster to the ${flavour} dev server, the SOURCE sealed mid-copy`, () => {
   it("the KV step queues with the source's guard, the history stays still while sealed, and after the unseal the migration completes", async () => {
-    const env = (stack as RaftWorker).env;
-    const from = openbao ? unique('xseal-src') : '';
-    const to = openbao ? unique('xseal-dst') : '';
-    const prefix = openbao ? '' : `${unique('xmoved')}-`;
-    const mount = openbao ? 'data' : unique('xdata');
-    if (openbao) await createNamespace(vault, from);
-    const src = vault.withNamespace(from);
-    const dst = dev.withNamespace(to);
-    const targetMount = `${prefix}${mount}`;
-    await src.write(`sys/mounts/${mount}`, { type: 'kv', options: { version: '2' } });
-    const value = `xseal-value-${unique('v')}`;
-    rememberSecret(value, 'a migrated KV value');
-    for (let i = 0; i < SECRETS; i += 10)
-      await Promise.all(
-        Array.from({ length: 10 }, async (_, k) => {
-          for (let v = 1; v <= VERSIONS; v++)
-            await writeSecret(src, mount, pathOf(i + k), { value: i + k === 0 ? value : `v${v}`, v });
-        }),
-      );
-    const input: MigrateRunInput = {
-      id: unique('xseal'),
-      sourceCluster: cluster,
+    const { env, workflowId, driver, src, dst, mount, targetMount } = await migrationSealedMidCopy({
+      tag: 'xseal',
+      target: dev,
       targetCluster: devCluster,
-      from,
-      to,
-      ...(prefix ? { prefix, only: { mounts: [`${mount}/`], policies: [] } } : {}),
-      approval: { requester: 'alice', approvers: ['bob'], quorum: 1, timeout: '1h' },
-      graceMs: 500,
-      kvBatchSize: 4,
-      batchesPerRun: 5,
-    };
-    const workflowId = `migrate:${input.id}`;
-    const handle = await env.client.workflow.start(migrateWorkflow, { taskQueue, workflowId, args: [input] });
-    const driver = migrationDriver(env.client, workflowId);
-    await driver.stepReaches('approve', 'waiting-approval', 30_000);
-    await handle.executeUpdate(approveUpdate, { args: [{ approver: 'bob', reason: 'source seal test' }] });
-
-    const copied = async () =>
-      (await kvPathsAfter(dst, targetMount, null, SECRETS + 1).catch(() => ({ paths: [] }))).paths.length;
-    await waitFor(async () => (await copied()) >= SECRETS / 6, 60_000, 'part of the mount copied');
-    await seal(vault);
+      reason: 'source seal test',
+    });
     await driver.stepReaches('kv', 'queued-sealed', 30_000);
     const kv = (await driver.steps()).find((s) => s.name === 'kv');
     expect(kv?.detail).toBe(`waiting for ${cluster} to be unsealed`);

@@ -8,7 +8,7 @@
 import { type StepReport, type TargetMapping, targetMount } from '../../common/migrate-run.js';
 import type { VaultClient } from '../vault/client.js';
 import { segment, vaultPath } from '../vault/paths.js';
-import { digestOf } from './digest.js';
+import { type Compared, compareDigests, digestOf } from './digest.js';
 import type { Ledger } from './ledger.js';
 import { migratedMounts, readMounts } from './mounts.js';
 import { listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
@@ -114,12 +114,9 @@ export async function copyDatabase(
   return report;
 }
 
-export interface DatabaseVerifyReport {
+export interface DatabaseVerifyReport extends Compared {
   connections: number;
   roles: number;
-  mismatches: string[];
-  source: [string, string][];
-  target: [string, string][];
 }
 
 /** Connections and dynamic roles compared by digest of their settings (never a password). */
@@ -129,11 +126,6 @@ export async function verifyDatabase(
   mapping: TargetMapping,
 ): Promise<DatabaseVerifyReport> {
   const out: DatabaseVerifyReport = { connections: 0, roles: 0, mismatches: [], source: [], target: [] };
-  const compare = (label: string, a: string, b: string) => {
-    out.source.push([label, a]);
-    out.target.push([label, b]);
-    if (a !== b) out.mismatches.push(`${label}: ${b === 'missing' ? 'missing' : 'settings differ'}`);
-  };
   for (const { from, to } of databaseMounts(await readMounts(source, 'sys/mounts'), mapping)) {
     for (const [list, settings, counter] of [
       ['config', connectionSettings, 'connections'],
@@ -143,7 +135,8 @@ export async function verifyDatabase(
         const a = await readOrNone(source, vaultPath`${from}/${list}/${segment(name)}`);
         if (!a) continue;
         const b = await readOrNone(target, vaultPath`${to}/${list}/${segment(name)}`);
-        compare(`${to}/${list}/${name}`, digestOf(settings(a)), b ? digestOf(settings(b)) : 'missing');
+        const have = b ? digestOf(settings(b)) : 'missing';
+        compareDigests(out, `${to}/${list}/${name}`, digestOf(settings(a)), have, 'settings differ');
         out[counter]++;
       }
     }

@@ -16,6 +16,26 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
+/** The (label, digest) pairs a verification compared, per side, and the labels that differ. */
+export interface Compared {
+  mismatches: string[];
+  source: [string, string][];
+  target: [string, string][];
+}
+
+/** Records `label`'s source digest `want` against the target's `have` ("missing" when absent). */
+export function compareDigests(
+  out: Compared,
+  label: string,
+  want: string,
+  have: string,
+  differs: string,
+): void {
+  out.source.push([label, want]);
+  out.target.push([label, have]);
+  if (want !== have) out.mismatches.push(`${label}: ${have === 'missing' ? 'missing' : differs}`);
+}
+
 /** "sha256:<hex>" of the canonical JSON of `value` (a string is digested as its text). */
 export function digestOf(value: unknown): string {
   const text = typeof value === 'string' ? value : canonicalJson(value);

@@ -33,7 +33,7 @@ import {
   writeEntity,
   writeGroup,
 } from '../vault/identity.js';
-import { digestOf } from './digest.js';
+import { type Compared, compareDigests, digestOf } from './digest.js';
 import type { Ledger } from './ledger.js';
 import { migratedMounts, readMounts } from './mounts.js';
 import { migratedPolicyNames } from './policies.js';
@@ -43,7 +43,11 @@ const CONCURRENCY = 8;
 
 /** Auth mounts by accessor (path, "userpass/") and by path (accessor). */
 export async function authAccessors(vault: VaultClient) {
-  const table = (await readMounts(vault, 'sys/auth')) as Record<string, { accessor?: string }>;
+  return accessorsOf(await readMounts(vault, 'sys/auth'));
+}
+
+function accessorsOf(mounts: Awaited<ReturnType<typeof readMounts>>) {
+  const table = mounts as Record<string, { accessor?: string }>;
   const byAccessor = new Map<string, string>();
   const byPath = new Map<string, string>();
   for (const [path, m] of Object.entries(table))
@@ -115,10 +119,9 @@ async function planned(source: VaultClient, target: VaultClient, mapping: Target
       .filter((i) => !mapping.only || (names ?? []).includes(i.name));
   const entities = pick(all.entities, mapping.only?.entities);
   const groups = pick(all.groups, mapping.only?.groups);
-  const src = await authAccessors(source);
-  const migrated = new Set(
-    migratedMounts(await readMounts(source, 'sys/auth'), mapping, 'sys/auth').map(([path]) => path),
-  );
+  const sourceAuth = await readMounts(source, 'sys/auth');
+  const src = accessorsOf(sourceAuth);
+  const migrated = new Set(migratedMounts(sourceAuth, mapping, 'sys/auth').map(([path]) => path));
   const policies = new Set(await migratedPolicyNames(source, mapping));
   return {
     all,
@@ -190,7 +193,7 @@ export async function copyIdentity(
       await writeEntity(target, name, want);
       report.created.push(label);
     }
-    const id = (await readEntity(target, name))?.id;
+    const id = there?.id ?? (await readEntity(target, name))?.id;
     if (id) targetIds.set(name, id);
   }
   report.caveats.push(
@@ -200,7 +203,7 @@ export async function copyIdentity(
   );
 
   // 2. Groups, members first; members by name.
-  const groupIds = new Map<string, string>(); // target group name -> id
+  const targetGroups = new Map<string, Group>(); // target group name -> group
   for (const g of membersFirst(p.groups)) {
     const name = targetIdentityName(mapping, g.name);
     const label = `group ${name}`;
@@ -213,7 +216,7 @@ export async function copyIdentity(
     if (left.length > 0)
       report.caveats.push(`${label}: members not migrated, so not members at the target: ${left.join(', ')}`);
     const entityIds = memberNames.flatMap((n) => targetIds.get(targetIdentityName(mapping, n)) ?? []);
-    const subgroupIds = groupNames.flatMap((n) => groupIds.get(targetIdentityName(mapping, n)) ?? []);
+    const subgroupIds = groupNames.flatMap((n) => targetGroups.get(targetIdentityName(mapping, n))?.id ?? []);
     const want = {
       type: g.type,
       policies: p.policies(g.policies),
@@ -245,8 +248,8 @@ export async function copyIdentity(
       if (g.type === 'external')
         report.caveats.push(`${label}: external group: its members come from its auth method at login`);
     }
-    const id = (await readGroup(target, name))?.id;
-    if (id) groupIds.set(name, id);
+    const held = there ?? (await readGroup(target, name));
+    if (held) targetGroups.set(name, held);
   }
 
   // 3. Aliases, re-linked to the migrated auth mounts.
@@ -294,7 +297,7 @@ export async function copyIdentity(
     }
     const accessor = p.target.byPath.get(mount.path);
     if (!accessor) throw targetConflict(`${label}: auth/${mount.path} is missing at the target`);
-    const there = (await readGroup(target, name))?.alias;
+    const there = targetGroups.get(name)?.alias;
     if (there) {
       if (there.name !== g.alias.name || there.mount_accessor !== accessor)
         throw targetConflict(`${label}: the target's group ${name} has another alias`);
@@ -308,20 +311,16 @@ export async function copyIdentity(
     await createGroupAlias(target, {
       name: g.alias.name,
       mountAccessor: accessor,
-      groupId: groupIds.get(name) as string,
+      groupId: targetGroups.get(name)?.id as string,
     });
     report.created.push(`${label} on auth/${mount.path}`);
   }
   return report;
 }
 
-export interface IdentityVerifyReport {
+export interface IdentityVerifyReport extends Compared {
   entities: number;
   groups: number;
-  mismatches: string[];
-  /** (name, digest) pairs compared, per side. */
-  source: [string, string][];
-  target: [string, string][];
 }
 
 /**
@@ -346,13 +345,8 @@ export async function verifyIdentity(
   );
   const targetEntityNames = new Map<string, string>(); // target id -> name
   const targetGroupNames = new Map<string, string>();
-  const compare = (label: string, want: unknown, have: unknown) => {
-    const a = digestOf(want);
-    const b = have === undefined ? 'missing' : digestOf(have);
-    out.source.push([label, a]);
-    out.target.push([label, b]);
-    if (a !== b) out.mismatches.push(`${label}: ${b === 'missing' ? 'missing' : 'differs'}`);
-  };
+  const compare = (label: string, want: unknown, have: unknown) =>
+    compareDigests(out, label, digestOf(want), have === undefined ? 'missing' : digestOf(have), 'differs');
   for (const e of p.entities) {
     const name = targetIdentityName(mapping, e.name);
     const want = {

@@ -89,12 +89,15 @@ export async function copyKvV1(
         b: there.has(key) ? await readOrNone(target, keyPath(to, key)) : undefined,
       }));
       const pending = values.filter((v) => v.a !== undefined && digestOf(v.a) !== digestOf(v.b ?? null));
-      for (const v of pending) {
-        if (v.b !== undefined && !ours(v.key))
-          throw targetConflict(`${to}/${v.key} exists at the target with another value`);
-        if (v.b === undefined && !wholeMount)
-          await ledger.record({ kind: 'kv1-secret', name: `${to}/${v.key}` });
-      }
+      const conflict = pending.find((v) => v.b !== undefined && !ours(v.key));
+      if (conflict) throw targetConflict(`${to}/${conflict.key} exists at the target with another value`);
+      // One ledger write for the chunk's new keys, before any of them is written.
+      if (!wholeMount)
+        await ledger.recordAll(
+          pending
+            .filter((v) => v.b === undefined)
+            .map((v) => ({ kind: 'kv1-secret', name: `${to}/${v.key}` })),
+        );
       await each(pending, (v) => target.put(keyPath(to, v.key), v.a));
       written += pending.length;
       // Read back: the copy is verified by digest, key by key.

@@ -1,7 +1,7 @@
 // The activities of `vaultops migrate run` (workflows/migrate.ts), one per step, over the files of
 // this folder. Each takes the MigrateContext (ids, clusters, mapping, ledger) and returns names,
 // counts and digests only: values, role IDs, passwords and transit backups stay inside them.
-import type { KvTotals, MigrateContext, StepReport } from '../../common/migrate-run.js';
+import type { KvTotals, MigrateContext, StepReport, TargetMapping } from '../../common/migrate-run.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
 import { keptAlive } from '../vault/activity-scope.js';
 import type { VaultClient } from '../vault/client.js';
@@ -11,6 +11,7 @@ import { copyDatabase } from './database.js';
 import { copyIdentity } from './identity.js';
 import { copyKvDelta, copyKvMountBatch } from './kv-batches.js';
 import { copyKvV1 } from './kv-v1.js';
+import type { Ledger } from './ledger.js';
 import { copyMounts } from './mounts.js';
 import { copyPkiRoles } from './pki-roles.js';
 import { checkPlan } from './plan-check.js';
@@ -30,6 +31,20 @@ export function createMigrateRunActivities(deps: {
   const ledgerRoot = (ctx: MigrateContext) =>
     clusterOf(clusters, ctx.ledger.cluster ?? ctx.targetCluster).withNamespace('');
   const sourceRoot = (ctx: MigrateContext) => clusterOf(clusters, ctx.sourceCluster).withNamespace('');
+  /** A step that copies one kind of thing from the source to the target, ledgering its creations. */
+  const copyStep =
+    (
+      copy: (
+        source: VaultClient,
+        target: VaultClient,
+        ledger: Ledger,
+        mapping: TargetMapping,
+      ) => Promise<StepReport>,
+    ) =>
+    async (ctx: MigrateContext): Promise<StepReport> => {
+      const s = sides(ctx);
+      return copy(s.source, s.target, s.ledger, ctx.mapping);
+    };
   return keptAlive({
     async migratePlanCheck(ctx: MigrateContext) {
       const s = sides(ctx);
@@ -49,22 +64,10 @@ export function createMigrateRunActivities(deps: {
         caveats: [...engines.caveats, ...auth.caveats],
       };
     },
-    async migratePolicies(ctx: MigrateContext): Promise<StepReport> {
-      const s = sides(ctx);
-      return copyPolicies(s.source, s.target, s.ledger, ctx.mapping);
-    },
-    async migrateAuthRoles(ctx: MigrateContext): Promise<StepReport> {
-      const s = sides(ctx);
-      return copyAuthRoles(s.source, s.target, s.ledger, ctx.mapping);
-    },
-    async migrateIdentity(ctx: MigrateContext): Promise<StepReport> {
-      const s = sides(ctx);
-      return copyIdentity(s.source, s.target, s.ledger, ctx.mapping);
-    },
-    async migrateDatabase(ctx: MigrateContext): Promise<StepReport> {
-      const s = sides(ctx);
-      return copyDatabase(s.source, s.target, s.ledger, ctx.mapping);
-    },
+    migratePolicies: copyStep(copyPolicies),
+    migrateAuthRoles: copyStep(copyAuthRoles),
+    migrateIdentity: copyStep(copyIdentity),
+    migrateDatabase: copyStep(copyDatabase),
     /** KV v1 mounts whole (small by nature: one value per key); again after the freeze with delta. */
     async migrateKvV1(input: { ctx: MigrateContext; delta: boolean }) {
       const s = sides(input.ctx);
@@ -84,14 +87,8 @@ export function createMigrateRunActivities(deps: {
       const s = sides(input.ctx);
       return copyKvDelta(s.source, s.target, s.ledger, input.ctx.mapping, input);
     },
-    async migrateTransitKeys(ctx: MigrateContext): Promise<StepReport> {
-      const s = sides(ctx);
-      return copyTransitKeys(s.source, s.target, s.ledger, ctx.mapping);
-    },
-    async migratePkiRoles(ctx: MigrateContext): Promise<StepReport> {
-      const s = sides(ctx);
-      return copyPkiRoles(s.source, s.target, s.ledger, ctx.mapping);
-    },
+    migrateTransitKeys: copyStep(copyTransitKeys),
+    migratePkiRoles: copyStep(copyPkiRoles),
     async migrateVerify(ctx: MigrateContext) {
       const s = sides(ctx);
       return verifyStructure(s.source, s.target, ctx.mapping);

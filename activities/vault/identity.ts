@@ -15,17 +15,21 @@ const aliasSchema = z.object({
 });
 export type IdentityAlias = z.infer<typeof aliasSchema>;
 
+// Vault returns null (or nothing) for an empty list or map.
+const stringList = z
+  .array(z.string())
+  .nullish()
+  .transform((l) => l ?? []);
+const stringMap = z
+  .record(z.string(), z.string())
+  .nullish()
+  .transform((m) => m ?? {});
+
 const entitySchema = z.object({
   id: z.string(),
   name: z.string(),
-  policies: z
-    .array(z.string())
-    .nullish()
-    .transform((p) => p ?? []),
-  metadata: z
-    .record(z.string(), z.string())
-    .nullish()
-    .transform((m) => m ?? {}),
+  policies: stringList,
+  metadata: stringMap,
   disabled: z.boolean().optional().default(false),
   aliases: z
     .array(aliasSchema)
@@ -38,22 +42,10 @@ const groupSchema = z.object({
   id: z.string(),
   name: z.string(),
   type: z.enum(['internal', 'external']),
-  policies: z
-    .array(z.string())
-    .nullish()
-    .transform((p) => p ?? []),
-  metadata: z
-    .record(z.string(), z.string())
-    .nullish()
-    .transform((m) => m ?? {}),
-  member_entity_ids: z
-    .array(z.string())
-    .nullish()
-    .transform((m) => m ?? []),
-  member_group_ids: z
-    .array(z.string())
-    .nullish()
-    .transform((m) => m ?? []),
+  policies: stringList,
+  metadata: stringMap,
+  member_entity_ids: stringList,
+  member_group_ids: stringList,
   // An empty object when the group has no alias.
   alias: z
     .union([aliasSchema, z.object({}).loose()])

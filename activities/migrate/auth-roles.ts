@@ -45,6 +45,19 @@ export function writableSettings(settings: Record<string, unknown>): Record<stri
   );
 }
 
+/**
+ * Settings as compared: unset, null, [] and "" say the same, and servers answer one for another
+ * (an AppRole role written with secret_id_bound_cidrs null reads back []), so a role a cut-short
+ * attempt created is not mistaken for another's with other settings.
+ */
+function comparable(settings: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(settings).filter(
+      ([, v]) => !(v === null || v === '' || (Array.isArray(v) && v.length === 0)),
+    ),
+  );
+}
+
 /** A role's policies as the target names them (prefixed, where the policy was migrated). */
 export function withTargetPolicies(
   settings: Record<string, unknown>,
@@ -161,25 +174,41 @@ async function copyRoles(
   report: StepReport,
 ) {
   const { m, from, to, list, mapping, policies } = at;
+  // Roles an earlier attempt of this step created: a worker killed (or a reply lost) between an
+  // AppRole's two writes left it with a random role ID, which the retry must still set.
+  const createdBefore = new Set(
+    (await ledger.entries()).filter((e) => e.kind === 'auth-role').map((e) => e.name),
+  );
+  const keepRoleId = async (name: string, label: string) => {
+    const roleId = (await source.read(vaultPath`${from}/role/${segment(name)}/role-id`)) as {
+      data: { role_id: string };
+    };
+    await target.put(vaultPath`${to}/role/${segment(name)}/role-id`, { role_id: roleId.data.role_id });
+    report.caveats.push(`${label}: role ID kept; secret IDs are not copied: issue new ones at the target`);
+  };
   for (const name of await listOrNone(source, vaultPath`${from}/${list}`)) {
     const read = (await readOrNone(source, vaultPath`${from}/${list}/${segment(name)}`)) ?? {};
     const settings = withTargetPolicies(writableSettings(read), mapping, policies);
     const label = `${to}/${list}/${name}`;
     const there = await readOrNone(target, vaultPath`${to}/${list}/${segment(name)}`);
     if (there !== undefined) {
-      if (digestOf(writableSettings(there)) !== digestOf(settings))
+      if (digestOf(comparable(writableSettings(there))) !== digestOf(comparable(settings)))
         throw targetConflict(`${label} exists at the target with other settings`);
-      report.skipped.push(label);
+      if (!createdBefore.has(label)) {
+        report.skipped.push(label);
+        continue;
+      }
+      // Ours, from an attempt cut short: finished (the role-id put is idempotent) and reported as created.
+      if (m.type === 'approle') await keepRoleId(name, label);
+      else if (m.type === 'userpass')
+        report.caveats.push(`${label}: reset required (created with a random password nobody knows)`);
+      report.created.push(label);
       continue;
     }
     await ledger.record({ kind: 'auth-role', name: label });
     if (m.type === 'approle') {
       await target.put(vaultPath`${to}/role/${segment(name)}`, settings);
-      const roleId = (await source.read(vaultPath`${from}/role/${segment(name)}/role-id`)) as {
-        data: { role_id: string };
-      };
-      await target.put(vaultPath`${to}/role/${segment(name)}/role-id`, { role_id: roleId.data.role_id });
-      report.caveats.push(`${label}: role ID kept; secret IDs are not copied: issue new ones at the target`);
+      await keepRoleId(name, label);
     } else if (m.type === 'userpass') {
       await target.put(vaultPath`${to}/users/${segment(name)}`, {
         ...settings,

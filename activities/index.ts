@@ -1,28 +1,28 @@
 // Every activity the worker registers, built from injected clients.
 import { logger } from '../common/logger.js';
-import { createBreakGlassActivities } from './break-glass.js';
-import { createCaBootstrapActivities } from './ca-bootstrap.js';
-import { createCaRootActivities } from './ca-root.js';
-import { createCaRotationActivities } from './ca-rotation.js';
-import { createCertInventoryActivities } from './cert-inventory.js';
-import { createCertificateActivities } from './certificates.js';
+import { createBreakGlassActivities } from './break-glass/emergency-token.js';
+import { createCaBootstrapActivities } from './ca/bootstrap.js';
+import { createCaRootActivities } from './ca/root.js';
+import { createCaRotationActivities } from './ca/rotation.js';
+import { createCertInventoryActivities } from './cert/inventory.js';
+import { createCertificateActivities } from './cert/lifecycle.js';
 import { resolveClusters } from './clusters.js';
 import { defaultSnapshotDir, directoryStore } from './dr/directory-store.js';
+import { createDrFailbackActivities } from './dr/failback.js';
+import { createDrFailoverActivities } from './dr/failover.js';
+import { createDrActivities } from './dr/protect-and-drill.js';
+import { createDrReplicationActivities } from './dr/replication-failover.js';
 import type { SnapshotStore } from './dr/snapshot-store.js';
-import { createDrActivities } from './dr.js';
-import { createDrFailbackActivities } from './dr-failback.js';
-import { createDrFailoverActivities } from './dr-failover.js';
-import { createDrReplicationActivities } from './dr-replication-failover.js';
 import type { HsmConfig } from './hsm/pkcs11.js';
-import { createLeaseActivities } from './leases.js';
+import { createLeaseActivities } from './lease/keeper.js';
 import { createMarkerActivities } from './markers.js';
 import { createMigrateInventoryActivities } from './migrate/inventory.js';
 import { createKvCopyActivities } from './migrate/kv-copy.js';
 import { createMigrateRunActivities } from './migrate/run.js';
 import { createNotifier, type Notifier } from './notifier.js';
-import { createPreflightActivities, type PreflightDeps } from './preflight.js';
-import { createRotationActivities } from './rotation.js';
-import { createSealActivities } from './seal.js';
+import { createPreflightActivities, type PreflightDeps } from './preflight/observations.js';
+import { createRotationActivities } from './rotation/protocol.js';
+import { createSealActivities } from './seal/watch.js';
 
 /**
  * `vault` is the default cluster's client; `clusters` every configured cluster's by name (default:

@@ -1,9 +1,10 @@
 // Marker secrets: small KV writes whose count and order can be checked afterwards. The seal-aware
 // example workflow writes them; the seal and worker-kill tests count them. Written exactly once:
 // check-and-set 0 refuses a second write, and an earlier landing of our own is recognised.
+
+import type { VaultClient } from '../vault/client.js';
+import { writeSecret } from '../vault/kv.js';
 import { type ClusterClients, resolveClusters } from './clusters.js';
-import type { VaultClient } from './vault/client.js';
-import { writeSecret } from './vault/kv.js';
 
 export interface MarkerInput {
   mount: string;

@@ -1,8 +1,8 @@
 // Token renewal through the auth session vs a raw renew-self over undici (seed 003: < 100 ms).
 import { Pool } from 'undici';
-import { AuthSession } from '../activities/vault/auth/session.js';
-import { VaultClient } from '../activities/vault/client.js';
 import type { VaultDevServer } from '../client/stack/vault-dev.js';
+import { AuthSession } from '../vault/auth/session.js';
+import { VaultClient } from '../vault/client.js';
 import { latency, printLatency } from './lib.js';
 
 export async function benchTokenRenewal(server: VaultDevServer, options: { iterations: number }) {

@@ -8,10 +8,10 @@
 //                      progress. Never through Temporal.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
-import { VaultClient } from '../activities/vault/client.js';
-import { readSealStatus, unseal } from '../activities/vault/sys.js';
-import { drUnsealShareCommand } from '../client/commands/dr-failover.js';
-import { DR_FAILOVER_STATE_QUERY, type DrFailoverState } from '../common/dr-failover.js';
+import { drUnsealShareCommand } from '../client/commands/dr/failover.js';
+import { DR_FAILOVER_STATE_QUERY, type DrFailoverState } from '../common/dr/failover.js';
+import { VaultClient } from '../vault/client.js';
+import { readSealStatus, unseal } from '../vault/sys.js';
 
 const POLL_MS = 100;
 

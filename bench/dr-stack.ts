@@ -17,12 +17,12 @@ import { stringify as stringifyYaml } from 'yaml';
 import { clusterClients } from '../activities/clusters.js';
 import { directoryStore } from '../activities/dr/directory-store.js';
 import type { Alert } from '../activities/notifier.js';
-import { VaultClient } from '../activities/vault/client.js';
 import { startDrPair } from '../client/stack/dr-pair.js';
 import { type RaftCluster, startRaftCluster } from '../client/stack/raft-cluster.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../client/stack/temporal-dev.js';
 import type { VaultFlavour } from '../client/stack/vault-dev.js';
-import { devKeyFile } from '../common/codec/key-file.js';
+import { devKeyFile } from '../codec/key-file.js';
+import { VaultClient } from '../vault/client.js';
 import { ensureSealGuard } from '../workers/seal-guard.js';
 import { createVaultopsWorker } from '../workers/worker.js';
 

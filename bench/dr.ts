@@ -17,9 +17,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { VaultFlavour } from '../client/stack/vault-dev.js';
-import { encryptingDataConverter } from '../common/codec/data-converter.js';
-import { devKeyFile, loadKeyFile } from '../common/codec/key-file.js';
-import { FAILOVER_PHASES } from '../common/dr-failover.js';
+import { encryptingDataConverter } from '../codec/data-converter.js';
+import { devKeyFile, loadKeyFile } from '../codec/key-file.js';
+import { FAILOVER_PHASES } from '../common/dr/failover.js';
 import { bundleVaultopsWorkflows } from '../workers/worker.js';
 import {
   type DrillRun,

@@ -1,10 +1,10 @@
 // KV v2 through the access layer vs raw undici, same server, same concurrency, same run; and the
 // read cache: latency of a hit, and hit rate on a skewed (Zipf) workload.
 import { Pool } from 'undici';
-import { ReadCache } from '../activities/vault/cache.js';
-import { VaultClient } from '../activities/vault/client.js';
-import { readSecret, writeSecret } from '../activities/vault/kv.js';
 import type { VaultDevServer } from '../client/stack/vault-dev.js';
+import { ReadCache } from '../vault/cache.js';
+import { VaultClient } from '../vault/client.js';
+import { readSecret, writeSecret } from '../vault/kv.js';
 import { latency, printLatency, printThroughput, throughput } from './lib.js';
 
 /** Zipf-distributed key indices (rank 1 most popular), by inverse transform over the CDF. */

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { type HttpMethod, type RequestOptions, VaultClient } from '../activities/vault/client.js';
+import { type HttpMethod, type RequestOptions, VaultClient } from '../vault/client.js';
 
 export interface LatencyStats {
   n: number;

@@ -15,12 +15,12 @@ import {
   type RotationActivities,
   type RotationRef,
   type RotationTargetSpec,
-} from '../activities/rotation.js';
-import type { VaultClient } from '../activities/vault/client.js';
-import { readMetadata, readSecret, writeSecret } from '../activities/vault/kv.js';
+} from '../activities/rotation/protocol.js';
 import type { PostgresServer } from '../client/stack/postgres.js';
-import { parseRotationLabels } from '../common/rotation.js';
-import { secretRotationWorkflow } from '../workflows/secret-rotation.js';
+import { parseRotationLabels } from '../common/rotation/labels.js';
+import type { VaultClient } from '../vault/client.js';
+import { readMetadata, readSecret, writeSecret } from '../vault/kv.js';
+import { secretRotationWorkflow } from '../workflows/rotation/secret-rotation.js';
 import { type CountingVaultClient, type LatencyStats, loadNow, processCpuMs, stats } from './lib.js';
 import { startWorkflowBenchStack } from './workflow-stack.js';
 

@@ -2,9 +2,9 @@
 // sys/mounts read through VaultClient (keep-alive pool, retries, zod) vs undici's Pool, the
 // HTTP client inside Node's own fetch, against the same OpenBao dev server in the same run.
 import { Pool } from 'undici';
-import { VaultClient } from '../activities/vault/client.js';
-import { listSecretsEngines, readHealth } from '../activities/vault/sys.js';
 import type { VaultDevServer } from '../client/stack/vault-dev.js';
+import { VaultClient } from '../vault/client.js';
+import { listSecretsEngines, readHealth } from '../vault/sys.js';
 import { latency, printLatency, printThroughput, throughput } from './lib.js';
 
 export async function benchSysRead(

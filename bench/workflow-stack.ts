@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { VaultClient } from '../activities/vault/client.js';
 import { type PostgresServer, startPostgres } from '../client/stack/postgres.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../client/stack/temporal-dev.js';
 import { startVaultDevServer, type VaultDevServer } from '../client/stack/vault-dev.js';
-import { encryptingDataConverter } from '../common/codec/data-converter.js';
-import { devKeyFile, loadKeyFile } from '../common/codec/key-file.js';
+import { encryptingDataConverter } from '../codec/data-converter.js';
+import { devKeyFile, loadKeyFile } from '../codec/key-file.js';
+import { VaultClient } from '../vault/client.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../workers/worker.js';
 import { CountingVaultClient } from './lib.js';
 

@@ -1,8 +1,8 @@
 // The `vaultops` command line. Only commander loads up front: each action imports its command, and
 // with it Temporal, Vault and zod, when it runs, so `vaultops --help` answers at once.
 import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
-import type { SecretRollbackOptions, SecretRotateOptions } from './commands/secret.js';
-import type { SecretScheduleOptions } from './commands/secret-schedule.js';
+import type { SecretScheduleOptions } from './commands/rotation/schedule.js';
+import type { SecretRollbackOptions, SecretRotateOptions } from './commands/rotation/secret.js';
 import { STATUSES } from './commands/workflow-statuses.js';
 
 /**
@@ -104,7 +104,7 @@ program
   .option('--json', 'print the report as JSON')
   .option('--timeout <seconds>', 'how long to wait for the result', seconds, 60)
   .action(async (opts, cmd) => {
-    const { preflightCommand } = await import('./commands/preflight.js');
+    const { preflightCommand } = await import('./commands/preflight/preflight.js');
     await preflightCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -136,7 +136,7 @@ program
   });
 
 // Temporal Schedules that start vaultops workflows. Options stay strings here and are checked in
-// the command's module (common/schedule-spec.ts), so this file loads neither zod nor Temporal.
+// the command's module (common/schedule/spec.ts), so this file loads neither zod nor Temporal.
 const schedule = program
   .command('schedule')
   .description(
@@ -173,7 +173,7 @@ schedule
   .option('--paused', 'create it paused')
   .option('--note <text>', 'a note shown with the schedule (e.g. why it is paused)')
   .action(async (scheduleId, opts, cmd) => {
-    const { scheduleCreateCommand } = await import('./commands/schedule.js');
+    const { scheduleCreateCommand } = await import('./commands/schedule/schedule.js');
     await scheduleCreateCommand(scheduleId, { ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -182,7 +182,7 @@ schedule
   .description('list schedules: workflow, spec, state, next run, recent runs')
   .option('--json', 'print as JSON')
   .action(async (opts, cmd) => {
-    const { scheduleListCommand } = await import('./commands/schedule.js');
+    const { scheduleListCommand } = await import('./commands/schedule/schedule.js');
     await scheduleListCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -192,7 +192,7 @@ schedule
   .argument('<schedule-id>')
   .option('--json', 'print as JSON')
   .action(async (scheduleId, opts, cmd) => {
-    const { scheduleDescribeCommand } = await import('./commands/schedule.js');
+    const { scheduleDescribeCommand } = await import('./commands/schedule/schedule.js');
     await scheduleDescribeCommand(scheduleId, { ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -202,7 +202,7 @@ schedule
   .argument('<schedule-id>')
   .option('--note <text>', 'why; shown with the schedule')
   .action(async (scheduleId, opts, cmd) => {
-    const { schedulePauseCommand } = await import('./commands/schedule.js');
+    const { schedulePauseCommand } = await import('./commands/schedule/schedule.js');
     await schedulePauseCommand(scheduleId, { ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -212,7 +212,7 @@ schedule
   .argument('<schedule-id>')
   .option('--note <text>', 'why; shown with the schedule')
   .action(async (scheduleId, opts, cmd) => {
-    const { scheduleUnpauseCommand } = await import('./commands/schedule.js');
+    const { scheduleUnpauseCommand } = await import('./commands/schedule/schedule.js');
     await scheduleUnpauseCommand(scheduleId, { ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -222,7 +222,7 @@ schedule
   .argument('<schedule-id>')
   .option('--overlap <policy>', `overlap policy for this run: ${OVERLAPS}`)
   .action(async (scheduleId, opts, cmd) => {
-    const { scheduleTriggerCommand } = await import('./commands/schedule.js');
+    const { scheduleTriggerCommand } = await import('./commands/schedule/schedule.js');
     await scheduleTriggerCommand(scheduleId, { ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -231,7 +231,7 @@ schedule
   .description('delete a schedule (workflows it started keep running)')
   .argument('<schedule-id>')
   .action(async (scheduleId, _opts, cmd) => {
-    const { scheduleDeleteCommand } = await import('./commands/schedule.js');
+    const { scheduleDeleteCommand } = await import('./commands/schedule/schedule.js');
     await scheduleDeleteCommand(scheduleId, cmd.optsWithGlobals(), out);
   });
 
@@ -303,7 +303,7 @@ breakGlass
   .option('--timeout <seconds>', 'with --wait: how long to wait for approval', seconds, 3600)
   .option('--json', 'print the workflow id and key file as JSON')
   .action(async (opts, cmd) => {
-    const { requestCommand } = await import('./commands/break-glass.js');
+    const { requestCommand } = await import('./commands/break-glass/break-glass.js');
     await requestCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -317,7 +317,7 @@ breakGlass
   .option('--key-dir <dir>', 'where request left the private key')
   .option('--timeout <seconds>', 'how long to wait for approval', seconds, 3600)
   .action(async (workflowId, opts, cmd) => {
-    const { collectCommand } = await import('./commands/break-glass.js');
+    const { collectCommand } = await import('./commands/break-glass/break-glass.js');
     await collectCommand(workflowId, { ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -330,7 +330,7 @@ breakGlass
   .option('--key-dir <dir>', 'where request left the private key (it is removed)')
   .option('--json', 'print the audit trail as JSON')
   .action(async (workflowId, opts, cmd) => {
-    const { revokeCommand } = await import('./commands/break-glass.js');
+    const { revokeCommand } = await import('./commands/break-glass/break-glass.js');
     await revokeCommand(workflowId, { ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -340,7 +340,7 @@ breakGlass
   .argument('<workflow-id>', 'the break-glass request')
   .option('--json', 'print as JSON')
   .action(async (workflowId, opts, cmd) => {
-    const { breakGlassStatusCommand } = await import('./commands/break-glass.js');
+    const { breakGlassStatusCommand } = await import('./commands/break-glass/break-glass.js');
     await breakGlassStatusCommand(workflowId, { ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -387,7 +387,7 @@ withRotationOptions(
   .option('--id <id>', 'ends the workflow id (default: the UTC time)')
   .option('--wait', 'wait until it finishes (through the grace period) and print the outcome')
   .action(async (path, _opts, cmd) => {
-    const { secretRotateCommand } = await import('./commands/secret.js');
+    const { secretRotateCommand } = await import('./commands/rotation/secret.js');
     await secretRotateCommand(path, cmd.optsWithGlobals() as SecretRotateOptions, out);
   });
 
@@ -398,7 +398,7 @@ secret
   .option('--mount <mount>', 'the KV mount, when its path has a slash')
   .option('--json', 'print as JSON')
   .action(async (path, opts, cmd) => {
-    const { secretStatusCommand } = await import('./commands/secret-view.js');
+    const { secretStatusCommand } = await import('./commands/rotation/view.js');
     await secretStatusCommand(path, { ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -416,7 +416,7 @@ withRotationOptions(
   .option('--id <id>', 'with --to-version: ends the workflow id (default: restore-v<N>-<time>)')
   .option('--wait', 'with --to-version: wait until it finishes and print the outcome')
   .action(async (which, _opts, cmd) => {
-    const { secretRollbackCommand } = await import('./commands/secret.js');
+    const { secretRollbackCommand } = await import('./commands/rotation/secret.js');
     await secretRollbackCommand(which, cmd.optsWithGlobals() as SecretRollbackOptions, out);
   });
 
@@ -429,7 +429,7 @@ secret
   .option('--limit <n>', 'at most this many rotations', '50')
   .option('--json', 'print as JSON')
   .action(async (path, opts, cmd) => {
-    const { secretHistoryCommand } = await import('./commands/secret-view.js');
+    const { secretHistoryCommand } = await import('./commands/rotation/view.js');
     await secretHistoryCommand(path, { ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -443,7 +443,7 @@ withRotationOptions(
   .option('--stagger <duration>', 'offset between the secrets, at least the grace period + 1h, e.g. 2d')
   .option('--paused', 'create the schedules paused')
   .action(async (paths, _opts, cmd) => {
-    const { secretScheduleCommand } = await import('./commands/secret-schedule.js');
+    const { secretScheduleCommand } = await import('./commands/rotation/schedule.js');
     await secretScheduleCommand(paths, cmd.optsWithGlobals() as SecretScheduleOptions, out);
   });
 
@@ -467,7 +467,7 @@ lease
   .option('--cluster <name>', 'configured Vault cluster (default: "default")')
   .option('--json', 'print the workflow id and input as JSON')
   .action(async (credentials, opts, cmd) => {
-    const { leaseKeepCommand } = await import('./commands/lease.js');
+    const { leaseKeepCommand } = await import('./commands/lease/lease.js');
     await leaseKeepCommand(credentials, { ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -493,7 +493,7 @@ ca.command('init-root')
   .option('--out <file>', 'also write the certificate (public) here, read with VAULT_ADDR/VAULT_TOKEN')
   .option('--cluster <name>', 'configured Vault cluster (default: "default")')
   .action(async (opts, cmd) => {
-    const { caInitRootCommand } = await import('./commands/ca.js');
+    const { caInitRootCommand } = await import('./commands/ca/ca.js');
     await caInitRootCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -508,7 +508,7 @@ ca.command('bootstrap')
   .option('--as <name>', 'who asks (the requester; may reject, never approve)')
   .option('--cluster <name>', 'configured Vault cluster (default: "default")')
   .action(async (opts, cmd) => {
-    const { caBootstrapCommand } = await import('./commands/ca.js');
+    const { caBootstrapCommand } = await import('./commands/ca/ca.js');
     await caBootstrapCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -548,7 +548,7 @@ ca.command('rotate')
   .option('--as <name>', 'who asks (the requester; may reject, never approve)')
   .option('--cluster <name>', 'configured Vault cluster (default: "default")')
   .action(async (opts, cmd) => {
-    const { caRotateCommand } = await import('./commands/ca-rotate.js');
+    const { caRotateCommand } = await import('./commands/ca/rotate.js');
     await caRotateCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -582,7 +582,7 @@ cert
   .option('--cluster <name>', 'configured Vault cluster (default: "default")')
   .option('--timeout <seconds>', 'how long to wait for the first certificate', seconds, 300)
   .action(async (opts, cmd) => {
-    const { certIssueCommand } = await import('./commands/cert.js');
+    const { certIssueCommand } = await import('./commands/cert/cert.js');
     await certIssueCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -591,7 +591,7 @@ cert
   .description('renew a certificate now; prints the new serial')
   .argument('<workflow-id>', 'the certificate workflow, e.g. cert:default:pki_int:www.example.com')
   .action(async (workflowId, _opts, cmd) => {
-    const { certRenewCommand } = await import('./commands/cert.js');
+    const { certRenewCommand } = await import('./commands/cert/cert.js');
     await certRenewCommand(workflowId, cmd.optsWithGlobals(), out);
   });
 
@@ -601,7 +601,7 @@ cert
   .argument('<workflow-id>', 'the certificate workflow')
   .option('--remove-files', 'also remove the deployed certificate, key and chain files')
   .action(async (workflowId, opts, cmd) => {
-    const { certRevokeCommand } = await import('./commands/cert.js');
+    const { certRevokeCommand } = await import('./commands/cert/cert.js');
     await certRevokeCommand(workflowId, { ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -613,7 +613,7 @@ cert
   .option('--expiring-within <duration>', 'only those expiring within this long (or expired), e.g. 30d')
   .option('--store <mount/path>', 'the inventory in KV v2 (default secret/vaultops/cert-inventory)')
   .action(async (opts) => {
-    const { certListCommand } = await import('./commands/cert-list.js');
+    const { certListCommand } = await import('./commands/cert/list.js');
     await certListCommand(opts, out);
   });
 
@@ -629,7 +629,7 @@ cert
   .option('--timeout <duration>', 'per endpoint, e.g. 5s (default)')
   .option('--store <mount/path>', 'the inventory in KV v2 (default secret/vaultops/cert-inventory)')
   .action(async (endpoints, opts) => {
-    const { certDiscoverCommand } = await import('./commands/cert-discover.js');
+    const { certDiscoverCommand } = await import('./commands/cert/discover.js');
     await certDiscoverCommand(endpoints, opts, out);
   });
 
@@ -647,7 +647,7 @@ migrate
   .requiredOption('--to <namespace>', 'the target namespace, e.g. admin/team-b')
   .option('--format <format>', 'table (default) or json')
   .action(async (opts) => {
-    const { migratePlanCommand } = await import('./commands/migrate-plan.js');
+    const { migratePlanCommand } = await import('./commands/migrate/plan.js');
     await migratePlanCommand(opts, out);
   });
 
@@ -684,7 +684,7 @@ migrate
   .option('--batch-size <n>', 'KV secrets per batch (default 200)')
   .option('--as <name>', 'who asks (default $USER): may not approve')
   .action(async (_opts, cmd) => {
-    const { migrateRunCommand } = await import('./commands/migrate-run.js');
+    const { migrateRunCommand } = await import('./commands/migrate/run.js');
     await migrateRunCommand(cmd.optsWithGlobals(), out);
   });
 
@@ -697,7 +697,7 @@ migrate
   .requiredOption('--as <name>', 'who confirms')
   .option('--reason <text>', 'e.g. the change ticket')
   .action(async (workflowId, opts, cmd) => {
-    const { migrateFreezeCommand } = await import('./commands/migrate-run.js');
+    const { migrateFreezeCommand } = await import('./commands/migrate/run.js');
     await migrateFreezeCommand(workflowId, { ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -717,7 +717,7 @@ dr.command('protect')
   .option('--weekly <n>', 'retention: also the newest of each of the last N weeks (default 4)')
   .option('--paused', 'with --every: create the schedule paused')
   .action(async (opts, cmd) => {
-    const { drProtectCommand } = await import('./commands/dr.js');
+    const { drProtectCommand } = await import('./commands/dr/dr.js');
     await drProtectCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -731,7 +731,7 @@ dr.command('snapshots')
   )
   .option('--json', 'print the manifest entries as JSON')
   .action(async (opts) => {
-    const { drSnapshotsCommand } = await import('./commands/dr.js');
+    const { drSnapshotsCommand } = await import('./commands/dr/dr.js');
     await drSnapshotsCommand(opts, out);
   });
 
@@ -748,7 +748,7 @@ dr.command('drill')
   .option('--snapshot <id>', 'restore this snapshot instead of the newest usable one')
   .option('--json', 'print the report as JSON')
   .action(async (opts, cmd) => {
-    const { drDrillCommand } = await import('./commands/dr.js');
+    const { drDrillCommand } = await import('./commands/dr/dr.js');
     await drDrillCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -790,7 +790,7 @@ dr.command('failover')
     'DR-replication path: the file ON THE WORKER holding the DR operation batch token',
   )
   .action(async (opts, cmd) => {
-    const { drFailoverCommand } = await import('./commands/dr-failover.js');
+    const { drFailoverCommand } = await import('./commands/dr/failover.js');
     await drFailoverCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -813,7 +813,7 @@ dr.command('failback')
   .option('--as <name>', 'who asks (the requester; may reject, never approve)')
   .option('--hook <command>', 'run after the switch (sh -c), with VAULTOPS_DR_NEW_PRIMARY set')
   .action(async (opts, cmd) => {
-    const { drFailbackCommand } = await import('./commands/dr-failback.js');
+    const { drFailbackCommand } = await import('./commands/dr/failback.js');
     await drFailbackCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -826,7 +826,7 @@ dr.command('primary')
   .option('--env', 'print `export VAULT_ADDR=<primary>` for eval in a shell')
   .option('--json', 'print the resolution as JSON')
   .action(async (opts, cmd) => {
-    const { drPrimaryCommand } = await import('./commands/dr-primary.js');
+    const { drPrimaryCommand } = await import('./commands/dr/primary.js');
     await drPrimaryCommand({ ...cmd.optsWithGlobals(), ...opts }, out);
   });
 
@@ -842,7 +842,7 @@ dr.command('unseal-share')
   )
   .option('--node <url>', "send to this node address instead of the worker's (repeatable)", repeat)
   .action(async (workflowId, opts, cmd) => {
-    const { drUnsealShareCommand } = await import('./commands/dr-failover.js');
+    const { drUnsealShareCommand } = await import('./commands/dr/failover.js');
     const { errors } = await drUnsealShareCommand(workflowId, { ...cmd.optsWithGlobals(), ...opts }, out);
     // A node that refused the share: the holder must know, and so must a script.
     if (errors.length > 0) process.exitCode = 1;

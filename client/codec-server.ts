@@ -5,8 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
-import type { VaultClient } from '../activities/vault/client.js';
 import { logger } from '../common/logger.js';
+import type { VaultClient } from '../vault/client.js';
 
 export type Authorization = { ok: true; who: string } | { ok: false; status: 401 | 403 | 503; error: string };
 export type Authorizer = (req: IncomingMessage) => Promise<Authorization>;

@@ -5,20 +5,20 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
-import { VaultClient } from '../activities/vault/client.js';
-import { encryptingDataConverter } from '../common/codec/data-converter.js';
-import { devKeyFile, loadKeyFile } from '../common/codec/key-file.js';
-import { parseConfig } from '../common/config.js';
-import { logger } from '../common/logger.js';
-import { runWorker } from '../workers/run.js';
-import { type Authorizer, type CodecServer, startCodecServer, vaultTokenAuthorizer } from './codec-server.js';
+import { encryptingDataConverter } from '../codec/data-converter.js';
+import { devKeyFile, loadKeyFile } from '../codec/key-file.js';
+import { parseConfig } from '../common/config/config.js';
 import {
   clearStackEnv,
   clearStackState,
   type StackEnv,
   writeStackEnv,
   writeStackState,
-} from './dev-state.js';
+} from '../common/dev-state.js';
+import { logger } from '../common/logger.js';
+import { VaultClient } from '../vault/client.js';
+import { runWorker } from '../workers/run.js';
+import { type Authorizer, type CodecServer, startCodecServer, vaultTokenAuthorizer } from './codec-server.js';
 import { type DrPair, startDrPair } from './stack/dr-pair.js';
 import { freePort } from './stack/ports.js';
 import { devSoftHsmToken, type SoftHsmToken } from './stack/softhsm.js';

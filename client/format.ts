@@ -1,5 +1,5 @@
 // Human-readable output for the CLI. Reports carry references and facts, never secrets.
-import type { PreflightReport } from '../common/preflight.js';
+import type { PreflightReport } from '../common/preflight/report.js';
 
 export function formatPreflight(r: PreflightReport): string {
   const lines = [

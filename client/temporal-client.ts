@@ -4,11 +4,11 @@
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { devKeyFile } from '../common/codec/key-file.js';
-import { type CodecConfig, parseConfig, type TemporalConfig } from '../common/config.js';
-import { readConfigFile } from '../common/config-file.js';
-import { temporalTls } from '../common/temporal-tls.js';
-import { DEFAULT_STATE_DIR, readRunningStack, type StackState } from './dev-state.js';
+import { devKeyFile } from '../codec/key-file.js';
+import { type CodecConfig, parseConfig, type TemporalConfig } from '../common/config/config.js';
+import { readConfigFile } from '../common/config/file.js';
+import { temporalTls } from '../common/config/temporal-tls.js';
+import { DEFAULT_STATE_DIR, readRunningStack, type StackState } from '../common/dev-state.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -123,14 +123,14 @@ function devStackCodec(
  */
 async function clientDataConverter(target: TemporalTarget): Promise<DataConverter | undefined> {
   if (!target.codec) return undefined;
-  const { encryptingDataConverter } = await import('../common/codec/data-converter.js');
+  const { encryptingDataConverter } = await import('../codec/data-converter.js');
   if (target.codec.kind === 'key_file') {
-    const { loadKeyFile } = await import('../common/codec/key-file.js');
+    const { loadKeyFile } = await import('../codec/key-file.js');
     return encryptingDataConverter(loadKeyFile(target.codec.key_file, { create: false }));
   }
   const codec = target.codec;
   const [{ loadTransitKeys }, { withUserVault }] = await Promise.all([
-    import('../common/codec/transit-keys.js'),
+    import('../codec/transit-keys.js'),
     import('./user-vault.js'),
   ]);
   const keyring = await withUserVault(

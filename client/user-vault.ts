@@ -1,11 +1,11 @@
 // The user's own Vault, as `vault` and `bao` reach it: VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE,
 // VAULT_CACERT, VAULT_SKIP_VERIFY. The CLI holds no worker credentials; where it talks to Vault
 // itself (secret metadata, a wrapped token, transit-wrapped codec keys), it does so as the user.
-import type { VaultClient } from '../activities/vault/client.js';
+import type { VaultClient } from '../vault/client.js';
 
 /** A client for VAULT_ADDR with the user's TLS settings and no token (callers set one, or pass it per call). */
 export async function userVaultClient(address: string): Promise<VaultClient> {
-  const { VaultClient } = await import('../activities/vault/client.js');
+  const { VaultClient } = await import('../vault/client.js');
   return new VaultClient({
     address,
     namespace: process.env.VAULT_NAMESPACE || undefined,

@@ -13,7 +13,7 @@ import {
   type KeyObject,
   randomBytes,
 } from 'node:crypto';
-import type { SealedBox } from './break-glass.js';
+import type { SealedBox } from './break-glass/break-glass.js';
 
 const ALG = 'X25519-HKDF-SHA256-A256GCM' as const;
 const INFO = Buffer.from('vaultops break-glass sealed box v1');

@@ -5,8 +5,6 @@
 export const WORKFLOW_TYPES = [
   'preflightWorkflow',
   'sealGuardWorkflow',
-  'orderedWritesWorkflow',
-  'approvedChangeWorkflow',
   'breakGlassWorkflow',
   'secretRotationWorkflow',
   'leaseKeeperWorkflow',

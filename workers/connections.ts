@@ -1,18 +1,18 @@
 // Configuration → live connections: a logged-in Vault client per cluster and a Temporal connection.
 import { Connection } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
-import type { LoginResult } from '../activities/vault/auth/login.js';
-import { AuthSession } from '../activities/vault/auth/session.js';
-import { VaultClient } from '../activities/vault/client.js';
 import {
   DEFAULT_CLUSTER,
   type TemporalConfig,
   type VaultIntegrationConfig,
   type VaultopsConfig,
   vaultClusterConfigs,
-} from '../common/config.js';
+} from '../common/config/config.js';
+import { temporalTls } from '../common/config/temporal-tls.js';
 import { logger } from '../common/logger.js';
-import { temporalTls } from '../common/temporal-tls.js';
+import type { LoginResult } from '../vault/auth/login.js';
+import { AuthSession } from '../vault/auth/session.js';
+import { VaultClient } from '../vault/client.js';
 
 export interface VaultConnection {
   vault: VaultClient;

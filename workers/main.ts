@@ -1,11 +1,14 @@
 // Worker entrypoint: configuration (file or VAULT_*/TEMPORAL_* environment) → connections →
 // worker, with graceful shutdown on SIGINT and SIGTERM. `vaultops worker` runs the same function.
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../common/config-file.js';
+import { loadConfig } from '../common/config/file.js';
 import { logger } from '../common/logger.js';
 import { runWorker } from './run.js';
 
-export async function runWorkerProcess(configPath: string | undefined): Promise<void> {
+export async function runWorkerProcess(
+  configPath: string | undefined,
+  options: { workflowsPath?: string } = {},
+): Promise<void> {
   // Validate before connecting anything: a bad file exits here with the field to fix.
   const config = loadConfig(configPath);
   const controller = new AbortController();
@@ -15,7 +18,7 @@ export async function runWorkerProcess(configPath: string | undefined): Promise<
       controller.abort();
     });
   }
-  await runWorker(config, { signal: controller.signal });
+  await runWorker(config, { signal: controller.signal, ...options });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

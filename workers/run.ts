@@ -6,10 +6,10 @@ import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
 import { clusterClients } from '../activities/clusters.js';
 import type { HsmConfig } from '../activities/hsm/pkcs11.js';
 import { HsmPinError, hsmConfigFrom } from '../activities/hsm/token-config.js';
-import type { VaultClient } from '../activities/vault/client.js';
-import { ConfigError, DEFAULT_CLUSTER, type VaultopsConfig } from '../common/config.js';
+import { workerDataConverter } from '../codec/select.js';
+import { ConfigError, DEFAULT_CLUSTER, type VaultopsConfig } from '../common/config/config.js';
 import { logger } from '../common/logger.js';
-import { workerDataConverter } from './codec.js';
+import type { VaultClient } from '../vault/client.js';
 import {
   closeVaultClusters,
   connectTemporalClient,
@@ -33,13 +33,15 @@ export function installRuntime(): void {
 
 export async function runWorker(
   config: VaultopsConfig,
-  /** dataConverter: given by the dev stack; otherwise built from config (workers/codec.ts). */
+  /** dataConverter: given by the dev stack; otherwise built from config (codec/select.ts). */
   /** hsm: given by the dev stack (its SoftHSM2 token and PIN); otherwise from config.hsm. */
   options: {
     signal?: AbortSignal;
     onReady?: () => void;
     dataConverter?: DataConverter;
     hsm?: HsmConfig;
+    /** Another bundle entry: only the tests' example worker gives one (never configuration). */
+    workflowsPath?: string;
   } = {},
 ): Promise<void> {
   installRuntime();
@@ -76,6 +78,7 @@ export async function runWorker(
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.task_queue,
+      ...(options.workflowsPath ? { workflowsPath: options.workflowsPath } : {}),
       deps: { vault, clusters: clusterClients(clients), ...(hsm ? { hsm } : {}) },
     });
     const stop = () => {

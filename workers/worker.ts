@@ -34,8 +34,10 @@ export interface CreateWorkerOptions {
   identity?: string;
   /** A bundle built once with bundleVaultopsWorkflows(), so several workers skip webpack. */
   workflowBundle?: WorkflowBundle;
+  /** Another bundle entry than the production one (the tests' entry adds the example workflows). */
+  workflowsPath?: string;
   /**
-   * Payload codecs and failure converter (common/codec/). A prebuilt workflowBundle must have been
+   * Payload codecs and failure converter (codec/). A prebuilt workflowBundle must have been
    * bundled with the same failureConverterPath, which runs inside the workflow sandbox.
    */
   dataConverter?: DataConverter;
@@ -43,11 +45,11 @@ export interface CreateWorkerOptions {
 
 /** Bundles the workflows once (webpack takes seconds); pass the result to several workers. */
 export async function bundleVaultopsWorkflows(
-  options: { dataConverter?: DataConverter } = {},
+  options: { dataConverter?: DataConverter; workflowsPath?: string } = {},
 ): Promise<WorkflowBundle> {
   const failureConverterPath = options.dataConverter?.failureConverterPath;
   return bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
+    workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH,
     ...bundlerOptions,
     ...(failureConverterPath ? { failureConverterPath } : {}),
   });
@@ -63,7 +65,7 @@ export async function createVaultopsWorker(options: CreateWorkerOptions): Promis
     taskQueue: options.taskQueue,
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions }),
+      : { workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH, bundlerOptions }),
     activities,
     // Without a heartbeat timeout the SDK holds heartbeats back up to 30 s, and with them the
     // cancellation they carry back: a cancelled step would run on for that long.

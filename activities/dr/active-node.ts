@@ -6,9 +6,9 @@
 // failback: the client still names the pre-crash leader, now a standby. So: exactly one node must
 // say it is active (and sys/leader on it must say it is itself), else wait for the election to end.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { VaultClient } from '../vault/client.js';
-import { VaultErrorType, vaultFailure } from '../vault/errors.js';
-import { readHealth, readLeader } from '../vault/sys.js';
+import type { VaultClient } from '../../vault/client.js';
+import { VaultErrorType, vaultFailure } from '../../vault/errors.js';
+import { readHealth, readLeader } from '../../vault/sys.js';
 
 const PROBE_TIMEOUT_MS = 5000;
 

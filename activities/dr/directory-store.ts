@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SnapshotManifest } from '../../common/dr.js';
+import type { SnapshotManifest } from '../../common/dr/snapshots.js';
 import type { SnapshotStore, StoredSnapshot } from './snapshot-store.js';
 
 const MANIFEST = 'manifest.json';

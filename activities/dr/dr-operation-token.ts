@@ -5,7 +5,7 @@
 // no key holders; the file is where the operator's secret store puts it.
 import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
-import { DR_OPERATION_TOKEN_ENV, DR_OPERATION_TOKEN_FILE_ENV } from '../../common/dr-replication.js';
+import { DR_OPERATION_TOKEN_ENV, DR_OPERATION_TOKEN_FILE_ENV } from '../../common/dr/replication.js';
 
 /** The failure type when no token can be read: not retried (the configuration must change). */
 export const NO_DR_OPERATION_TOKEN = 'DrNoOperationToken';

@@ -1,5 +1,5 @@
 // Fencing the old primary so that two clusters never take writes at once: every node that still
-// answers is sealed with the primary's own token, each recorded (common/dr-failover.ts). Vault
+// answers is sealed with the primary's own token, each recorded (common/dr/failover.ts). Vault
 // refuses to seal a standby ("cannot seal when in standby mode"), and sealing the active node is
 // itself a step-down that does not come back, so the nodes are sealed one at a time as each
 // becomes active; no separate sys/step-down is sent before a seal (it would hand leadership to a
@@ -7,10 +7,10 @@
 // stepped down, and recorded as NOT fenced. Nodes that do not answer are watched: one that
 // comes back (a partition heals, a SIGSTOPped process resumes) is sealed as soon as it answers.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FenceRecord } from '../../common/dr-failover.js';
-import type { VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
-import { seal, stepDown } from '../vault/sys.js';
+import type { FenceRecord } from '../../common/dr/failover.js';
+import type { VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { seal, stepDown } from '../../vault/sys.js';
 import { probeCluster, probeNode } from './probe.js';
 
 export interface FenceTimeouts {

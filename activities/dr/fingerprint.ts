@@ -1,15 +1,15 @@
-// A cluster's DR fingerprint (common/dr.ts): mount table, auth methods, policy digests, KV key
+// A cluster's DR fingerprint (common/dr/snapshots.ts): mount table, auth methods, policy digests, KV key
 // counts, the canary's id and the keyring's active key (term, install time), read through the
 // client's namespace. Only names, types, digests and counts leave this file; secret values are
 // never read (the canary holds none).
 import { createHash } from 'node:crypto';
-import type { DrFingerprint } from '../../common/dr.js';
-import { heartbeatWith } from '../vault/activity-scope.js';
-import type { VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
-import { readSecret } from '../vault/kv.js';
-import { vaultPath } from '../vault/paths.js';
-import { listAuthMethods, listPolicies, listSecretsEngines, readPolicy } from '../vault/sys.js';
+import type { DrFingerprint } from '../../common/dr/snapshots.js';
+import { heartbeatWith } from '../../vault/activity-scope.js';
+import type { VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { readSecret } from '../../vault/kv.js';
+import { vaultPath } from '../../vault/paths.js';
+import { listAuthMethods, listPolicies, listSecretsEngines, readPolicy } from '../../vault/sys.js';
 import { readKeyring } from './keyring.js';
 
 /** Where protect writes its canary; drills look for it there. */

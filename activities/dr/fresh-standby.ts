@@ -31,11 +31,11 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import type { NodeProbe } from '../../common/dr-detect.js';
+import type { NodeProbe } from '../../common/dr/detect.js';
+import { parseResponse, VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType, vaultFailure } from '../../vault/errors.js';
+import { readHealth, unseal } from '../../vault/sys.js';
 import { stageFile } from '../staged-file.js';
-import { parseResponse, VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType, vaultFailure } from '../vault/errors.js';
-import { readHealth, unseal } from '../vault/sys.js';
 import { probeCluster } from './probe.js';
 import { honoursToken } from './token-honoured.js';
 

@@ -10,10 +10,10 @@
 // until the key holders unseal it, as a seal seen in the unseal step would have.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { type KeyringIdentity, sameKeyring } from '../../common/dr.js';
-import { parseResponse, type VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
-import { readHealth } from '../vault/sys.js';
+import { type KeyringIdentity, sameKeyring } from '../../common/dr/snapshots.js';
+import { parseResponse, type VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { readHealth } from '../../vault/sys.js';
 import { honoursToken } from './token-honoured.js';
 
 const keyStatus = z.object({ term: z.number().int(), install_time: z.string() });

@@ -1,10 +1,10 @@
 // Health probes of every node of a cluster, each node alone (no failover to another node, no
 // retry), each within a short timeout: a node that does not answer in time is `no-answer`, with the
-// reason. A probe never fails as a whole: what it saw is the answer, and common/dr-detect.ts
+// reason. A probe never fails as a whole: what it saw is the answer, and common/dr/detect.ts
 // decides what the answers mean.
-import type { NodeHealth, NodeProbe, ProbeRound } from '../../common/dr-detect.js';
-import type { VaultClient } from '../vault/client.js';
-import { readHealth } from '../vault/sys.js';
+import type { NodeHealth, NodeProbe, ProbeRound } from '../../common/dr/detect.js';
+import type { VaultClient } from '../../vault/client.js';
+import { readHealth } from '../../vault/sys.js';
 
 /** One node's sys/health, answered within `timeoutMs` or recorded as no answer. */
 export async function probeNode(

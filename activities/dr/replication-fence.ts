@@ -5,10 +5,10 @@
 // says how it ended up, recorded per node. Nodes that do not answer, or answer sealed, may come back
 // as a DR primary: they are watched and demoted the moment they answer unsealed.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DemoteRecord, DrReplicationStatus } from '../../common/dr-replication.js';
-import type { VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
-import { demoteDrPrimary, readDrStatus } from '../vault/replication.js';
+import type { DemoteRecord, DrReplicationStatus } from '../../common/dr/replication.js';
+import type { VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { demoteDrPrimary, readDrStatus } from '../../vault/replication.js';
 import { probeCluster, probeNode } from './probe.js';
 
 export interface DemoteTimeouts {

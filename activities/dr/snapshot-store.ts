@@ -3,7 +3,7 @@
 // stream in and only a complete, durable file takes the snapshot's name. The manifest (one JSON
 // record per snapshot) is replaced atomically, under the store's lock.
 import type { Readable, Writable } from 'node:stream';
-import type { SnapshotManifest } from '../../common/dr.js';
+import type { SnapshotManifest } from '../../common/dr/snapshots.js';
 
 export interface StoredSnapshot {
   /** The file's name in the store. */

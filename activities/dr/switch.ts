@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { CurrentPrimaryRecord } from '../../common/dr-failover.js';
+import type { CurrentPrimaryRecord } from '../../common/dr/failover.js';
 
 export async function writeCurrentPrimaryFile(file: string, record: CurrentPrimaryRecord): Promise<void> {
   const dir = dirname(file);

@@ -2,9 +2,9 @@
 // seal type), and a wait for that to change. Key holders send their shares straight to the nodes
 // (`vaultops dr unseal-share`); this only watches, so no share ever passes through the worker.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type NodeSealState, type SealProgress, sealProgressKey } from '../../common/dr-failover.js';
-import type { VaultClient } from '../vault/client.js';
-import { readSealStatus } from '../vault/sys.js';
+import { type NodeSealState, type SealProgress, sealProgressKey } from '../../common/dr/failover.js';
+import type { VaultClient } from '../../vault/client.js';
+import { readSealStatus } from '../../vault/sys.js';
 
 const PROBE_TIMEOUT_MS = 2500;
 

@@ -8,13 +8,14 @@
 // password: the caveat names it). Other methods move as mounts only (the plan says so). Role IDs
 // and passwords stay inside this activity.
 import { randomBytes } from 'node:crypto';
-import { type StepReport, type TargetMapping, targetMount, targetPolicy } from '../../common/migrate-run.js';
-import type { VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
-import { segment, vaultPath } from '../vault/paths.js';
+import { type StepReport, type TargetMapping, targetMount, targetPolicy } from '../../common/migrate/run.js';
+import type { VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { segment, vaultPath } from '../../vault/paths.js';
 import { digestOf } from './digest.js';
 import type { Ledger } from './ledger.js';
-import { migratedMounts, readMounts } from './mounts.js';
+import { readMounts } from './mount-table.js';
+import { migratedMounts } from './mounts.js';
 import { migratedPolicyNames } from './policies.js';
 import { listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
 

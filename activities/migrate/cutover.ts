@@ -6,13 +6,14 @@
 // is therefore taken at cutover, where the server has it and the source is not the root
 // namespace: stragglers still writing to the old namespace fail loudly during the grace period.
 // Its unlock key is kept in the target root's KV beside the ledger, never in the history.
-import type { MigrateContext } from '../../common/migrate-run.js';
-import type { VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
-import { deleteAll, readSecret, writeSecret } from '../vault/kv.js';
-import { segment, vaultPath } from '../vault/paths.js';
-import { deletePolicy } from '../vault/sys.js';
-import { migratedMounts, readMounts } from './mounts.js';
+import type { MigrateContext } from '../../common/migrate/run.js';
+import type { VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { deleteAll, readSecret, writeSecret } from '../../vault/kv.js';
+import { segment, vaultPath } from '../../vault/paths.js';
+import { deletePolicy } from '../../vault/sys.js';
+import { readMounts } from './mount-table.js';
+import { migratedMounts } from './mounts.js';
 import { plannedPolicies } from './policies.js';
 
 const parentAndName = (ns: string) => {

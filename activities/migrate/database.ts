@@ -5,12 +5,13 @@
 // and the operator re-enters the password at the target (the caveat). Dynamic roles are settings
 // and copy exactly. Static roles are not created: creating one rotates the database user's
 // password at once, which needs the connection's password (reported, for the cutover).
-import { type StepReport, type TargetMapping, targetMount } from '../../common/migrate-run.js';
-import type { VaultClient } from '../vault/client.js';
-import { segment, vaultPath } from '../vault/paths.js';
+import { type StepReport, type TargetMapping, targetMount } from '../../common/migrate/run.js';
+import type { VaultClient } from '../../vault/client.js';
+import { segment, vaultPath } from '../../vault/paths.js';
 import { type Compared, compareDigests, digestOf } from './digest.js';
 import type { Ledger } from './ledger.js';
-import { migratedMounts, readMounts } from './mounts.js';
+import { readMounts } from './mount-table.js';
+import { migratedMounts } from './mounts.js';
 import { listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
 
 /** The connection's settings as compared on both sides (what the target may differ in is left out). */

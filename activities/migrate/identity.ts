@@ -5,7 +5,7 @@
 // mapped by name too. What exists at the target with the same content is kept (skipped); with
 // other content it is a conflict. Creations are ledgered first, so rollback removes only them.
 // Metadata values stay inside the activity; histories get names and digests.
-import type { IdentityEntityItem, IdentityGroupItem } from '../../common/migrate-inventory.js';
+import type { IdentityEntityItem, IdentityGroupItem } from '../../common/migrate/inventory.js';
 import {
   type LedgerEntry,
   type StepReport,
@@ -13,9 +13,9 @@ import {
   targetIdentityName,
   targetMount,
   targetPolicy,
-} from '../../common/migrate-run.js';
-import { inBatches } from '../vault/batch.js';
-import type { VaultClient } from '../vault/client.js';
+} from '../../common/migrate/run.js';
+import { inBatches } from '../../vault/batch.js';
+import type { VaultClient } from '../../vault/client.js';
 import {
   createEntityAlias,
   createGroupAlias,
@@ -32,10 +32,11 @@ import {
   readGroup,
   writeEntity,
   writeGroup,
-} from '../vault/identity.js';
+} from '../../vault/identity.js';
 import { type Compared, compareDigests, digestOf } from './digest.js';
 import type { Ledger } from './ledger.js';
-import { migratedMounts, readMounts } from './mounts.js';
+import { readMounts } from './mount-table.js';
+import { migratedMounts } from './mounts.js';
 import { migratedPolicyNames } from './policies.js';
 import { newReport, targetConflict } from './sides.js';
 

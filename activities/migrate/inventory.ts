@@ -16,18 +16,19 @@ import type {
   PolicyItem,
   ServerFacts,
   TransitKeyItem,
-} from '../../common/migrate-inventory.js';
+} from '../../common/migrate/inventory.js';
+import { keptAlive } from '../../vault/activity-scope.js';
+import { inBatches, type Outcome } from '../../vault/batch.js';
+import type { VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { listKeys, readMetadata } from '../../vault/kv.js';
+import { segment, vaultPath } from '../../vault/paths.js';
+import { listIssuers } from '../../vault/pki.js';
+import { listPolicies, probeNamespaces, readHealth, readPluginCatalog, readPolicy } from '../../vault/sys.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
-import { keptAlive } from '../vault/activity-scope.js';
-import { inBatches, type Outcome } from '../vault/batch.js';
-import type { VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
-import { listKeys, readMetadata } from '../vault/kv.js';
-import { segment, vaultPath } from '../vault/paths.js';
-import { listIssuers } from '../vault/pki.js';
-import { listPolicies, probeNamespaces, readHealth, readPluginCatalog, readPolicy } from '../vault/sys.js';
 import { digestOf } from './digest.js';
 import { identityItems } from './identity.js';
+import { mountItem, type RawMount, readMounts } from './mount-table.js';
 
 /** Mounts every namespace has of its own: never copied, never listed. */
 const BUILT_IN_MOUNTS = new Set(['system', 'ns_system', 'identity', 'ns_identity', 'token', 'ns_token']);
@@ -69,17 +70,6 @@ export interface InventoryOptions {
   walkKv?: boolean;
 }
 
-export interface RawMount {
-  type: string;
-  description?: string;
-  local?: boolean;
-  seal_wrap?: boolean;
-  external_entropy_access?: boolean;
-  options?: Record<string, string> | null;
-  config?: Record<string, unknown>;
-  running_plugin_version?: string;
-}
-
 /** Reads `namespace` (client-relative: "" is the client's own) with `vault`'s token. */
 export async function readInventory(
   vault: VaultClient,
@@ -113,7 +103,7 @@ export async function readInventory(
   if (namespace !== '' && !server.namespaces) return empty;
   let mounts: Record<string, RawMount>;
   try {
-    mounts = await readMountTable(vault, 'sys/mounts');
+    mounts = await readMounts(vault, 'sys/mounts');
   } catch (err) {
     if (isVaultFailure(err, VaultErrorType.NotFound)) return empty; // "namespace not found"
     throw err;
@@ -123,7 +113,7 @@ export async function readInventory(
     .filter(([, m]) => !BUILT_IN_MOUNTS.has(m.type))
     .map(([path, m]) => mountItem(path, m))
     .sort((a, b) => a.path.localeCompare(b.path));
-  const authTable = await readMountTable(vault, 'sys/auth');
+  const authTable = await readMounts(vault, 'sys/auth');
   const authMethods: AuthMethodItem[] = [];
   for (const [path, m] of Object.entries(authTable).sort(([a], [b]) => a.localeCompare(b))) {
     if (BUILT_IN_MOUNTS.has(m.type)) continue;
@@ -197,48 +187,6 @@ async function readServerFacts(vault: VaultClient): Promise<ServerFacts> {
 }
 
 // --- mounts -------------------------------------------------------------------------------------
-
-async function readMountTable(vault: VaultClient, path: 'sys/mounts' | 'sys/auth') {
-  const body = (await vault.read(path)) as { data?: Record<string, RawMount> };
-  return body.data ?? {};
-}
-
-/** Tuning as Vault reports it, minus what is per-mount identity (accessor, uuid) or per-build. */
-export function mountItem(path: string, m: RawMount): MountItem {
-  const kvVersion = m.type === 'kv' ? (m.options?.version ?? '1') : null;
-  return {
-    path,
-    type: m.type,
-    kvVersion,
-    local: m.local ?? false,
-    sealWrap: m.seal_wrap ?? false,
-    digest: digestOf(
-      withoutDefaults({
-        type: m.type,
-        description: m.description,
-        options: { ...(m.options ?? {}), ...(kvVersion ? { version: kvVersion } : {}) },
-        config: m.config,
-        seal_wrap: m.seal_wrap,
-        external_entropy_access: m.external_entropy_access,
-      }),
-    ),
-  };
-}
-
-/**
- * Drops false, 0, "", [], {} and null at every level: servers differ in which defaults they list,
- * and a default listed is the same mount as a default left out.
- */
-function withoutDefaults(value: unknown): unknown {
-  if (Array.isArray(value)) return value.length === 0 ? undefined : value.map(withoutDefaults);
-  if (value !== null && typeof value === 'object') {
-    const kept = Object.entries(value as Record<string, unknown>)
-      .map(([k, v]) => [k, withoutDefaults(v)] as const)
-      .filter(([, v]) => v !== undefined);
-    return kept.length === 0 ? undefined : Object.fromEntries(kept);
-  }
-  return value === false || value === 0 || value === '' || value === null ? undefined : value;
-}
 
 async function authMethodItem(
   vault: VaultClient,

@@ -11,11 +11,11 @@ import {
   type LedgerEntry,
   type TargetMapping,
   targetMount,
-} from '../../common/migrate-run.js';
-import { inBatches } from '../vault/batch.js';
-import type { VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
-import { readMetadata } from '../vault/kv.js';
+} from '../../common/migrate/run.js';
+import { inBatches } from '../../vault/batch.js';
+import type { VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { readMetadata } from '../../vault/kv.js';
 import { digestOf } from './digest.js';
 import { walkKvPaths } from './inventory.js';
 import { copyKvBatch, cursorFrom, type KvCopyRollup } from './kv-copy.js';

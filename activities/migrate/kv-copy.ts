@@ -17,11 +17,10 @@
 
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { type ClusterClients, resolveClusters } from '../clusters.js';
-import { currentActivityScope, heartbeatWith, keptAlive } from '../vault/activity-scope.js';
-import { inBatches } from '../vault/batch.js';
-import type { VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
+import { currentActivityScope, heartbeatWith, keptAlive } from '../../vault/activity-scope.js';
+import { inBatches } from '../../vault/batch.js';
+import type { VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import {
   destroy,
   type KvMetadata,
@@ -30,7 +29,8 @@ import {
   softDelete,
   writeMetadata,
   writeSecret,
-} from '../vault/kv.js';
+} from '../../vault/kv.js';
+import { type ClusterClients, resolveClusters } from '../clusters.js';
 import { digestOf } from './digest.js';
 import { kvPathsAfter, pageOf } from './kv-walk.js';
 

@@ -5,14 +5,15 @@
 // the target held before with another value is a conflict; with the same value it is kept. Keys
 // are ledgered before they are written unless the migration created the whole mount. Values stay
 // inside the activity: the result is counts, names of mismatches and digests.
-import { type TargetMapping, targetMount } from '../../common/migrate-run.js';
-import { inBatches } from '../vault/batch.js';
-import type { VaultClient } from '../vault/client.js';
-import { vaultPath } from '../vault/paths.js';
+import { type TargetMapping, targetMount } from '../../common/migrate/run.js';
+import { inBatches } from '../../vault/batch.js';
+import type { VaultClient } from '../../vault/client.js';
+import { vaultPath } from '../../vault/paths.js';
 import { digestOf } from './digest.js';
 import { walkKvPaths } from './inventory.js';
 import type { Ledger } from './ledger.js';
-import { migratedMounts, readMounts } from './mounts.js';
+import { readMounts } from './mount-table.js';
+import { migratedMounts } from './mounts.js';
 import { newReport, readOrNone, targetConflict } from './sides.js';
 
 const CONCURRENCY = 8;

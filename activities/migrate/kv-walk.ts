@@ -3,8 +3,8 @@
 // costs the LISTs of the cursor's ancestors and of the folders it copies, not a walk of the whole
 // mount (which made a migration O(batches × keys)). Nothing is kept between batches: the cursor
 // (a path) is all the state, so a retry or a new worker resumes from it.
-import type { VaultClient } from '../vault/client.js';
-import { listKeys } from '../vault/kv.js';
+import type { VaultClient } from '../../vault/client.js';
+import { listKeys } from '../../vault/kv.js';
 
 /** Sorted by code point, as `>` compares: the cursor's order must be the walk's. */
 export const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -3,10 +3,10 @@
 // is created (write-ahead), so a step that fails halfway still leaves its creations on record;
 // rollback removes the recorded items newest first, and never touches what was there before.
 // Names only: the ledger holds no value, secret ID, password or key.
-import type { LedgerEntry, LedgerLocation } from '../../common/migrate-run.js';
-import type { VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
-import { readSecret, writeSecret } from '../vault/kv.js';
+import type { LedgerEntry, LedgerLocation } from '../../common/migrate/run.js';
+import type { VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { readSecret, writeSecret } from '../../vault/kv.js';
 
 export interface Ledger {
   entries(): Promise<LedgerEntry[]>;

@@ -2,11 +2,11 @@
 // same digest (type, description, options, tuning) is skipped; one with other content is a
 // conflict (the plan refuses those before anything is written). KV v2 mounts also get their
 // max_versions, cas_required and delete_version_after.
-import { type StepReport, type TargetMapping, targetMount } from '../../common/migrate-run.js';
-import type { VaultClient } from '../vault/client.js';
-import { vaultPath } from '../vault/paths.js';
-import { mountItem, type RawMount } from './inventory.js';
+import { type StepReport, type TargetMapping, targetMount } from '../../common/migrate/run.js';
+import type { VaultClient } from '../../vault/client.js';
+import { vaultPath } from '../../vault/paths.js';
 import type { Ledger } from './ledger.js';
+import { type MountTable, mountItem, type RawMount, readMounts } from './mount-table.js';
 import { newReport, targetConflict } from './sides.js';
 
 /** Mounts every namespace has of its own, and per-token storage: never copied. */
@@ -33,13 +33,6 @@ const TUNING = [
   'allowed_response_headers',
   'token_type',
 ] as const;
-
-export type MountTable = 'sys/mounts' | 'sys/auth';
-
-export async function readMounts(vault: VaultClient, table: MountTable): Promise<Record<string, RawMount>> {
-  const body = (await vault.read(table)) as { data?: Record<string, RawMount> };
-  return body.data ?? {};
-}
 
 /** The source's mounts this migration moves (with a prefix, not the copies an earlier run made). */
 export function migratedMounts(

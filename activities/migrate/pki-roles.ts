@@ -1,12 +1,13 @@
 // PKI roles: each role's settings, written to the target's PKI mount of the same name. Issuers
 // are not migratable (their private keys never leave Vault: the plan says so); a role that names
 // an issuer the target lacks is written to use the target's default issuer, and reported.
-import { type StepReport, type TargetMapping, targetMount } from '../../common/migrate-run.js';
-import type { VaultClient } from '../vault/client.js';
-import { segment, vaultPath } from '../vault/paths.js';
+import { type StepReport, type TargetMapping, targetMount } from '../../common/migrate/run.js';
+import type { VaultClient } from '../../vault/client.js';
+import { segment, vaultPath } from '../../vault/paths.js';
 import { digestOf } from './digest.js';
 import type { Ledger } from './ledger.js';
-import { migratedMounts, readMounts } from './mounts.js';
+import { readMounts } from './mount-table.js';
+import { migratedMounts } from './mounts.js';
 import { listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
 
 export async function copyPkiRoles(

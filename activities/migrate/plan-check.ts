@@ -1,15 +1,15 @@
 // The plan, as the migration workflow sees it: the source and target inventories classified by
-// common/migrate-plan.ts, reduced to what the workflow decides on (conflicts, blocking gaps, the
+// common/migrate/plan.ts, reduced to what the workflow decides on (conflicts, blocking gaps, the
 // caveats' actions, the KV mounts to copy). Within one namespace (a prefix), the target's view is
 // its prefixed copies with the prefix taken off, so a conflict means the same thing either way.
 import type {
   IdentityAliasItem,
   IdentityInventory,
   NamespaceInventory,
-} from '../../common/migrate-inventory.js';
-import { buildMigrationPlan, type MigrationPlan } from '../../common/migrate-plan.js';
-import type { MigrationSelection, TargetMapping } from '../../common/migrate-run.js';
-import type { VaultClient } from '../vault/client.js';
+} from '../../common/migrate/inventory.js';
+import { buildMigrationPlan, type MigrationPlan } from '../../common/migrate/plan.js';
+import type { MigrationSelection, TargetMapping } from '../../common/migrate/run.js';
+import type { VaultClient } from '../../vault/client.js';
 import { readInventory } from './inventory.js';
 import { plannedPolicies } from './policies.js';
 

@@ -1,4 +1,4 @@
-// ACL policies. Each source policy's text is adjusted for the target (common/migrate-run.ts
+// ACL policies. Each source policy's text is adjusted for the target (common/migrate/run.ts
 // adjustPolicyText: namespace paths, prefixed mounts) and compared by digest: identical at the
 // target is skipped, different is a conflict. `root` and `default` belong to each namespace.
 import {
@@ -6,13 +6,14 @@ import {
   type StepReport,
   type TargetMapping,
   targetPolicy,
-} from '../../common/migrate-run.js';
-import type { VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
-import { listPolicies, readPolicy, writePolicy } from '../vault/sys.js';
+} from '../../common/migrate/run.js';
+import type { VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { listPolicies, readPolicy, writePolicy } from '../../vault/sys.js';
 import { digestOf } from './digest.js';
 import type { Ledger } from './ledger.js';
-import { migratedMounts, readMounts } from './mounts.js';
+import { readMounts } from './mount-table.js';
+import { migratedMounts } from './mounts.js';
 import { newReport, targetConflict } from './sides.js';
 
 const OWN_POLICIES = new Set(['root', 'default']);

@@ -2,10 +2,10 @@
 // nothing else. Items inside a mount or auth method the migration created go with it (one delete);
 // an item already gone counts as removed, so a rollback may run again. One removal that fails does
 // not stop the others: it is reported by name for a human.
-import type { LedgerEntry, MigrateContext } from '../../common/migrate-run.js';
-import type { VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
-import { segment, vaultPath } from '../vault/paths.js';
+import type { LedgerEntry, MigrateContext } from '../../common/migrate/run.js';
+import type { VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { segment, vaultPath } from '../../vault/paths.js';
 import { identityContainer, removeIdentityEntry } from './identity.js';
 import type { Ledger } from './ledger.js';
 

@@ -1,10 +1,10 @@
-// The activities of `vaultops migrate run` (workflows/migrate.ts), one per step, over the files of
+// The activities of `vaultops migrate run` (workflows/migrate/migrate.ts), one per step, over the files of
 // this folder. Each takes the MigrateContext (ids, clusters, mapping, ledger) and returns names,
 // counts and digests only: values, role IDs, passwords and transit backups stay inside them.
-import type { KvTotals, MigrateContext, StepReport, TargetMapping } from '../../common/migrate-run.js';
+import type { KvTotals, MigrateContext, StepReport, TargetMapping } from '../../common/migrate/run.js';
+import { keptAlive } from '../../vault/activity-scope.js';
+import type { VaultClient } from '../../vault/client.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
-import { keptAlive } from '../vault/activity-scope.js';
-import type { VaultClient } from '../vault/client.js';
 import { copyAuthRoles } from './auth-roles.js';
 import { lockSource, recordCutover, retireSource, unlockSource } from './cutover.js';
 import { copyDatabase } from './database.js';

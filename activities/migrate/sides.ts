@@ -3,10 +3,10 @@
 // in a VaultSealed failure, so that the workflow queues the step with the guard of the cluster that
 // is sealed (a migration spans two), not with the target's, which would release it at once.
 import { ApplicationFailure } from '@temporalio/common';
-import type { MigrateContext, StepReport } from '../../common/migrate-run.js';
+import type { MigrateContext, StepReport } from '../../common/migrate/run.js';
+import { VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { type ClusterClients, DEFAULT_CLUSTER } from '../clusters.js';
-import { VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
 import { type Ledger, ledgerAt } from './ledger.js';
 
 export interface Sides {

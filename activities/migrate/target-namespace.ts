@@ -1,9 +1,9 @@
 // The target namespace, nested: each missing level is created (and recorded in the ledger first),
 // so "admin/team-b" under a missing "admin" creates both, and rollback removes both.
-import type { StepReport } from '../../common/migrate-run.js';
-import type { VaultClient } from '../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
-import { createNamespace } from '../vault/sys.js';
+import type { StepReport } from '../../common/migrate/run.js';
+import type { VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { createNamespace } from '../../vault/sys.js';
 import type { Ledger } from './ledger.js';
 import { newReport } from './sides.js';
 

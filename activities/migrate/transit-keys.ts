@@ -4,11 +4,12 @@
 // re-created with the same type and flags: ciphertexts made at the source do not decrypt at the
 // target, so apps must rewrap them (the caveat). A key the target already has is compared by type
 // and latest version.
-import { type StepReport, type TargetMapping, targetMount } from '../../common/migrate-run.js';
-import type { VaultClient } from '../vault/client.js';
-import { segment, vaultPath } from '../vault/paths.js';
+import { type StepReport, type TargetMapping, targetMount } from '../../common/migrate/run.js';
+import type { VaultClient } from '../../vault/client.js';
+import { segment, vaultPath } from '../../vault/paths.js';
 import type { Ledger } from './ledger.js';
-import { migratedMounts, readMounts } from './mounts.js';
+import { readMounts } from './mount-table.js';
+import { migratedMounts } from './mounts.js';
 import { listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
 
 interface KeySettings {

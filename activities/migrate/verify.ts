@@ -3,14 +3,14 @@
 // (restored keys must match; re-created ones are reported as such), every identity entity and
 // group (identity.ts) and database connection and role (database.ts). KV versions (v2) and KV v1
 // values were compared by the copy itself (per-version / per-key digests).
-import { type TargetMapping, targetMount } from '../../common/migrate-run.js';
-import type { VaultClient } from '../vault/client.js';
-import { segment, vaultPath } from '../vault/paths.js';
+import { type TargetMapping, targetMount } from '../../common/migrate/run.js';
+import type { VaultClient } from '../../vault/client.js';
+import { segment, vaultPath } from '../../vault/paths.js';
 import { verifyDatabase } from './database.js';
 import { digestOf } from './digest.js';
 import { verifyIdentity } from './identity.js';
-import { mountItem } from './inventory.js';
-import { type MountTable, migratedMounts, readMounts } from './mounts.js';
+import { type MountTable, mountItem, readMounts } from './mount-table.js';
+import { migratedMounts } from './mounts.js';
 import { plannedPolicies, readPolicyOrNone } from './policies.js';
 import { readOrNone } from './sides.js';
 import { transitKeys } from './transit-keys.js';

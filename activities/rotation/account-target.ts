@@ -4,7 +4,7 @@
 // account a random password nobody keeps. A database supplies only a driver: how to set an
 // account's password, log in as it, and list its sessions.
 import { randomBytes } from 'node:crypto';
-import { alternatingRoles, idleRole } from '../../common/rotation.js';
+import { alternatingRoles, idleRole } from '../../common/rotation/labels.js';
 import type { Credential, LiveSession, RotationStrategy, RotationTarget } from './target.js';
 
 export interface AccountDriver {

@@ -19,8 +19,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { logger } from '../../common/logger.js';
-import { alternatingRoles, idleRole } from '../../common/rotation.js';
-import type { VaultClient } from '../vault/client.js';
+import { alternatingRoles, idleRole } from '../../common/rotation/labels.js';
+import type { VaultClient } from '../../vault/client.js';
 import {
   dynamicCredentials,
   readConnection,
@@ -31,8 +31,8 @@ import {
   rotateRoot,
   rotateStaticRole,
   staticCredentials,
-} from '../vault/database.js';
-import { isVaultFailure, VaultErrorType } from '../vault/errors.js';
+} from '../../vault/database.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { PG_SESSIONS_SQL, type PgSessionRow, pgSessions } from './postgres-target.js';
 import type { Credential, RotationStrategy, RotationTarget } from './target.js';
 

@@ -1,5 +1,5 @@
 // What a rotation target does with a credential. A new target is one file implementing this
-// interface, plus its case in `targetFor` (activities/rotation.ts). Credentials are the KV data of
+// interface, plus its case in `targetFor` (activities/rotation/protocol.ts). Credentials are the KV data of
 // a version (e.g. `{ username, password }`); they stay inside the activity that read them.
 
 export type Credential = Record<string, unknown>;

@@ -2,12 +2,12 @@
 // the same keys as the worker (the configuration's `codec:` section; it never creates a key) and
 // answers only requests whose Vault token carries the codec policy, from the UI origins named.
 import type { PayloadCodec } from '@temporalio/common';
-import { VaultClient } from '../../activities/vault/client.js';
-import { EncryptionCodec } from '../../common/codec/codec.js';
-import { loadKeyFile } from '../../common/codec/key-file.js';
-import { loadTransitKeys } from '../../common/codec/transit-keys.js';
-import { ConfigError } from '../../common/config.js';
-import { loadConfig } from '../../common/config-file.js';
+import { EncryptionCodec } from '../../codec/codec.js';
+import { loadKeyFile } from '../../codec/key-file.js';
+import { loadTransitKeys } from '../../codec/transit-keys.js';
+import { ConfigError } from '../../common/config/config.js';
+import { loadConfig } from '../../common/config/file.js';
+import { VaultClient } from '../../vault/client.js';
 import { startCodecServer, vaultTokenAuthorizer } from '../codec-server.js';
 
 export interface CodecServerCommandOptions {

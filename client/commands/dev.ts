@@ -1,9 +1,9 @@
 import { relative } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
+import { DEFAULT_STATE_DIR, stackExports, workflowHistoryUrl } from '../../common/dev-state.js';
 import { logger } from '../../common/logger.js';
-import type { preflightWorkflow } from '../../workflows/preflight.js';
+import type { preflightWorkflow } from '../../workflows/preflight/preflight.js';
 import { startDevStack } from '../dev-stack.js';
-import { DEFAULT_STATE_DIR, stackExports, workflowHistoryUrl } from '../dev-state.js';
 import { formatPreflight } from '../format.js';
 import type { VaultFlavour } from '../stack/vault-dev.js';
 import { withClient } from '../temporal-client.js';

@@ -6,10 +6,10 @@ import {
   WorkflowNotFoundError,
 } from '@temporalio/client';
 import { type ApprovalState, describeApproval } from '../../common/approval.js';
-import type { PreflightReport } from '../../common/preflight.js';
+import { workflowHistoryUrl } from '../../common/dev-state.js';
+import type { PreflightReport } from '../../common/preflight/report.js';
 import { approvalStateQuery } from '../../workflows/lib/approval.js';
 import { type WorkflowStatusReport, workflowStatusQuery } from '../../workflows/lib/status.js';
-import { workflowHistoryUrl } from '../dev-state.js';
 import { formatPreflight } from '../format.js';
 import { formatApproval, formatSteps } from '../format-approval.js';
 import { type GlobalOptions, resolveTemporal, type TemporalTarget, withClient } from '../temporal-client.js';

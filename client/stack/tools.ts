@@ -1,10 +1,11 @@
 // Where the pinned tools live, and installing them on first use (scripts/install-tools.sh).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { REPO_DIR } from '../../common/repo-dir.js';
 
-export const REPO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export { REPO_DIR };
+
 export const TOOLS_BIN = join(process.env.VAULTOPS_TOOLS_DIR ?? join(REPO_DIR, '.tools'), 'bin');
 
 export type ToolName =

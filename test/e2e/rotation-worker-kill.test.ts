@@ -14,11 +14,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VaultClient } from '../../activities/vault/client.js';
-import { readMetadata, readSecret, writeSecret } from '../../activities/vault/kv.js';
-import { parseRotationLabels, pendingPath } from '../../common/rotation.js';
+import { parseRotationLabels, pendingPath } from '../../common/rotation/labels.js';
+import type { VaultClient } from '../../vault/client.js';
+import { readMetadata, readSecret, writeSecret } from '../../vault/kv.js';
 import { type StepState, workflowStatusQuery } from '../../workflows/lib/status.js';
-import { type SecretRotationInput, secretRotationWorkflow } from '../../workflows/secret-rotation.js';
+import {
+  type SecretRotationInput,
+  secretRotationWorkflow,
+} from '../../workflows/rotation/secret-rotation.js';
 import { type DatabaseServer, startPostgres } from '../harness/databases.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 import { type LossyProxy, nthWriteTo, startLossyProxy } from '../harness/lossy-proxy.js';

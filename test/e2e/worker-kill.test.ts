@@ -7,10 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VaultClient } from '../../activities/vault/client.js';
-import { readMetadata } from '../../activities/vault/kv.js';
 import type { VaultDevServer } from '../../client/stack/vault-dev.js';
-import { orderedWritesWorkflow } from '../../workflows/examples/ordered-writes.js';
+import type { VaultClient } from '../../vault/client.js';
+import { readMetadata } from '../../vault/kv.js';
+import { orderedWritesWorkflow } from '../fixtures/workflows/ordered-writes.js';
 import { expectNoSecretsInHistory } from '../harness/history-scan.js';
 import { startWorkerStack, type WorkerStack } from '../harness/worker-process.js';
 
@@ -21,7 +21,7 @@ let vaultServer: VaultDevServer;
 let vault: VaultClient;
 
 beforeAll(async () => {
-  stack = await startWorkerStack({ taskQueue: TASK_QUEUE, name: 'worker-kill' });
+  stack = await startWorkerStack({ taskQueue: TASK_QUEUE, name: 'worker-kill', withExamples: true });
   ({ vaultServer, vault } = stack);
 }, 180_000);
 

@@ -5,12 +5,13 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import type { Activities } from '../../activities/index.js';
 import type { ApprovalPolicy } from '../../common/approval.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
+import { type StepState, workflowStatusQuery } from '../../workflows/lib/status.js';
 import {
   type ApprovedChangeInput,
   approvedChangeWorkflow,
   type ChangeMarkerActivities,
-} from '../../workflows/examples/approved-change.js';
-import { type StepState, workflowStatusQuery } from '../../workflows/lib/status.js';
+} from '../fixtures/workflows/approved-change.js';
+import { TEST_WORKFLOWS_PATH } from '../fixtures/workflows/index.js';
 import { createTimeSkippingEnv } from './temporal.js';
 
 /** Two of three; carol asks, so alice and bob are the two who can approve. */
@@ -61,7 +62,7 @@ export interface ApprovalTestBed {
 export async function startApprovalTestBed(): Promise<ApprovalTestBed> {
   const [env, workflowBundle]: [TestWorkflowEnvironment, WorkflowBundle] = await Promise.all([
     createTimeSkippingEnv(),
-    bundleVaultopsWorkflows(),
+    bundleVaultopsWorkflows({ workflowsPath: TEST_WORKFLOWS_PATH }),
   ]);
   let runs = 0;
   async function withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {

@@ -2,14 +2,14 @@
 // calling their activities directly: a root key in the SoftHSM2 token with its self-signed
 // certificate in KV, and an intermediate mount whose default issuer that root signed, with one
 // server role. Shared by the rotation suites (integration, seal, worker kill).
-import type { RootStore } from '../../activities/ca-bootstrap.js';
-import { createCaBootstrapActivities } from '../../activities/ca-bootstrap.js';
-import { createCaRootActivities } from '../../activities/ca-root.js';
+import type { RootStore } from '../../activities/ca/bootstrap.js';
+import { createCaBootstrapActivities } from '../../activities/ca/bootstrap.js';
+import { createCaRootActivities } from '../../activities/ca/root.js';
 import type { HsmConfig } from '../../activities/hsm/pkcs11.js';
-import type { VaultClient } from '../../activities/vault/client.js';
-import { readSecret } from '../../activities/vault/kv.js';
-import type { KeySpec } from '../../activities/vault/pki.js';
-import type { RootKeyType } from '../../common/ca.js';
+import type { RootKeyType } from '../../common/ca/facts.js';
+import type { VaultClient } from '../../vault/client.js';
+import { readSecret } from '../../vault/kv.js';
+import type { KeySpec } from '../../vault/pki.js';
 import { unique } from './vault.js';
 
 const YEAR_MS = 365 * 24 * 3600_000;

@@ -6,8 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { approveUpdate } from '../../workflows/lib/approval.js';
 import { type StepState, workflowStatusQuery } from '../../workflows/lib/status.js';
-import type { MigrateResult } from '../../workflows/migrate.js';
-import { confirmFreezeUpdate } from '../../workflows/migrate-messages.js';
+import { confirmFreezeUpdate } from '../../workflows/migrate/messages.js';
+import type { MigrateResult } from '../../workflows/migrate/migrate.js';
 
 export interface MigrationDriver {
   /** Waits until `step` is in `state`; fails early when a step failed. */

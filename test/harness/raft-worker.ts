@@ -11,13 +11,14 @@ import type { Worker } from '@temporalio/worker';
 import { clusterClients } from '../../activities/clusters.js';
 import type { HsmConfig } from '../../activities/hsm/pkcs11.js';
 import type { Notifier } from '../../activities/notifier.js';
-import { VaultClient } from '../../activities/vault/client.js';
 import { type RaftCluster, startRaftCluster } from '../../client/stack/raft-cluster.js';
 import { toolPath } from '../../client/stack/tools.js';
 import type { VaultFlavour } from '../../client/stack/vault-dev.js';
+import { VaultClient } from '../../vault/client.js';
 import { ensureSealGuard } from '../../workers/seal-guard.js';
 import { createVaultopsWorker } from '../../workers/worker.js';
 import { sealGuardId } from '../../workflows/lib/seal-signals.js';
+import { TEST_WORKFLOWS_PATH } from '../fixtures/workflows/index.js';
 import { rememberSecret } from './history-scan.js';
 
 export interface RaftWorkerOptions {
@@ -94,6 +95,7 @@ export async function startRaftWorker(options: RaftWorkerOptions): Promise<RaftW
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
       taskQueue,
+      workflowsPath: TEST_WORKFLOWS_PATH,
       deps: {
         vault: workerVault,
         clusters: clusterClients({ ...options.otherClusters, [cluster]: workerVault }),

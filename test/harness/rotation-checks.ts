@@ -4,10 +4,10 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { expect } from 'vitest';
-import type { VaultClient } from '../../activities/vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../../activities/vault/errors.js';
-import { readMetadata } from '../../activities/vault/kv.js';
-import { parseRotationLabels, pendingPath } from '../../common/rotation.js';
+import { parseRotationLabels, pendingPath } from '../../common/rotation/labels.js';
+import type { VaultClient } from '../../vault/client.js';
+import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { readMetadata } from '../../vault/kv.js';
 
 /** Once: `path` has exactly base+1 versions, current/previous labelled, unlocked, no pending sibling. */
 export async function expectRotatedOnce(

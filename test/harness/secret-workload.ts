@@ -8,12 +8,12 @@
 // SECRETS_FILE. Run with DEBUG=* and VAULTOPS_LOG_LEVEL=trace.
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { login } from '../../activities/vault/auth/login.js';
-import { AuthSession } from '../../activities/vault/auth/session.js';
-import { VaultClient } from '../../activities/vault/client.js';
-import { readSecret, writeSecret } from '../../activities/vault/kv.js';
-import { createKey, decrypt, encrypt } from '../../activities/vault/transit.js';
 import { logger } from '../../common/logger.js';
+import { login } from '../../vault/auth/login.js';
+import { AuthSession } from '../../vault/auth/session.js';
+import { VaultClient } from '../../vault/client.js';
+import { readSecret, writeSecret } from '../../vault/kv.js';
+import { createKey, decrypt, encrypt } from '../../vault/transit.js';
 
 const address = process.env.VAULT_UNDER_TEST_ADDR as string;
 const rootToken = process.env.VAULT_UNDER_TEST_TOKEN as string;

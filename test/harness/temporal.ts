@@ -4,9 +4,9 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { Activities } from '../../activities/index.js';
-import type { PreflightReport } from '../../common/preflight.js';
+import type { PreflightReport } from '../../common/preflight/report.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
-import { type PreflightInput, preflightWorkflow } from '../../workflows/preflight.js';
+import { type PreflightInput, preflightWorkflow } from '../../workflows/preflight/preflight.js';
 import './context.js';
 
 let runtimeInstalled = false;

@@ -1,7 +1,7 @@
 // Clients for the Vault-API dev server the global setup started for this project.
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { VaultClient } from '../../activities/vault/client.js';
+import { VaultClient } from '../../vault/client.js';
 import './context.js';
 
 export const server = () => inject('vault');

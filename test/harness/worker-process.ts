@@ -7,18 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
-import { VaultClient } from '../../activities/vault/client.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../../client/stack/temporal-dev.js';
 import { REPO_DIR } from '../../client/stack/tools.js';
 import { startVaultDevServer, type VaultDevServer } from '../../client/stack/vault-dev.js';
-import { EncryptionCodec } from '../../common/codec/codec.js';
-import { encryptingDataConverter } from '../../common/codec/data-converter.js';
-import { loadKeyFile } from '../../common/codec/key-file.js';
+import { EncryptionCodec } from '../../codec/codec.js';
+import { encryptingDataConverter } from '../../codec/data-converter.js';
+import { loadKeyFile } from '../../codec/key-file.js';
+import { VaultClient } from '../../vault/client.js';
 import { sealGuardId } from '../../workflows/lib/seal-signals.js';
 import { rememberSecret } from './history-scan.js';
 import { type Spawned, spawnCollecting } from './spawned.js';
 
 const CLI = join(REPO_DIR, 'bin/vaultops.js');
+const EXAMPLE_WORKER = join(REPO_DIR, 'test/fixtures/workflows/worker.ts');
 
 export interface WorkerStackOptions {
   taskQueue: string;
@@ -33,6 +34,11 @@ export interface WorkerStackOptions {
   workerConfig?: string[];
   /** More of the workers' environment, e.g. SOFTHSM2_CONF and the HSM PIN. */
   workerEnv?: Record<string, string>;
+  /**
+   * Run the tests' worker entry (test/fixtures/workflows/worker.ts: the same process entry with the
+   * example workflows in its bundle) instead of `vaultops worker`.
+   */
+  withExamples?: boolean;
 }
 
 export interface WorkerStack {
@@ -95,7 +101,10 @@ export async function startWorkerStack(options: WorkerStackOptions): Promise<Wor
     client,
     workers,
     async startWorker() {
-      const worker = spawnCollecting(process.execPath, [CLI, '--config', configFile, 'worker'], {
+      const argv = options.withExamples
+        ? ['--import', 'tsx', EXAMPLE_WORKER, configFile]
+        : [CLI, '--config', configFile, 'worker'];
+      const worker = spawnCollecting(process.execPath, argv, {
         cwd: REPO_DIR,
         env: {
           ...Object.fromEntries(

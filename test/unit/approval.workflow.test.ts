@@ -4,9 +4,9 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalState } from '../../common/approval.js';
-import type { approvedChangeWorkflow } from '../../workflows/examples/approved-change.js';
 import { approvalStateQuery, approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
+import type { approvedChangeWorkflow } from '../fixtures/workflows/approved-change.js';
 import {
   type ApprovalTestBed,
   changeInput,

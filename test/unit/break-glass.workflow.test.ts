@@ -11,16 +11,16 @@ import type {
   BreakGlassActivities,
   CreateBreakGlassTokenInput,
   RevokeBreakGlassTokenInput,
-} from '../../activities/break-glass.js';
-import type { BreakGlassDelivery, BreakGlassInput } from '../../common/break-glass.js';
+} from '../../activities/break-glass/emergency-token.js';
+import type { BreakGlassDelivery, BreakGlassInput } from '../../common/break-glass/break-glass.js';
 import { generateRecipientKeyPair, open, seal } from '../../common/sealed-box.js';
-import { breakGlassWorkflow } from '../../workflows/break-glass.js';
+import { breakGlassWorkflow } from '../../workflows/break-glass/break-glass.js';
 import {
   breakGlassAuditQuery,
   breakGlassCollectedSignal,
   breakGlassDeliveryQuery,
   revokeBreakGlassUpdate,
-} from '../../workflows/break-glass-messages.js';
+} from '../../workflows/break-glass/messages.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import {
   type ApprovalTestBed,

@@ -1,8 +1,8 @@
 // The CA spec of `vaultops ca bootstrap`: a good file becomes the workflow's input (roles from
 // their templates), and every bad field is refused with its name before anything connects.
 import { describe, expect, it } from 'vitest';
-import { bootstrapInput } from '../../client/commands/ca.js';
-import { CaSpecError, parseCaSpec } from '../../common/ca-spec.js';
+import { bootstrapInput } from '../../client/commands/ca/ca.js';
+import { CaSpecError, parseCaSpec } from '../../common/ca/spec.js';
 
 const GOOD = `
 mount: pki_int

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inBatches } from '../../activities/vault/batch.js';
-import { logicalPath, ReadCache } from '../../activities/vault/cache.js';
+import { inBatches } from '../../vault/batch.js';
+import { logicalPath, ReadCache } from '../../vault/cache.js';
 
 /** One token identity's view of a namespace. */
 const at = (namespace: string, identity = 'reader') => ({ identity, namespace });

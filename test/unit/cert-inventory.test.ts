@@ -18,8 +18,8 @@ import {
   serialKey,
   supersededBy,
   vaultSerial,
-} from '../../common/cert-inventory.js';
-import { certFacts, certRecordFromPem, parseSubjectAltName } from '../../common/cert-pem.js';
+} from '../../common/cert/inventory.js';
+import { certFacts, certRecordFromPem, parseSubjectAltName } from '../../common/cert/pem.js';
 
 const now = new Date('2026-01-01T00:00:00.000Z');
 

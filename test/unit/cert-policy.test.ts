@@ -9,7 +9,7 @@ import {
   effectiveTtlMs,
   evaluateCertPolicy,
   parseCertPolicyFile,
-} from '../../common/cert-policy.js';
+} from '../../common/cert/policy.js';
 
 const policy = checkCertPolicy(
   {

@@ -11,15 +11,15 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
-import type { CertRecord } from '../../common/cert-inventory.js';
+import type { CertRecord } from '../../common/cert/inventory.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
-import { type CertificateInput, certificateWorkflow } from '../../workflows/certificate.js';
+import { type CertificateInput, certificateWorkflow } from '../../workflows/cert/certificate.js';
 import {
   type CertificateStatus,
   certificateStatusQuery,
   renewNowUpdate,
   revokeUpdate,
-} from '../../workflows/certificate-messages.js';
+} from '../../workflows/cert/messages.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';

@@ -7,7 +7,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { type ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_DIR } from '../../client/stack/tools.js';
-import { preflightWorkflow } from '../../workflows/preflight.js';
+import { preflightWorkflow } from '../../workflows/preflight/preflight.js';
 import {
   type ApprovalTestBed,
   changeInput,

@@ -5,7 +5,7 @@ import {
   type CaRotateOptions,
   caRotationWorkflowId,
   parseCaRotate,
-} from '../../client/commands/ca-rotate.js';
+} from '../../client/commands/ca/rotate.js';
 
 const good: CaRotateOptions = {
   mount: 'pki_int',

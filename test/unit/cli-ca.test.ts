@@ -1,7 +1,7 @@
 // `vaultops ca init-root` input: every bad option is refused (exit 2) with what to fix, before
 // anything starts; good options become the workflow's input.
 import { describe, expect, it } from 'vitest';
-import { parseInitRoot } from '../../client/commands/ca.js';
+import { parseInitRoot } from '../../client/commands/ca/ca.js';
 
 const good = { label: 'vaultops-root-r1', subject: 'CN=Example Root CA R1, O=Example' };
 

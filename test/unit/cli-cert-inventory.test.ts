@@ -7,10 +7,10 @@ import {
   parseCertDiscover,
   parseEndpoint,
   rowProblem,
-} from '../../client/commands/cert-discover.js';
-import { parseCertList, printInventory, selectEntries } from '../../client/commands/cert-list.js';
-import { applyCertRecord, type CertInventoryEntry, type CertRecord } from '../../common/cert-inventory.js';
-import type { CertFacts } from '../../common/cert-pem.js';
+} from '../../client/commands/cert/discover.js';
+import { parseCertList, printInventory, selectEntries } from '../../client/commands/cert/list.js';
+import { applyCertRecord, type CertInventoryEntry, type CertRecord } from '../../common/cert/inventory.js';
+import type { CertFacts } from '../../common/cert/pem.js';
 
 const now = new Date('2026-01-01T00:00:00.000Z');
 

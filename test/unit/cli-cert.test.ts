@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CertIssueOptions, certIssueRequest } from '../../client/commands/cert.js';
+import { type CertIssueOptions, certIssueRequest } from '../../client/commands/cert/cert.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vaultops-cli-cert-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

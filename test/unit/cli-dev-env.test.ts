@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clearStackEnv, type StackEnv, stackExports, writeStackEnv } from '../../client/dev-state.js';
+import { clearStackEnv, type StackEnv, stackExports, writeStackEnv } from '../../common/dev-state.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vaultops-cli-dev-env-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

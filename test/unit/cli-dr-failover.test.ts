@@ -2,8 +2,9 @@
 // connects; good ones become drFailoverWorkflow's input. `dr unseal-share` refuses a bad --cluster
 // before it reads any share.
 import { describe, expect, it } from 'vitest';
-import { parseDrFailback } from '../../client/commands/dr-failback.js';
-import { drUnsealShareCommand, parseDrFailover } from '../../client/commands/dr-failover.js';
+import { parseDrFailback } from '../../client/commands/dr/failback.js';
+import { drUnsealShareCommand } from '../../client/commands/dr/failover.js';
+import { parseDrFailover } from '../../client/commands/dr/failover-args.js';
 import { UsageError } from '../../client/commands/usage-error.js';
 
 const refused = (fn: () => unknown): string => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { directoryStore } from '../../activities/dr/directory-store.js';
-import { drSnapshotsCommand, parseDrDrill, parseDrProtect } from '../../client/commands/dr.js';
+import { drSnapshotsCommand, parseDrDrill, parseDrProtect } from '../../client/commands/dr/dr.js';
 import { UsageError } from '../../client/commands/usage-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vaultops-cli-dr-'));

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { leaseKeepRequest } from '../../client/commands/lease.js';
+import { leaseKeepRequest } from '../../client/commands/lease/lease.js';
 import { REPO_DIR } from '../../client/stack/tools.js';
 
 const CLI = join(REPO_DIR, 'bin/vaultops.js');

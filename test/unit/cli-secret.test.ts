@@ -13,9 +13,9 @@ import {
   rotationWorkflowId,
   splitSecretPath,
   versionOption,
-} from '../../client/commands/secret-args.js';
-import { planSecretSchedules, planStagger } from '../../client/commands/secret-schedule.js';
-import { restoreProblem, type SecretMetadata } from '../../client/commands/secret-vault.js';
+} from '../../client/commands/rotation/args.js';
+import { planSecretSchedules, planStagger } from '../../client/commands/rotation/schedule.js';
+import { restoreProblem, type SecretMetadata } from '../../client/commands/rotation/vault-reads.js';
 import { UsageError } from '../../client/commands/usage-error.js';
 import { REPO_DIR } from '../../client/stack/tools.js';
 

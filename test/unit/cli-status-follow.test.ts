@@ -8,13 +8,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import type { MarkerInput } from '../../activities/markers.js';
-import { createSealActivities, type SealWatchInput } from '../../activities/seal.js';
-import type { VaultClient } from '../../activities/vault/client.js';
+import { createSealActivities, type SealWatchInput } from '../../activities/seal/watch.js';
 import { REPO_DIR } from '../../client/stack/tools.js';
-import type { approvedChangeWorkflow } from '../../workflows/examples/approved-change.js';
-import { orderedWritesWorkflow } from '../../workflows/examples/ordered-writes.js';
+import type { VaultClient } from '../../vault/client.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { sealGuardId } from '../../workflows/lib/seal-signals.js';
+import type { approvedChangeWorkflow } from '../fixtures/workflows/approved-change.js';
+import { orderedWritesWorkflow } from '../fixtures/workflows/ordered-writes.js';
 import {
   type ApprovalTestBed,
   changeInput,

@@ -4,8 +4,8 @@
 import { createServer } from 'node:net';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { heartbeatWith } from '../../activities/vault/activity-scope.js';
-import { VaultClient } from '../../activities/vault/client.js';
+import { heartbeatWith } from '../../vault/activity-scope.js';
+import { VaultClient } from '../../vault/client.js';
 
 /** A 127.0.0.1 port that was free a moment ago: connections to it are refused. */
 async function closedPort(): Promise<number> {

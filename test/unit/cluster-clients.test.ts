@@ -3,8 +3,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { clusterClients, resolveClusters, UNKNOWN_CLUSTER } from '../../activities/clusters.js';
-import { createPreflightActivities } from '../../activities/preflight.js';
-import type { VaultClient } from '../../activities/vault/client.js';
+import { createPreflightActivities } from '../../activities/preflight/observations.js';
+import type { VaultClient } from '../../vault/client.js';
 
 const stub = (address: string) => ({ address, namespace: undefined }) as unknown as VaultClient;
 const primary = stub('https://primary:8200');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClusterNodes, fullJitterDelay } from '../../activities/vault/cluster.js';
+import { ClusterNodes, fullJitterDelay } from '../../vault/cluster.js';
 
 const A = 'http://127.0.0.1:8200';
 const B = 'http://127.0.0.1:8210';

@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CodecServer, startCodecServer } from '../../client/codec-server.js';
-import { EncryptionCodec } from '../../common/codec/codec.js';
-import { parseConfig } from '../../common/config.js';
+import { EncryptionCodec } from '../../codec/codec.js';
+import { parseConfig } from '../../common/config/config.js';
 import { configProblems } from './fixtures.js';
 
 const UI = 'http://127.0.0.1:8233';

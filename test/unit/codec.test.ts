@@ -11,15 +11,9 @@ import {
   loadDataConverter,
 } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  CodecError,
-  ENCODING,
-  EncryptionCodec,
-  KEY_ID_METADATA,
-  type Keyring,
-} from '../../common/codec/codec.js';
-import { encryptingDataConverter } from '../../common/codec/data-converter.js';
-import { createJsonFile, loadKeyFile, rotateKeyFile } from '../../common/codec/key-file.js';
+import { CodecError, ENCODING, EncryptionCodec, KEY_ID_METADATA, type Keyring } from '../../codec/codec.js';
+import { encryptingDataConverter } from '../../codec/data-converter.js';
+import { createJsonFile, loadKeyFile, rotateKeyFile } from '../../codec/key-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vaultops-codec-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 // Connection configs are validated before Vault sees them; Cassandra and MongoDB only this way,
 // as neither server can run on these machines.
 import { describe, expect, it } from 'vitest';
-import { connectionBody, connectionSchema } from '../../activities/vault/database.js';
+import { connectionBody, connectionSchema } from '../../vault/database.js';
 
 const base = { name: 'orders', allowed_roles: ['orders-ro'], username: 'vault', password: 'pw' };
 

@@ -8,7 +8,7 @@ import {
   type NodeProbe,
   type RoundVerdict,
   roundVerdict,
-} from '../../common/dr-detect.js';
+} from '../../common/dr/detect.js';
 
 const policy = DEFAULT_DETECTION; // 3 of 5 rounds, slow above 1 s
 const node = (health: NodeProbe['health'], latencyMs: number | null = 5): NodeProbe => ({

@@ -13,17 +13,17 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
-import { parseDrFailback } from '../../client/commands/dr-failback.js';
-import { drUnsealShareCommand } from '../../client/commands/dr-failover.js';
+import { parseDrFailback } from '../../client/commands/dr/failback.js';
+import { drUnsealShareCommand } from '../../client/commands/dr/failover.js';
+import { type FenceRecord, type SealProgress, sealProgressKey } from '../../common/dr/failover.js';
 import {
   type DrFingerprint,
   fingerprintDifferences,
   type KeyringIdentity,
   type SnapshotEntry,
-} from '../../common/dr.js';
-import { type FenceRecord, type SealProgress, sealProgressKey } from '../../common/dr-failover.js';
+} from '../../common/dr/snapshots.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
-import { type DrFailbackInput, drFailbackWorkflow, measureGap } from '../../workflows/dr-failback.js';
+import { type DrFailbackInput, drFailbackWorkflow, measureGap } from '../../workflows/dr/failback.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';

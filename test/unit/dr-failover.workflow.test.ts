@@ -15,12 +15,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
-import { drUnsealShareCommand } from '../../client/commands/dr-failover.js';
-import { type DrFingerprint, fingerprintDifferences, type SnapshotEntry } from '../../common/dr.js';
-import type { NodeHealth } from '../../common/dr-detect.js';
-import type { FenceRecord, SealProgress } from '../../common/dr-failover.js';
+import { drUnsealShareCommand } from '../../client/commands/dr/failover.js';
+import type { NodeHealth } from '../../common/dr/detect.js';
+import type { FenceRecord, SealProgress } from '../../common/dr/failover.js';
+import { type DrFingerprint, fingerprintDifferences, type SnapshotEntry } from '../../common/dr/snapshots.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
-import { type DrFailoverInput, drFailoverWorkflow } from '../../workflows/dr-failover.js';
+import { type DrFailoverInput, drFailoverWorkflow } from '../../workflows/dr/failover.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
@@ -188,7 +188,7 @@ function standInFailover(
       const node = o.node;
       if (!node) return abortable(Math.min(input.maxWaitMs, 100), () => autoUnsealed); // never seals
       const signal = Context.current().cancellationSignal;
-      const { sealProgressKey } = await import('../../common/dr-failover.js');
+      const { sealProgressKey } = await import('../../common/dr/failover.js');
       for (let waited = 0; waited < Math.min(input.maxWaitMs, 20_000); waited += 25) {
         if (signal.aborted) throw signal.reason;
         if (sealProgressKey(node.progress()) !== input.knownKey) break;

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { currentPrimaryFile, drPrimaryCommand } from '../../client/commands/dr-primary.js';
-import { loadClusterAddresses } from '../../common/config-file.js';
-import type { CurrentPrimaryRecord } from '../../common/dr-failover.js';
-import { parseCurrentPrimaryRecord, resolvePrimary } from '../../common/dr-primary.js';
+import { currentPrimaryFile, drPrimaryCommand } from '../../client/commands/dr/primary.js';
+import { loadClusterAddresses } from '../../common/config/file.js';
+import type { CurrentPrimaryRecord } from '../../common/dr/failover.js';
+import { parseCurrentPrimaryRecord, resolvePrimary } from '../../common/dr/primary.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vaultops-dr-primary-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -19,12 +19,12 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clusterClients } from '../../activities/clusters.js';
 import { directoryStore } from '../../activities/dr/directory-store.js';
-import { VaultClient } from '../../activities/vault/client.js';
-import { drFailoverCommand } from '../../client/commands/dr-failover.js';
-import { failoverPathFor } from '../../client/commands/dr-replication.js';
+import { drFailoverCommand } from '../../client/commands/dr/failover.js';
+import { failoverPathFor } from '../../client/commands/dr/replication.js';
 import { UsageError } from '../../client/commands/usage-error.js';
+import { VaultClient } from '../../vault/client.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
-import type { DrReplicationFailoverReport } from '../../workflows/dr-replication-failover.js';
+import type { DrReplicationFailoverReport } from '../../workflows/dr/replication-failover.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import {
   type EnterpriseDrStandIn,

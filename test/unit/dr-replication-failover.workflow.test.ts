@@ -12,13 +12,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
-import type { NodeHealth } from '../../common/dr-detect.js';
-import type { DemoteRecord, DrReplicationStatus } from '../../common/dr-replication.js';
+import type { NodeHealth } from '../../common/dr/detect.js';
+import type { DemoteRecord, DrReplicationStatus } from '../../common/dr/replication.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import {
   type DrReplicationFailoverInput,
   drReplicationFailoverWorkflow,
-} from '../../workflows/dr-replication-failover.js';
+} from '../../workflows/dr/replication-failover.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';

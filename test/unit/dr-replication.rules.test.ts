@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { drOperationTokenSource, readDrOperationToken } from '../../activities/dr/dr-operation-token.js';
-import { VaultClient } from '../../activities/vault/client.js';
-import { readDrStatus } from '../../activities/vault/replication.js';
-import { chooseFailoverPath, type DrReplicationStatus } from '../../common/dr-replication.js';
-import { assemblePreflightReport, type PreflightObservations } from '../../common/preflight.js';
+import { chooseFailoverPath, type DrReplicationStatus } from '../../common/dr/replication.js';
+import { assemblePreflightReport, type PreflightObservations } from '../../common/preflight/report.js';
+import { VaultClient } from '../../vault/client.js';
+import { readDrStatus } from '../../vault/replication.js';
 import { startEnterpriseDrStandIn } from '../harness/enterprise-dr-stand-in.js';
 import { health, leader, mount, namespaces, seal } from './fixtures.js';
 

@@ -1,8 +1,8 @@
 // Retention of DR snapshots: the newest N, the newest of each of the last D days and W weeks, the
 // newest verified one always, failed records dropped once older than the window.
 import { describe, expect, it } from 'vitest';
-import type { SnapshotStatus } from '../../common/dr.js';
-import { planRetention } from '../../common/dr-retention.js';
+import { planRetention } from '../../common/dr/retention.js';
+import type { SnapshotStatus } from '../../common/dr/snapshots.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;

@@ -13,7 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { directoryStore } from '../../activities/dr/directory-store.js';
 import { findTarEntry, raftSnapshotInspector } from '../../activities/dr/raft-meta.js';
-import type { SnapshotEntry } from '../../common/dr.js';
+import type { SnapshotEntry } from '../../common/dr/snapshots.js';
 
 let dir: string;
 beforeEach(() => {

@@ -9,10 +9,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
-import { type DrFingerprint, fingerprintDifferences, type SnapshotEntry } from '../../common/dr.js';
+import { type DrFingerprint, fingerprintDifferences, type SnapshotEntry } from '../../common/dr/snapshots.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
-import { drDrillWorkflow } from '../../workflows/dr-drill.js';
-import { drProtectWorkflow } from '../../workflows/dr-protect.js';
+import { drDrillWorkflow } from '../../workflows/dr/drill.js';
+import { drProtectWorkflow } from '../../workflows/dr/protect.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
 
 let env: TestWorkflowEnvironment;

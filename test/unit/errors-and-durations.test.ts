@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  classifyResponse,
-  cleanVaultMessages,
-  VaultErrorType,
-  vaultFailure,
-} from '../../activities/vault/errors.js';
 import { formatDuration, parseDuration } from '../../common/durations.js';
+import { classifyResponse, cleanVaultMessages, VaultErrorType, vaultFailure } from '../../vault/errors.js';
 
 describe('classifyResponse', () => {
   it.each([

@@ -13,9 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MarkerInput } from '../../activities/markers.js';
 import { REPO_DIR } from '../../client/stack/tools.js';
 import { bundleVaultopsWorkflows } from '../../workers/worker.js';
-import type { approvedChangeWorkflow } from '../../workflows/examples/approved-change.js';
-import { orderedWritesWorkflow } from '../../workflows/examples/ordered-writes.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
+import type { approvedChangeWorkflow } from '../fixtures/workflows/approved-change.js';
+import { TEST_WORKFLOWS_PATH } from '../fixtures/workflows/index.js';
+import { orderedWritesWorkflow } from '../fixtures/workflows/ordered-writes.js';
 import {
   type ApprovalTestBed,
   changeInput,
@@ -30,7 +31,7 @@ const record = process.env.VAULTOPS_RECORD_HISTORIES === '1';
 let bed: ApprovalTestBed;
 let bundle: WorkflowBundle;
 beforeAll(async () => {
-  [bed, bundle] = await Promise.all([startApprovalTestBed(), bundleVaultopsWorkflows()]);
+  [bed, bundle] = await Promise.all([startApprovalTestBed(), bundleVaultopsWorkflows({ workflowsPath: TEST_WORKFLOWS_PATH })]);
 });
 afterAll(async () => {
   await bed?.teardown();

@@ -1,13 +1,13 @@
 // Observations as a healthy OpenBao dev server reports them; tests change what they need. And the
 // problems a configuration is refused with.
-import { ConfigError } from '../../common/config.js';
+import { ConfigError } from '../../common/config/config.js';
 import type {
   HealthObservation,
   LeaderObservation,
   MountSummary,
   NamespaceObservation,
   SealObservation,
-} from '../../common/preflight.js';
+} from '../../common/preflight/report.js';
 
 export const health = (over: Partial<HealthObservation> = {}): HealthObservation => ({
   initialized: true,

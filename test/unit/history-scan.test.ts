@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EncryptionCodec, type Keyring } from '../../common/codec/codec.js';
-import { encryptingDataConverter } from '../../common/codec/data-converter.js';
-import { orderedWritesWorkflow } from '../../workflows/examples/ordered-writes.js';
+import { EncryptionCodec, type Keyring } from '../../codec/codec.js';
+import { encryptingDataConverter } from '../../codec/data-converter.js';
+import { orderedWritesWorkflow } from '../fixtures/workflows/ordered-writes.js';
 import { expectNoSecretsInHistory, rememberSecret, scanHistories } from '../harness/history-scan.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
 

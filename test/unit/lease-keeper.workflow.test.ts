@@ -10,14 +10,18 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
-import type { LeaseAlertInput, LeaseRemoveFileInput, LeaseRenewResult } from '../../activities/leases.js';
+import type {
+  LeaseAlertInput,
+  LeaseRemoveFileInput,
+  LeaseRenewResult,
+} from '../../activities/lease/keeper.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import {
   type LeaseKeeperInput,
   type LeaseKeeperStatus,
   leaseKeeperStatusQuery,
   leaseKeeperWorkflow,
-} from '../../workflows/lease-keeper.js';
+} from '../../workflows/lease/keeper.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
 

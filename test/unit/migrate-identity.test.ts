@@ -7,8 +7,8 @@ import { configSettings, withTargetPolicies } from '../../activities/migrate/aut
 import { connectionBody, connectionSettings, roleSettings } from '../../activities/migrate/database.js';
 import { digestOf } from '../../activities/migrate/digest.js';
 import { membersFirst } from '../../activities/migrate/identity.js';
-import type { IdentityEntityItem, IdentityGroupItem } from '../../common/migrate-inventory.js';
-import { aliasBlocker, sameEntity, sameGroup } from '../../common/migrate-plan-identity.js';
+import type { IdentityEntityItem, IdentityGroupItem } from '../../common/migrate/inventory.js';
+import { aliasBlocker, sameEntity, sameGroup } from '../../common/migrate/plan-identity.js';
 
 describe('identity', () => {
   it('orders groups so that each comes after the groups it has as members', () => {

@@ -1,9 +1,9 @@
-// The migration plan (common/migrate-plan.ts): how each inventory item is classified, conflicts
+// The migration plan (common/migrate/plan.ts): how each inventory item is classified, conflicts
 // and gaps at the target, the table and JSON, and the CLI's input checks.
 import { describe, expect, it } from 'vitest';
-import { parseMigratePlan, printPlan } from '../../client/commands/migrate-plan.js';
-import type { AuthMethodItem, NamespaceInventory, ServerFacts } from '../../common/migrate-inventory.js';
-import { buildMigrationPlan, type PlanItem, planRows } from '../../common/migrate-plan.js';
+import { parseMigratePlan, printPlan } from '../../client/commands/migrate/plan.js';
+import type { AuthMethodItem, NamespaceInventory, ServerFacts } from '../../common/migrate/inventory.js';
+import { buildMigrationPlan, type PlanItem, planRows } from '../../common/migrate/plan.js';
 
 const openbao: ServerFacts = {
   flavour: 'openbao',

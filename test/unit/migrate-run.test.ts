@@ -3,9 +3,9 @@
 // be written back.
 import { describe, expect, it } from 'vitest';
 import { withTargetPolicies, writableSettings } from '../../activities/migrate/auth-roles.js';
-import { parseMigrateRun } from '../../client/commands/migrate-run.js';
+import { parseMigrateRun } from '../../client/commands/migrate/run.js';
 import { UsageError } from '../../client/commands/usage-error.js';
-import { adjustPolicyText, type TargetMapping } from '../../common/migrate-run.js';
+import { adjustPolicyText, type TargetMapping } from '../../common/migrate/run.js';
 
 const base = { from: 'admin/team-a', to: 'admin/team-b', approver: ['bob'] };
 const parse = (over: Record<string, unknown> = {}) =>

@@ -14,20 +14,20 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
-import { createSealActivities, type SealWatchInput } from '../../activities/seal.js';
-import type { VaultClient } from '../../activities/vault/client.js';
+import { createSealActivities, type SealWatchInput } from '../../activities/seal/watch.js';
 import {
   emptyTotals,
   type KvTotals,
   type MigrateRunInput,
   type StepReport,
-} from '../../common/migrate-run.js';
+} from '../../common/migrate/run.js';
+import type { VaultClient } from '../../vault/client.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { sealGuardId, sealGuardStateQuery } from '../../workflows/lib/seal-signals.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
-import { migrateWorkflow } from '../../workflows/migrate.js';
-import { confirmFreezeUpdate, migrationProgressQuery } from '../../workflows/migrate-messages.js';
+import { confirmFreezeUpdate, migrationProgressQuery } from '../../workflows/migrate/messages.js';
+import { migrateWorkflow } from '../../workflows/migrate/migrate.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
 
 let env: TestWorkflowEnvironment;

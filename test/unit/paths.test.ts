@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { checkRequestPath, normalizeNamespace, segment, vaultPath } from '../../activities/vault/paths.js';
+import { checkRequestPath, normalizeNamespace, segment, vaultPath } from '../../vault/paths.js';
 
 function refusal(f: () => unknown): { type: string | undefined; message: string } {
   try {

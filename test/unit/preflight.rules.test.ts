@@ -3,7 +3,7 @@ import {
   assemblePreflightReport,
   detectFlavour,
   type PreflightObservations,
-} from '../../common/preflight.js';
+} from '../../common/preflight/report.js';
 import { health, leader, mount, namespaces, seal } from './fixtures.js';
 
 const observations = (over: Partial<PreflightObservations> = {}): PreflightObservations => ({

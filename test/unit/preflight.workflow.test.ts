@@ -4,8 +4,8 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PreflightActivities } from '../../activities/preflight.js';
-import { VaultErrorType } from '../../activities/vault/errors.js';
+import type { PreflightActivities } from '../../activities/preflight/observations.js';
+import { VaultErrorType } from '../../vault/errors.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 import { PREFLIGHT_STEPS, startWorkflowTestBed, type WorkflowTestBed } from '../harness/temporal.js';
 import { health, leader, mount, namespaces, seal } from './fixtures.js';

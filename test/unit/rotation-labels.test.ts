@@ -7,7 +7,7 @@ import {
   parseRotationLabels,
   pendingPath,
   RotationLabelError,
-} from '../../common/rotation.js';
+} from '../../common/rotation/labels.js';
 
 describe('rotation labels', () => {
   it('round-trips and keeps other custom_metadata keys', () => {

@@ -1,4 +1,4 @@
-// `vaultops schedule create` input rules (common/schedule-spec.ts): pure, no server. What the server
+// `vaultops schedule create` input rules (common/schedule/spec.ts): pure, no server. What the server
 // does with what passes here is in test/e2e/schedule.test.ts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import {
   type ScheduleCreateOptions,
   ScheduleSpecError,
   summarizeSpec,
-} from '../../common/schedule-spec.js';
+} from '../../common/schedule/spec.js';
 import { WORKFLOW_TYPES } from '../../common/workflow-types.js';
 
 const base = { workflow: 'preflightWorkflow' } satisfies ScheduleCreateOptions;

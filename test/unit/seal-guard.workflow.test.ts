@@ -11,17 +11,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import type { MarkerInput } from '../../activities/markers.js';
 import type { Alert } from '../../activities/notifier.js';
-import { createSealActivities, type SealWatchInput } from '../../activities/seal.js';
-import type { VaultClient } from '../../activities/vault/client.js';
+import { createSealActivities, type SealWatchInput } from '../../activities/seal/watch.js';
+import type { VaultClient } from '../../vault/client.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
-import { orderedWritesWorkflow } from '../../workflows/examples/ordered-writes.js';
 import { sealGuardId, sealGuardStateQuery } from '../../workflows/lib/seal-signals.js';
+import { TEST_WORKFLOWS_PATH } from '../fixtures/workflows/index.js';
+import { orderedWritesWorkflow } from '../fixtures/workflows/ordered-writes.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
 beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
+  [env, bundle] = await Promise.all([
+    createTimeSkippingEnv(),
+    bundleVaultopsWorkflows({ workflowsPath: TEST_WORKFLOWS_PATH }),
+  ]);
 });
 afterAll(async () => {
   await env?.teardown();

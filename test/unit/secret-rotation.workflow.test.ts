@@ -11,7 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
-import type { RotationRef } from '../../activities/rotation.js';
+import type { RotationRef } from '../../activities/rotation/protocol.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import {
@@ -19,7 +19,7 @@ import {
   rotationPhaseQuery,
   type SecretRotationInput,
   secretRotationWorkflow,
-} from '../../workflows/secret-rotation.js';
+} from '../../workflows/rotation/secret-rotation.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
 

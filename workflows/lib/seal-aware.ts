@@ -17,7 +17,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SealActivities } from '../../activities/seal.js';
+import type { SealActivities } from '../../activities/seal/watch.js';
 import { proceedSignal, sealGuardId, stepDoneSignal } from './seal-signals.js';
 import type { StepTracker } from './status.js';
 

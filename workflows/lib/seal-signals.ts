@@ -1,7 +1,7 @@
 // The messages between the seal guard and the steps waiting for an unseal: defined once, used by
-// both sides and by the CLI. The names match activities/seal.ts, which refers to them by name.
+// both sides and by the CLI. The names match activities/seal/watch.ts, which refers to them by name.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { QueuedStep } from '../../activities/seal.js';
+import type { QueuedStep } from '../../activities/seal/watch.js';
 
 /** A step failed because the cluster is sealed: queue it (sent by the enqueue activity). */
 export const enqueueSignal = defineSignal<[QueuedStep]>('sealGuard.enqueue');

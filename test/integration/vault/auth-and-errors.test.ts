@@ -1,10 +1,10 @@
 // Login and the error taxonomy against the real server.
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, describe, expect, it } from 'vitest';
-import { login } from '../../../activities/vault/auth/login.js';
-import { VaultClient } from '../../../activities/vault/client.js';
-import { VaultErrorType } from '../../../activities/vault/errors.js';
 import { freePort } from '../../../client/stack/ports.js';
+import { login } from '../../../vault/auth/login.js';
+import { VaultClient } from '../../../vault/client.js';
+import { VaultErrorType } from '../../../vault/errors.js';
 import { rootClient, server, tokenWithPolicy, unique } from '../../harness/vault.js';
 
 const root = rootClient();

@@ -2,8 +2,8 @@
 // and a fresh login when renewal reaches the max TTL, with no call failing along the way.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthSession } from '../../../activities/vault/auth/session.js';
-import { VaultClient } from '../../../activities/vault/client.js';
+import { AuthSession } from '../../../vault/auth/session.js';
+import { VaultClient } from '../../../vault/client.js';
 import { rootClient, server, unique } from '../../harness/vault.js';
 
 const root = rootClient();

@@ -5,8 +5,8 @@
 // token an earlier attempt made.
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBreakGlassActivities } from '../../../activities/break-glass.js';
-import type { BreakGlassDelivery } from '../../../common/break-glass.js';
+import { createBreakGlassActivities } from '../../../activities/break-glass/emergency-token.js';
+import type { BreakGlassDelivery } from '../../../common/break-glass/break-glass.js';
 import { generateRecipientKeyPair, open } from '../../../common/sealed-box.js';
 import { failureType } from '../../harness/failures.js';
 import { rootClient, server, unique } from '../../harness/vault.js';

@@ -14,14 +14,14 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createCaBootstrapActivities } from '../../../activities/ca-bootstrap.js';
+import { createCaBootstrapActivities } from '../../../activities/ca/bootstrap.js';
 import {
   createCaRotationActivities,
   rotationLockPath,
   trustBundlePath,
-} from '../../../activities/ca-rotation.js';
+} from '../../../activities/ca/rotation.js';
 import type { HsmConfig } from '../../../activities/hsm/pkcs11.js';
-import { readSecret } from '../../../activities/vault/kv.js';
+import { readSecret } from '../../../vault/kv.js';
 import {
   issue,
   listIssuers,
@@ -29,13 +29,13 @@ import {
   readDefaultIssuer,
   readIssuer,
   readRole,
-} from '../../../activities/vault/pki.js';
+} from '../../../vault/pki.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../../workers/worker.js';
 import {
   type CaRotationInput,
   type CaRotationResult,
   caRotationWorkflow,
-} from '../../../workflows/ca-rotation.js';
+} from '../../../workflows/ca/rotation.js';
 import { approveUpdate, rejectUpdate } from '../../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../../workflows/lib/status.js';
 import { bootstrappedMount, makeHsmRoot } from '../../harness/ca-fixtures.js';

@@ -7,13 +7,13 @@ import { createServer as createNetServer, type Server as NetServer } from 'node:
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type Server } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCertInventoryActivities, listInventory } from '../../../activities/cert-inventory.js';
-import { readSecret } from '../../../activities/vault/kv.js';
-import { generateRoot, type IssuedCertificate, issue, writeRole } from '../../../activities/vault/pki.js';
-import { certDiscoverCommand, type DiscoveryRow } from '../../../client/commands/cert-discover.js';
-import { certListCommand } from '../../../client/commands/cert-list.js';
-import { type CertInventoryStore, type CertRecord, serialKey } from '../../../common/cert-inventory.js';
-import { certRecordFromPem } from '../../../common/cert-pem.js';
+import { createCertInventoryActivities, listInventory } from '../../../activities/cert/inventory.js';
+import { certDiscoverCommand, type DiscoveryRow } from '../../../client/commands/cert/discover.js';
+import { certListCommand } from '../../../client/commands/cert/list.js';
+import { type CertInventoryStore, type CertRecord, serialKey } from '../../../common/cert/inventory.js';
+import { certRecordFromPem } from '../../../common/cert/pem.js';
+import { readSecret } from '../../../vault/kv.js';
+import { generateRoot, type IssuedCertificate, issue, writeRole } from '../../../vault/pki.js';
 import { rootClient, server, tokenWithPolicy, unique } from '../../harness/vault.js';
 
 const vault = rootClient();

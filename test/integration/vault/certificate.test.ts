@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCertInventoryActivities, listInventory } from '../../../activities/cert-inventory.js';
-import { createCertificateActivities } from '../../../activities/certificates.js';
+import { createCertInventoryActivities, listInventory } from '../../../activities/cert/inventory.js';
+import { createCertificateActivities } from '../../../activities/cert/lifecycle.js';
+import { certIssueCommand, certRenewCommand, certRevokeCommand } from '../../../client/commands/cert/cert.js';
 import {
   fetchCrl,
   generateRoot,
@@ -24,16 +25,15 @@ import {
   queryOcspVerified,
   serialHex,
   writeRole,
-} from '../../../activities/vault/pki.js';
-import { certIssueCommand, certRenewCommand, certRevokeCommand } from '../../../client/commands/cert.js';
+} from '../../../vault/pki.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../../workers/worker.js';
-import { type CertificateInput, certificateWorkflow } from '../../../workflows/certificate.js';
+import { type CertificateInput, certificateWorkflow } from '../../../workflows/cert/certificate.js';
 import {
   type CertificateStatus,
   certificateStatusQuery,
   renewNowUpdate,
   revokeUpdate,
-} from '../../../workflows/certificate-messages.js';
+} from '../../../workflows/cert/messages.js';
 import { failureType } from '../../harness/failures.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../../harness/history-scan.js';
 import { createTimeSkippingEnv } from '../../harness/temporal.js';

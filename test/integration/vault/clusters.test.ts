@@ -6,8 +6,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterClients, UNKNOWN_CLUSTER } from '../../../activities/clusters.js';
 import { createActivities } from '../../../activities/index.js';
-import type { VaultClient } from '../../../activities/vault/client.js';
-import { parseConfig } from '../../../common/config.js';
+import { parseConfig } from '../../../common/config/config.js';
+import type { VaultClient } from '../../../vault/client.js';
 import {
   closeVaultClusters,
   connectVaultClusters,

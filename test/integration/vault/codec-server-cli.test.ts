@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_DIR } from '../../../client/stack/tools.js';
-import { EncryptionCodec } from '../../../common/codec/codec.js';
-import { loadKeyFile } from '../../../common/codec/key-file.js';
+import { EncryptionCodec } from '../../../codec/codec.js';
+import { loadKeyFile } from '../../../codec/key-file.js';
 import { rootClient, server, tokenWithPolicy } from '../../harness/vault.js';
 
 const UI = 'https://temporal.example.test';

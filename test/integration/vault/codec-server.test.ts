@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey } from '../../../activities/vault/transit.js';
 import { type CodecServer, startCodecServer, vaultTokenAuthorizer } from '../../../client/codec-server.js';
-import { EncryptionCodec } from '../../../common/codec/codec.js';
-import { loadTransitKeys, rotateTransitKeys } from '../../../common/codec/transit-keys.js';
+import { EncryptionCodec } from '../../../codec/codec.js';
+import { loadTransitKeys, rotateTransitKeys } from '../../../codec/transit-keys.js';
+import { createKey } from '../../../vault/transit.js';
 import { rootClient, server, tokenWithPolicy, unique } from '../../harness/vault.js';
 
 const UI = 'http://127.0.0.1:8233';
@@ -38,7 +38,7 @@ beforeAll(async () => {
   };
   uiToken = made.auth.client_token;
   // The server's own client holds no token: each lookup runs as the request's token.
-  const { VaultClient } = await import('../../../activities/vault/client.js');
+  const { VaultClient } = await import('../../../vault/client.js');
   const lookups = new VaultClient({ address: server().address, timeoutMs: 10_000 });
   codecServer = await startCodecServer({
     codec,

@@ -17,7 +17,7 @@ import {
   staticCredentials,
   writeDynamicRole,
   writeStaticRole,
-} from '../../../activities/vault/database.js';
+} from '../../../vault/database.js';
 import { type DatabaseServer, startMariaDb, startPostgres } from '../../harness/databases.js';
 import { rootClient, server, unique } from '../../harness/vault.js';
 

@@ -26,21 +26,21 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterClients } from '../../../activities/clusters.js';
 import { directoryStore } from '../../../activities/dr/directory-store.js';
-import { VaultClient } from '../../../activities/vault/client.js';
-import { readSecret, writeSecret } from '../../../activities/vault/kv.js';
-import { readHealth } from '../../../activities/vault/sys.js';
-import { drFailoverCommand, drUnsealShareCommand } from '../../../client/commands/dr-failover.js';
+import { drFailoverCommand, drUnsealShareCommand } from '../../../client/commands/dr/failover.js';
 import { type RaftCluster, startRaftCluster } from '../../../client/stack/raft-cluster.js';
 import { toolPath } from '../../../client/stack/tools.js';
 import {
   CURRENT_PRIMARY_KV,
   DR_FAILOVER_STATE_QUERY,
   type DrFailoverState,
-} from '../../../common/dr-failover.js';
+} from '../../../common/dr/failover.js';
+import { VaultClient } from '../../../vault/client.js';
+import { readSecret, writeSecret } from '../../../vault/kv.js';
+import { readHealth } from '../../../vault/sys.js';
 import { ensureSealGuard } from '../../../workers/seal-guard.js';
 import { createVaultopsWorker } from '../../../workers/worker.js';
-import type { DrFailoverReport } from '../../../workflows/dr-failover.js';
-import { drProtectWorkflow } from '../../../workflows/dr-protect.js';
+import type { DrFailoverReport } from '../../../workflows/dr/failover.js';
+import { drProtectWorkflow } from '../../../workflows/dr/protect.js';
 import { approveUpdate } from '../../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../../workflows/lib/status.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../../harness/history-scan.js';

@@ -17,11 +17,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterClients } from '../../../activities/clusters.js';
 import { directoryStore } from '../../../activities/dr/directory-store.js';
 import { pendingInitFile, prepareFreshStandby } from '../../../activities/dr/fresh-standby.js';
-import { createDrActivities } from '../../../activities/dr.js';
-import { VaultClient } from '../../../activities/vault/client.js';
-import { readSecret, writeSecret } from '../../../activities/vault/kv.js';
-import { readHealth, unseal } from '../../../activities/vault/sys.js';
+import { createDrActivities } from '../../../activities/dr/protect-and-drill.js';
 import { type RaftCluster, startRaftCluster } from '../../../client/stack/raft-cluster.js';
+import { VaultClient } from '../../../vault/client.js';
+import { readSecret, writeSecret } from '../../../vault/kv.js';
+import { readHealth, unseal } from '../../../vault/sys.js';
 import { server } from '../../harness/vault.js';
 import { waitFor } from '../../harness/wait.js';
 

@@ -7,18 +7,13 @@ import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VaultClient } from '../../../activities/vault/client.js';
-import { VaultErrorType } from '../../../activities/vault/errors.js';
-import { readMetadata, writeSecret } from '../../../activities/vault/kv.js';
-import { generateRoot, listCertificates, signCsr, writeRole } from '../../../activities/vault/pki.js';
-import {
-  deleteRateLimitQuota,
-  readHealth,
-  readSealStatus,
-  writeRateLimitQuota,
-} from '../../../activities/vault/sys.js';
-import { accessorsWithRequestId, createToken } from '../../../activities/vault/token.js';
-import { createKey, readKey, rotateKey } from '../../../activities/vault/transit.js';
+import { VaultClient } from '../../../vault/client.js';
+import { VaultErrorType } from '../../../vault/errors.js';
+import { readMetadata, writeSecret } from '../../../vault/kv.js';
+import { generateRoot, listCertificates, signCsr, writeRole } from '../../../vault/pki.js';
+import { deleteRateLimitQuota, readHealth, readSealStatus, writeRateLimitQuota } from '../../../vault/sys.js';
+import { accessorsWithRequestId, createToken } from '../../../vault/token.js';
+import { createKey, readKey, rotateKey } from '../../../vault/transit.js';
 import { failureType } from '../../harness/failures.js';
 import { type LossyProxy, startLossyProxy } from '../../harness/lossy-proxy.js';
 import { rootClient, server, unique } from '../../harness/vault.js';

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VaultClient } from '../../../activities/vault/client.js';
-import { writeSecret } from '../../../activities/vault/kv.js';
 import { type RaftCluster, startRaftCluster } from '../../../client/stack/raft-cluster.js';
-import { parseConfig } from '../../../common/config.js';
+import { parseConfig } from '../../../common/config/config.js';
+import { VaultClient } from '../../../vault/client.js';
+import { writeSecret } from '../../../vault/kv.js';
 import { server } from '../../harness/vault.js';
 
 const flavour = server().flavour;

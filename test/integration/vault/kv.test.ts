@@ -1,8 +1,8 @@
 // KV v2 through the access layer, against the real server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReadCache } from '../../../activities/vault/cache.js';
-import { VaultClient } from '../../../activities/vault/client.js';
-import { VaultErrorType } from '../../../activities/vault/errors.js';
+import { ReadCache } from '../../../vault/cache.js';
+import { VaultClient } from '../../../vault/client.js';
+import { VaultErrorType } from '../../../vault/errors.js';
 import {
   deleteAll,
   destroy,
@@ -15,7 +15,7 @@ import {
   writeMetadata,
   writeSecret,
   writeSecrets,
-} from '../../../activities/vault/kv.js';
+} from '../../../vault/kv.js';
 import { failureType } from '../../harness/failures.js';
 import { server, unique } from '../../harness/vault.js';
 

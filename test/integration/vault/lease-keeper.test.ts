@@ -17,17 +17,17 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLeaseActivities } from '../../../activities/leases.js';
+import { createLeaseActivities } from '../../../activities/lease/keeper.js';
 import type { Alert } from '../../../activities/notifier.js';
-import { configureConnection, writeDynamicRole } from '../../../activities/vault/database.js';
-import { readSecret } from '../../../activities/vault/kv.js';
 import { REPO_DIR, toolPath } from '../../../client/stack/tools.js';
+import { configureConnection, writeDynamicRole } from '../../../vault/database.js';
+import { readSecret } from '../../../vault/kv.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../../workers/worker.js';
 import {
   type LeaseKeeperStatus,
   leaseKeeperStatusQuery,
   type leaseKeeperWorkflow,
-} from '../../../workflows/lease-keeper.js';
+} from '../../../workflows/lease/keeper.js';
 import { type DatabaseServer, startPostgres } from '../../harness/databases.js';
 import { failureType } from '../../harness/failures.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../../harness/history-scan.js';

@@ -10,7 +10,7 @@ import {
   writableSettings,
 } from '../../../activities/migrate/auth-roles.js';
 import { ledgerAt } from '../../../activities/migrate/ledger.js';
-import { ledgerLocation, type TargetMapping } from '../../../common/migrate-run.js';
+import { ledgerLocation, type TargetMapping } from '../../../common/migrate/run.js';
 import { rootClient, server, unique } from '../../harness/vault.js';
 
 const root = rootClient();

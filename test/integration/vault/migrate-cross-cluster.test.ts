@@ -15,21 +15,15 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterClients } from '../../../activities/clusters.js';
 import { createMigrateRunActivities } from '../../../activities/migrate/run.js';
-import { VaultClient } from '../../../activities/vault/client.js';
-import {
-  readMetadata,
-  readSecret,
-  softDelete,
-  writeMetadata,
-  writeSecret,
-} from '../../../activities/vault/kv.js';
-import { readPolicy, writePolicy } from '../../../activities/vault/sys.js';
-import { decrypt, encrypt, readKey } from '../../../activities/vault/transit.js';
-import { migrateRunCommand } from '../../../client/commands/migrate-run.js';
+import { migrateRunCommand } from '../../../client/commands/migrate/run.js';
 import { toolPath } from '../../../client/stack/tools.js';
 import { startVaultDevServer, type VaultDevServer } from '../../../client/stack/vault-dev.js';
+import { VaultClient } from '../../../vault/client.js';
+import { readMetadata, readSecret, softDelete, writeMetadata, writeSecret } from '../../../vault/kv.js';
+import { readPolicy, writePolicy } from '../../../vault/sys.js';
+import { decrypt, encrypt, readKey } from '../../../vault/transit.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../../workers/worker.js';
-import type { MigrateResult } from '../../../workflows/migrate.js';
+import type { MigrateResult } from '../../../workflows/migrate/migrate.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../../harness/history-scan.js';
 import { migrationDriver } from '../../harness/migrate-driver.js';
 import { rootClient, server, unique } from '../../harness/vault.js';

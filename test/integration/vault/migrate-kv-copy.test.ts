@@ -16,7 +16,8 @@ import {
 } from '../../../activities/migrate/kv-copy.js';
 import { ledgerAt } from '../../../activities/migrate/ledger.js';
 import { rollbackMigration } from '../../../activities/migrate/rollback.js';
-import type { VaultClient } from '../../../activities/vault/client.js';
+import { type KvTotals, ledgerLocation, type MigrateContext } from '../../../common/migrate/run.js';
+import type { VaultClient } from '../../../vault/client.js';
 import {
   destroy,
   readMetadata,
@@ -24,9 +25,8 @@ import {
   softDelete,
   writeMetadata,
   writeSecret,
-} from '../../../activities/vault/kv.js';
-import { createNamespace } from '../../../activities/vault/sys.js';
-import { type KvTotals, ledgerLocation, type MigrateContext } from '../../../common/migrate-run.js';
+} from '../../../vault/kv.js';
+import { createNamespace } from '../../../vault/sys.js';
 import { rootClient, server, unique } from '../../harness/vault.js';
 
 const root = rootClient();

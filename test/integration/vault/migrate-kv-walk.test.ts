@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { walkKvPaths } from '../../../activities/migrate/inventory.js';
 import { kvPathsAfter } from '../../../activities/migrate/kv-walk.js';
-import type { VaultClient } from '../../../activities/vault/client.js';
-import { writeSecret } from '../../../activities/vault/kv.js';
+import type { VaultClient } from '../../../vault/client.js';
+import { writeSecret } from '../../../vault/kv.js';
 import { rootClient, unique } from '../../harness/vault.js';
 
 const root = rootClient();

@@ -4,11 +4,11 @@
 // the source, and a namespace target is reported as a blocking gap. The output, table and JSON,
 // must hold no secret value.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VaultClient } from '../../../activities/vault/client.js';
-import { softDelete, writeSecret } from '../../../activities/vault/kv.js';
-import { createNamespace, writePolicy } from '../../../activities/vault/sys.js';
-import { migratePlanCommand, readPlanInventories } from '../../../client/commands/migrate-plan.js';
-import { buildMigrationPlan, type MigrationPlan, type PlanItem } from '../../../common/migrate-plan.js';
+import { migratePlanCommand, readPlanInventories } from '../../../client/commands/migrate/plan.js';
+import { buildMigrationPlan, type MigrationPlan, type PlanItem } from '../../../common/migrate/plan.js';
+import type { VaultClient } from '../../../vault/client.js';
+import { softDelete, writeSecret } from '../../../vault/kv.js';
+import { createNamespace, writePolicy } from '../../../vault/sys.js';
 import { rootClient, server, unique } from '../../harness/vault.js';
 
 const root = rootClient();

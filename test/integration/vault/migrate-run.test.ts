@@ -12,22 +12,16 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMigrateRunActivities } from '../../../activities/migrate/run.js';
-import { VaultClient } from '../../../activities/vault/client.js';
-import {
-  readMetadata,
-  readSecret,
-  softDelete,
-  writeMetadata,
-  writeSecret,
-} from '../../../activities/vault/kv.js';
-import { createNamespace, readPolicy, writePolicy } from '../../../activities/vault/sys.js';
-import { decrypt, encrypt, readKey } from '../../../activities/vault/transit.js';
-import type { MigrateRunInput } from '../../../common/migrate-run.js';
+import type { MigrateRunInput } from '../../../common/migrate/run.js';
+import { VaultClient } from '../../../vault/client.js';
+import { readMetadata, readSecret, softDelete, writeMetadata, writeSecret } from '../../../vault/kv.js';
+import { createNamespace, readPolicy, writePolicy } from '../../../vault/sys.js';
+import { decrypt, encrypt, readKey } from '../../../vault/transit.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../../workers/worker.js';
 import { approveUpdate } from '../../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../../workflows/lib/status.js';
-import { type MigrateResult, migrateWorkflow } from '../../../workflows/migrate.js';
-import { confirmFreezeUpdate } from '../../../workflows/migrate-messages.js';
+import { confirmFreezeUpdate } from '../../../workflows/migrate/messages.js';
+import { type MigrateResult, migrateWorkflow } from '../../../workflows/migrate/migrate.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../../harness/history-scan.js';
 import { createTimeSkippingEnv } from '../../harness/temporal.js';
 import { rootClient, server, unique } from '../../harness/vault.js';
@@ -390,7 +384,7 @@ describe(`migrate run (${openbao ? 'namespace -> nested namespace' : 'root names
     const target = root.withNamespace(again.to);
     if (openbao) await createNamespace(root.withNamespace(again.to.split('/')[0] as string), 'team-b');
     const text = await readPolicy(root.withNamespace(again.from), again.policy);
-    const { adjustPolicyText } = await import('../../../common/migrate-run.js');
+    const { adjustPolicyText } = await import('../../../common/migrate/run.js');
     const adjusted = adjustPolicyText(text, { from: again.from, to: again.to, prefix: again.prefix }, [
       `${again.kv}/`,
     ]);

@@ -27,7 +27,7 @@ import {
   tidyStatus,
   updateIssuer,
   writeRole,
-} from '../../../activities/vault/pki.js';
+} from '../../../vault/pki.js';
 import { rootClient, server, unique } from '../../harness/vault.js';
 
 const vault = rootClient();

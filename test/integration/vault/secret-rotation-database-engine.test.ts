@@ -12,19 +12,19 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRotationActivities, type RotationRef } from '../../../activities/rotation.js';
+import { createRotationActivities, type RotationRef } from '../../../activities/rotation/protocol.js';
+import { parseRotationLabels } from '../../../common/rotation/labels.js';
 import {
   configureConnection,
   dynamicCredentials,
   staticCredentials,
   writeDynamicRole,
   writeStaticRole,
-} from '../../../activities/vault/database.js';
-import { readMetadata, readSecret, writeSecret } from '../../../activities/vault/kv.js';
-import { parseRotationLabels } from '../../../common/rotation.js';
+} from '../../../vault/database.js';
+import { readMetadata, readSecret, writeSecret } from '../../../vault/kv.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../../workers/worker.js';
 import { workflowStatusQuery } from '../../../workflows/lib/status.js';
-import { rotationPhaseQuery, secretRotationWorkflow } from '../../../workflows/secret-rotation.js';
+import { rotationPhaseQuery, secretRotationWorkflow } from '../../../workflows/rotation/secret-rotation.js';
 import { type DatabaseServer, startMariaDb, startPostgres } from '../../harness/databases.js';
 import { failureType } from '../../harness/failures.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../../harness/history-scan.js';

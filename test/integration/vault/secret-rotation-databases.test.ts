@@ -16,17 +16,17 @@ import { createConnection } from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mariaDbTarget, parseMariaDbAdmin } from '../../../activities/rotation/mariadb-target.js';
+import { createRotationActivities, type RotationTargetSpec } from '../../../activities/rotation/protocol.js';
 import { mysqlNativePasswordHash } from '../../../activities/rotation/scram.js';
-import { createRotationActivities, type RotationTargetSpec } from '../../../activities/rotation.js';
-import { readMetadata, readSecret, writeSecret } from '../../../activities/vault/kv.js';
-import { parseRotationLabels } from '../../../common/rotation.js';
+import { parseRotationLabels } from '../../../common/rotation/labels.js';
+import { readMetadata, readSecret, writeSecret } from '../../../vault/kv.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../../workers/worker.js';
 import { type WorkflowStatusReport, workflowStatusQuery } from '../../../workflows/lib/status.js';
 import {
   rotationPhaseQuery,
   type SecretRotationResult,
   secretRotationWorkflow,
-} from '../../../workflows/secret-rotation.js';
+} from '../../../workflows/rotation/secret-rotation.js';
 import { type DatabaseServer, startMariaDb, startPostgres } from '../../harness/databases.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../../harness/history-scan.js';
 import { createTimeSkippingEnv } from '../../harness/temporal.js';

@@ -14,14 +14,17 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VaultClient } from '../../../activities/vault/client.js';
-import { readSecret, writeSecret } from '../../../activities/vault/kv.js';
-import { seal, unseal } from '../../../activities/vault/sys.js';
 import type { RaftCluster } from '../../../client/stack/raft-cluster.js';
-import { pendingPath } from '../../../common/rotation.js';
+import { pendingPath } from '../../../common/rotation/labels.js';
+import type { VaultClient } from '../../../vault/client.js';
+import { readSecret, writeSecret } from '../../../vault/kv.js';
+import { seal, unseal } from '../../../vault/sys.js';
 import { sealGuardId, sealGuardStateQuery } from '../../../workflows/lib/seal-signals.js';
 import { type StepState, workflowStatusQuery } from '../../../workflows/lib/status.js';
-import { type SecretRotationInput, secretRotationWorkflow } from '../../../workflows/secret-rotation.js';
+import {
+  type SecretRotationInput,
+  secretRotationWorkflow,
+} from '../../../workflows/rotation/secret-rotation.js';
 import { type DatabaseServer, startPostgres } from '../../harness/databases.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../../harness/history-scan.js';
 import { type HeldReply, type LossyProxy, nthWriteTo, startLossyProxy } from '../../harness/lossy-proxy.js';

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReadCache } from '../../../activities/vault/cache.js';
-import { VaultClient } from '../../../activities/vault/client.js';
-import { VaultErrorType } from '../../../activities/vault/errors.js';
-import { readSecret, writeSecret } from '../../../activities/vault/kv.js';
-import { seal, unseal } from '../../../activities/vault/sys.js';
 import { type RaftCluster, startRaftCluster } from '../../../client/stack/raft-cluster.js';
+import { ReadCache } from '../../../vault/cache.js';
+import { VaultClient } from '../../../vault/client.js';
+import { VaultErrorType } from '../../../vault/errors.js';
+import { readSecret, writeSecret } from '../../../vault/kv.js';
+import { seal, unseal } from '../../../vault/sys.js';
 import { failureType } from '../../harness/failures.js';
 import { server } from '../../harness/vault.js';
 

@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VaultClient } from '../../../activities/vault/client.js';
-import { VaultErrorType } from '../../../activities/vault/errors.js';
-import { readSecret, writeSecret } from '../../../activities/vault/kv.js';
+import { type RaftCluster, startRaftCluster } from '../../../client/stack/raft-cluster.js';
+import { VaultClient } from '../../../vault/client.js';
+import { VaultErrorType } from '../../../vault/errors.js';
+import { readSecret, writeSecret } from '../../../vault/kv.js';
 import {
   capabilities,
   createNamespace,
@@ -26,8 +27,7 @@ import {
   unseal,
   writePolicy,
   writeRateLimitQuota,
-} from '../../../activities/vault/sys.js';
-import { type RaftCluster, startRaftCluster } from '../../../client/stack/raft-cluster.js';
+} from '../../../vault/sys.js';
 import { failureType } from '../../harness/failures.js';
 import { rootClient, server, tokenWithPolicy, unique } from '../../harness/vault.js';
 

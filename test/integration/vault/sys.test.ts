@@ -1,6 +1,6 @@
 // sys/ calls against the real dev server: the facts preflight stands on.
 import { afterAll, describe, expect, it } from 'vitest';
-import type { VaultClient } from '../../../activities/vault/client.js';
+import type { VaultClient } from '../../../vault/client.js';
 import {
   listAuthMethods,
   listSecretsEngines,
@@ -8,7 +8,7 @@ import {
   readHealth,
   readLeader,
   readSealStatus,
-} from '../../../activities/vault/sys.js';
+} from '../../../vault/sys.js';
 import { rootClient, server, unique } from '../../harness/vault.js';
 
 const vault: VaultClient = rootClient();

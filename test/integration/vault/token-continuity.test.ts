@@ -3,9 +3,9 @@
 // nothing here, so nothing is masked), and every superseded token ends up revoked.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthSession } from '../../../activities/vault/auth/session.js';
-import { VaultClient } from '../../../activities/vault/client.js';
-import { readSecret, writeSecret } from '../../../activities/vault/kv.js';
+import { AuthSession } from '../../../vault/auth/session.js';
+import { VaultClient } from '../../../vault/client.js';
+import { readSecret, writeSecret } from '../../../vault/kv.js';
 import { failureType } from '../../harness/failures.js';
 import { rootClient, server, unique } from '../../harness/vault.js';
 

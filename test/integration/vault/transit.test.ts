@@ -1,8 +1,8 @@
 // Transit through the access layer, against the real server.
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VaultClient } from '../../../activities/vault/client.js';
-import { VaultErrorType } from '../../../activities/vault/errors.js';
+import { VaultClient } from '../../../vault/client.js';
+import { VaultErrorType } from '../../../vault/errors.js';
 import {
   configureKey,
   createKey,
@@ -18,7 +18,7 @@ import {
   sign,
   type TransitKeyType,
   verify,
-} from '../../../activities/vault/transit.js';
+} from '../../../vault/transit.js';
 import { server, unique } from '../../harness/vault.js';
 
 const vault = new VaultClient({

@@ -20,7 +20,10 @@ import { createCertInventoryActivities, listInventory } from '../activities/cert
 import { type CertDeploy, createCertificateActivities } from '../activities/cert/lifecycle.js';
 import { type CertInventoryStore, serialKey } from '../common/cert/inventory.js';
 import type { VaultClient } from '../vault/client.js';
-import { generateRoot, issue, type KeyType, writeRole } from '../vault/pki.js';
+import { issue } from '../vault/pki/issue.js';
+import { generateRoot } from '../vault/pki/issuers.js';
+import type { KeyType } from '../vault/pki/keys.js';
+import { writeRole } from '../vault/pki/roles.js';
 import { certificateWorkflow } from '../workflows/cert/certificate.js';
 import { type CountingVaultClient, type LatencyStats, loadNow, processCpuMs, stats } from './lib.js';
 import { startWorkflowBenchStack } from './workflow-stack.js';

@@ -12,17 +12,16 @@ import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { exactlyOnce } from '../../vault/exactly-once.js';
 import { readSecret } from '../../vault/kv.js';
 import { vaultPath } from '../../vault/paths.js';
+import { signCsr } from '../../vault/pki/issue.js';
 import {
-  type KeySpec,
   listIssuers,
-  type RoleSpec,
   readIssuer,
   setDefaultIssuer,
   setSignedIntermediate,
-  signCsr,
   updateIssuer,
-  writeRole,
-} from '../../vault/pki.js';
+} from '../../vault/pki/issuers.js';
+import type { KeySpec } from '../../vault/pki/keys.js';
+import { type RoleSpec, writeRole } from '../../vault/pki/roles.js';
 import { listSecretsEngines } from '../../vault/sys.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
 import { nodeCrypto, signIntermediate } from '../hsm/ca-certificates.js';

@@ -10,23 +10,19 @@ import type { VaultClient } from '../../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { readSecret, writeSecret } from '../../vault/kv.js';
 import { vaultPath } from '../../vault/paths.js';
+import { readCertificate, signCsr, signCsrByIssuer } from '../../vault/pki/issue.js';
 import {
   deleteIssuer,
-  deleteKey,
   type IssuerUsage,
   listIssuers,
-  listRoles,
-  patchRole,
-  readCertificate,
   readDefaultIssuer,
   readIssuer,
-  readRole,
   setDefaultIssuer,
-  signCsr,
-  signCsrByIssuer,
-  tidy,
   updateIssuer,
-} from '../../vault/pki.js';
+} from '../../vault/pki/issuers.js';
+import { deleteKey } from '../../vault/pki/keys.js';
+import { listRoles, patchRole, readRole } from '../../vault/pki/roles.js';
+import { tidy } from '../../vault/pki/tidy.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
 import { type RootStore, readRoot, testLeafCsr } from './bootstrap.js';
 

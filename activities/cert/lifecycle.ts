@@ -18,16 +18,11 @@ import { keptAlive } from '../../vault/activity-scope.js';
 import type { VaultClient } from '../../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { vaultPath } from '../../vault/paths.js';
-import {
-  fetchCrl,
-  type KeyType,
-  listIssuers,
-  queryOcspVerified,
-  readIssuer,
-  revoke,
-  serialHex,
-  signCsr,
-} from '../../vault/pki.js';
+import { fetchCrl } from '../../vault/pki/crl.js';
+import { revoke, serialHex, signCsr } from '../../vault/pki/issue.js';
+import { listIssuers, readIssuer } from '../../vault/pki/issuers.js';
+import type { KeyType } from '../../vault/pki/keys.js';
+import { queryOcspVerified } from '../../vault/pki/ocsp.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
 import { nodeCrypto } from '../hsm/ca-certificates.js';
 import { type StagedFile, stageFile } from '../staged-file.js';

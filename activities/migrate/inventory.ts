@@ -23,7 +23,7 @@ import type { VaultClient } from '../../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { listKeys, readMetadata } from '../../vault/kv.js';
 import { segment, vaultPath } from '../../vault/paths.js';
-import { listIssuers } from '../../vault/pki.js';
+import { listIssuers } from '../../vault/pki/issuers.js';
 import { listPolicies, probeNamespaces, readHealth, readPluginCatalog, readPolicy } from '../../vault/sys.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
 import { digestOf } from './digest.js';

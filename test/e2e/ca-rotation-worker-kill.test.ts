@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HsmConfig } from '../../activities/hsm/pkcs11.js';
 import { initSoftHsmToken } from '../../client/stack/softhsm.js';
 import type { VaultClient } from '../../vault/client.js';
-import { listIssuers, readDefaultIssuer, readIssuer } from '../../vault/pki.js';
+import { listIssuers, readDefaultIssuer, readIssuer } from '../../vault/pki/issuers.js';
 import { type CaRotationInput, caRotationWorkflow } from '../../workflows/ca/rotation.js';
 import { approveUpdate } from '../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';

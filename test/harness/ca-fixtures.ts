@@ -9,7 +9,7 @@ import type { HsmConfig } from '../../activities/hsm/pkcs11.js';
 import type { RootKeyType } from '../../common/ca/facts.js';
 import type { VaultClient } from '../../vault/client.js';
 import { readSecret } from '../../vault/kv.js';
-import type { KeySpec } from '../../vault/pki.js';
+import type { KeySpec } from '../../vault/pki/keys.js';
 import { unique } from './vault.js';
 
 const YEAR_MS = 365 * 24 * 3600_000;

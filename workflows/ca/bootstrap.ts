@@ -6,7 +6,8 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { CaBootstrapActivities, RootStore } from '../../activities/ca/bootstrap.js';
 import type { ApprovalPolicy, ApprovalVote } from '../../common/approval.js';
-import type { KeySpec, RoleSpec } from '../../vault/pki.js';
+import type { KeySpec } from '../../vault/pki/keys.js';
+import type { RoleSpec } from '../../vault/pki/roles.js';
 import { approvalGate } from '../lib/approval.js';
 import { SEAL_AWARE_RETRY, sealAwareSteps } from '../lib/seal-aware.js';
 import { trackSteps } from '../lib/status.js';

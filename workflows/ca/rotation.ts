@@ -28,7 +28,7 @@ import type {
   TrustBundle,
 } from '../../activities/ca/rotation.js';
 import type { ApprovalPolicy, ApprovalVote } from '../../common/approval.js';
-import type { KeySpec } from '../../vault/pki.js';
+import type { KeySpec } from '../../vault/pki/keys.js';
 import { approvalGate } from '../lib/approval.js';
 import { createSaga } from '../lib/saga.js';
 import { SEAL_AWARE_RETRY, sealAware, sealAwareSteps } from '../lib/seal-aware.js';

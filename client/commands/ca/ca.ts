@@ -11,7 +11,7 @@ import {
 import { ROOT_KEY_TYPES, type RootKeyType } from '../../../common/ca/facts.js';
 import { type CaSpec, parseCaSpec, ROLE_TEMPLATES } from '../../../common/ca/spec.js';
 import { parseDuration } from '../../../common/durations.js';
-import type { RoleSpec } from '../../../vault/pki.js';
+import type { RoleSpec } from '../../../vault/pki/roles.js';
 import type { CaBootstrapInput } from '../../../workflows/ca/bootstrap.js';
 import type { CaInitRootInput, CaInitRootResult } from '../../../workflows/ca/init-root.js';
 import { startWorkflowOnce } from '../../start-workflow.js';

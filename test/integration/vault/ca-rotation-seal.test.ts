@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HsmConfig } from '../../../activities/hsm/pkcs11.js';
 import type { RaftCluster } from '../../../client/stack/raft-cluster.js';
 import type { VaultClient } from '../../../vault/client.js';
-import { listIssuers, readDefaultIssuer, readIssuer } from '../../../vault/pki.js';
+import { listIssuers, readDefaultIssuer, readIssuer } from '../../../vault/pki/issuers.js';
 import { seal, unseal } from '../../../vault/sys.js';
 import { type CaRotationInput, caRotationWorkflow } from '../../../workflows/ca/rotation.js';
 import { approveUpdate } from '../../../workflows/lib/approval.js';

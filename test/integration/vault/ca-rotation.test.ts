@@ -22,14 +22,9 @@ import {
 } from '../../../activities/ca/rotation.js';
 import type { HsmConfig } from '../../../activities/hsm/pkcs11.js';
 import { readSecret } from '../../../vault/kv.js';
-import {
-  issue,
-  listIssuers,
-  readCertificate,
-  readDefaultIssuer,
-  readIssuer,
-  readRole,
-} from '../../../vault/pki.js';
+import { issue, readCertificate } from '../../../vault/pki/issue.js';
+import { listIssuers, readDefaultIssuer, readIssuer } from '../../../vault/pki/issuers.js';
+import { readRole } from '../../../vault/pki/roles.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../../workers/worker.js';
 import {
   type CaRotationInput,

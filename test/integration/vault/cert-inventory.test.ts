@@ -13,7 +13,9 @@ import { certListCommand } from '../../../client/commands/cert/list.js';
 import { type CertInventoryStore, type CertRecord, serialKey } from '../../../common/cert/inventory.js';
 import { certRecordFromPem } from '../../../common/cert/pem.js';
 import { readSecret } from '../../../vault/kv.js';
-import { generateRoot, type IssuedCertificate, issue, writeRole } from '../../../vault/pki.js';
+import { type IssuedCertificate, issue } from '../../../vault/pki/issue.js';
+import { generateRoot } from '../../../vault/pki/issuers.js';
+import { writeRole } from '../../../vault/pki/roles.js';
 import { rootClient, server, tokenWithPolicy, unique } from '../../harness/vault.js';
 
 const vault = rootClient();

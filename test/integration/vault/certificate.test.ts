@@ -16,16 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertInventoryActivities, listInventory } from '../../../activities/cert/inventory.js';
 import { createCertificateActivities } from '../../../activities/cert/lifecycle.js';
 import { certIssueCommand, certRenewCommand, certRevokeCommand } from '../../../client/commands/cert/cert.js';
-import {
-  fetchCrl,
-  generateRoot,
-  issue,
-  listCertificates,
-  queryOcsp,
-  queryOcspVerified,
-  serialHex,
-  writeRole,
-} from '../../../vault/pki.js';
+import { fetchCrl } from '../../../vault/pki/crl.js';
+import { issue, listCertificates, serialHex } from '../../../vault/pki/issue.js';
+import { generateRoot } from '../../../vault/pki/issuers.js';
+import { queryOcsp, queryOcspVerified } from '../../../vault/pki/ocsp.js';
+import { writeRole } from '../../../vault/pki/roles.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../../workers/worker.js';
 import { type CertificateInput, certificateWorkflow } from '../../../workflows/cert/certificate.js';
 import {

@@ -6,28 +6,29 @@ import { webcrypto } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchCrl } from '../../../vault/pki/crl.js';
 import {
-  fetchCrl,
-  generateIntermediateCsr,
-  generateRoot,
   issue,
   listCertificates,
-  listIssuers,
-  queryOcsp,
   readCertificate,
-  readDefaultIssuer,
-  readIssuer,
   revoke,
   serialHex,
+  signCsr,
+} from '../../../vault/pki/issue.js';
+import {
+  generateIntermediateCsr,
+  generateRoot,
+  listIssuers,
+  readDefaultIssuer,
+  readIssuer,
   setDefaultIssuer,
   setSignedIntermediate,
-  signCsr,
   signIntermediate,
-  tidy,
-  tidyStatus,
   updateIssuer,
-  writeRole,
-} from '../../../vault/pki.js';
+} from '../../../vault/pki/issuers.js';
+import { queryOcsp } from '../../../vault/pki/ocsp.js';
+import { writeRole } from '../../../vault/pki/roles.js';
+import { tidy, tidyStatus } from '../../../vault/pki/tidy.js';
 import { rootClient, server, unique } from '../../harness/vault.js';
 
 const vault = rootClient();

@@ -47,7 +47,17 @@ function refusingHeavyModules(): string[] {
 }
 
 beforeAll(() => {
-  for (const entry of ['bin', 'scripts', 'client', 'common', 'vault', 'codec', 'workers', 'workflows', 'activities']) {
+  for (const entry of [
+    'bin',
+    'scripts',
+    'client',
+    'common',
+    'vault',
+    'codec',
+    'workers',
+    'workflows',
+    'activities',
+  ]) {
     cpSync(join(REPO_DIR, entry), join(copy, entry), { recursive: true });
   }
   for (const file of ['package.json', 'tsconfig.json']) cpSync(join(REPO_DIR, file), join(copy, file));

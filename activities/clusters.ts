@@ -1,7 +1,7 @@
 // One logged-in Vault client per configured cluster, looked up by the name an activity's input
 // gives ("default" when it gives none: the cluster in vault_integration).
 import { ApplicationFailure } from '@temporalio/common';
-import { DEFAULT_CLUSTER } from '../common/config/config.js';
+import { DEFAULT_CLUSTER } from '../common/config/schema.js';
 import type { VaultClient } from '../vault/client.js';
 
 export { DEFAULT_CLUSTER };

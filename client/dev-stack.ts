@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import { encryptingDataConverter } from '../codec/data-converter.js';
 import { devKeyFile, loadKeyFile } from '../codec/key-file.js';
-import { parseConfig } from '../common/config/config.js';
+import { parseConfig } from '../common/config/parse.js';
 import {
   clearStackEnv,
   clearStackState,

@@ -5,8 +5,9 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { devKeyFile } from '../codec/key-file.js';
-import { type CodecConfig, parseConfig, type TemporalConfig } from '../common/config/config.js';
 import { readConfigFile } from '../common/config/file.js';
+import { parseConfig } from '../common/config/parse.js';
+import type { CodecConfig, TemporalConfig } from '../common/config/schema.js';
 import { temporalTls } from '../common/config/temporal-tls.js';
 import { DEFAULT_STATE_DIR, readRunningStack, type StackState } from '../common/dev-state.js';
 

@@ -2,7 +2,7 @@
 // Temporal of a `vaultops dev` stack running here, that stack's key file (everything on the dev
 // stack's Temporal is encrypted with it); else none, said once in the log.
 import type { DataConverter } from '@temporalio/common';
-import type { VaultopsConfig } from '../common/config/config.js';
+import type { VaultopsConfig } from '../common/config/schema.js';
 import { DEFAULT_STATE_DIR, readRunningStack } from '../common/dev-state.js';
 import { logger } from '../common/logger.js';
 import type { VaultClient } from '../vault/client.js';

@@ -11,7 +11,7 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
-import type { VaultIntegrationConfig } from '../common/config/config.js';
+import type { VaultIntegrationConfig } from '../common/config/schema.js';
 import { type CallScope, currentActivityScope } from './activity-scope.js';
 import { type CacheScope, ReadCache } from './cache.js';
 import { type BackoffOptions, type BreakerOptions, ClusterNodes, fullJitterDelay } from './cluster.js';

@@ -7,7 +7,7 @@ import {
   type VaultIntegrationConfig,
   type VaultopsConfig,
   vaultClusterConfigs,
-} from '../common/config/config.js';
+} from '../common/config/schema.js';
 import { temporalTls } from '../common/config/temporal-tls.js';
 import { logger } from '../common/logger.js';
 import type { LoginResult } from '../vault/auth/login.js';

@@ -7,7 +7,8 @@ import { clusterClients } from '../activities/clusters.js';
 import type { HsmConfig } from '../activities/hsm/pkcs11.js';
 import { HsmPinError, hsmConfigFrom } from '../activities/hsm/token-config.js';
 import { workerDataConverter } from '../codec/select.js';
-import { ConfigError, DEFAULT_CLUSTER, type VaultopsConfig } from '../common/config/config.js';
+import { ConfigError } from '../common/config/errors.js';
+import { DEFAULT_CLUSTER, type VaultopsConfig } from '../common/config/schema.js';
 import { logger } from '../common/logger.js';
 import type { VaultClient } from '../vault/client.js';
 import {

@@ -1,7 +1,7 @@
 // From the `hsm:` configuration to what openHsm needs: the PIN is read from its environment
 // variable or file when the worker starts, and kept in memory only.
 import { readFileSync } from 'node:fs';
-import type { HsmTokenConfig } from '../../common/config/config.js';
+import type { HsmTokenConfig } from '../../common/config/schema.js';
 import type { HsmConfig } from './pkcs11.js';
 
 export class HsmPinError extends Error {

@@ -5,7 +5,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { EncryptionCodec } from '../../codec/codec.js';
 import { loadKeyFile } from '../../codec/key-file.js';
 import { loadTransitKeys } from '../../codec/transit-keys.js';
-import { ConfigError } from '../../common/config/config.js';
+import { ConfigError } from '../../common/config/errors.js';
 import { loadConfig } from '../../common/config/file.js';
 import { VaultClient } from '../../vault/client.js';
 import { startCodecServer, vaultTokenAuthorizer } from '../codec-server.js';

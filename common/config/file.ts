@@ -1,7 +1,9 @@
 // Reads the configuration: --config, else $VAULTOPS_CONFIG, else the environment alone.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { ConfigError, parseConfig, type VaultopsConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import { parseConfig } from './parse.js';
+import type { VaultopsConfig } from './schema.js';
 
 export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): VaultopsConfig {
   const file = path ?? env.VAULTOPS_CONFIG;

@@ -2,7 +2,7 @@
 // worker's connection and the CLI's; it loads only node:fs, so the CLI stays light.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from '@temporalio/client';
-import type { TemporalConfig } from './config.js';
+import type { TemporalConfig } from './schema.js';
 
 export function temporalTls(config: TemporalConfig): ConnectionOptions['tls'] {
   const tls = config.tls;

@@ -9,7 +9,7 @@
 // (else at those the worker recorded). `vaultops dr primary` prints it (and `--env` the VAULT_ADDR
 // to export), so the next command, a script or a shell reaches the cluster that takes writes.
 import { z } from 'zod';
-import { DEFAULT_CLUSTER, type VaultopsConfig, vaultClusterConfigs } from '../config/config.js';
+import { DEFAULT_CLUSTER, type VaultopsConfig, vaultClusterConfigs } from '../config/schema.js';
 import type { CurrentPrimaryRecord } from './failover.js';
 
 export const currentPrimaryRecordSchema = z.object({

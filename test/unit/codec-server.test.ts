@@ -6,7 +6,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CodecServer, startCodecServer } from '../../client/codec-server.js';
 import { EncryptionCodec } from '../../codec/codec.js';
-import { parseConfig } from '../../common/config/config.js';
+import { parseConfig } from '../../common/config/parse.js';
 import { configProblems } from './fixtures.js';
 
 const UI = 'http://127.0.0.1:8233';

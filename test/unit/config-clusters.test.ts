@@ -2,7 +2,8 @@
 // (a DR primary and standby, a migration's source and target). The VAULT_* environment reaches
 // only the default cluster.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CLUSTER, parseConfig, vaultClusterConfigs } from '../../common/config/config.js';
+import { parseConfig } from '../../common/config/parse.js';
+import { DEFAULT_CLUSTER, vaultClusterConfigs } from '../../common/config/schema.js';
 import { configProblems } from './fixtures.js';
 
 const TWO_CLUSTERS = `

@@ -1,7 +1,8 @@
 // What wins when both the file and the environment say something: each variable on its own.
 // Where and how to connect: the environment. Who to be (authentication): the file.
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type VaultopsConfig } from '../../common/config/config.js';
+import { parseConfig } from '../../common/config/parse.js';
+import type { VaultopsConfig } from '../../common/config/schema.js';
 import { configProblems } from './fixtures.js';
 
 const FILE = `

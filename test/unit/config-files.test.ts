@@ -4,7 +4,8 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkConfigFiles, parseConfig, readableFile } from '../../common/config/config.js';
+import { checkConfigFiles, readableFile } from '../../common/config/named-files.js';
+import { parseConfig } from '../../common/config/parse.js';
 import { configProblems } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vaultops-config-files-'));

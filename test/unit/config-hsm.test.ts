@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HsmPinError, hsmConfigFrom } from '../../activities/hsm/token-config.js';
-import { parseConfig } from '../../common/config/config.js';
+import { parseConfig } from '../../common/config/parse.js';
 import { configProblems } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vaultops-hsm-config-'));

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../common/config/config.js';
 import { loadConfig } from '../../common/config/file.js';
+import { parseConfig } from '../../common/config/parse.js';
 import { configProblems } from './fixtures.js';
 
 // Seed 003's "Vault Configuration" example, as a user would paste it.

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { REPO_DIR } from '../../client/stack/tools.js';
-import { parseConfig } from '../../common/config/config.js';
+import { parseConfig } from '../../common/config/parse.js';
 
 const service = z.object({
   image: z.string(),

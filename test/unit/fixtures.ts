@@ -1,6 +1,6 @@
 // Observations as a healthy OpenBao dev server reports them; tests change what they need. And the
 // problems a configuration is refused with.
-import { ConfigError } from '../../common/config/config.js';
+import { ConfigError } from '../../common/config/errors.js';
 import type {
   HealthObservation,
   LeaderObservation,

@@ -2,7 +2,7 @@
 // returned describes the token (accessor, TTL, policies) and never contains it.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { VaultAuthConfig } from '../../common/config/config.js';
+import type { VaultAuthConfig } from '../../common/config/auth-schema.js';
 import { parseResponse, type VaultClient } from '../client.js';
 import { segment, vaultPath } from '../paths.js';
 import { identityOf } from '../tokens.js';

@@ -4,7 +4,7 @@
 // and a re-login swaps the token in one step (login.ts, tokens.ts): no request goes without one.
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { VaultAuthConfig } from '../../common/config/config.js';
+import type { VaultAuthConfig } from '../../common/config/auth-schema.js';
 import { parseResponse, type VaultClient } from '../client.js';
 import { type LoginResult, login } from './login.js';
 

@@ -5,7 +5,7 @@
 // drReplicationFailoverWorkflow under the same workflow id as a snapshot failover, so only one
 // failover of a pair runs at a time. The DR operation token is named by a file ON THE WORKER
 // (--dr-operation-token-file) and read there: this process never reads it, nor sends it anywhere.
-import type { VaultIntegrationConfig } from '../../../common/config/config.js';
+import type { VaultIntegrationConfig } from '../../../common/config/schema.js';
 import type { DrReplicationStatus } from '../../../common/dr/replication.js';
 import { chooseFailoverPath, type FailoverPath } from '../../../common/dr/replication.js';
 import type { DrReplicationFailoverInput } from '../../../workflows/dr/replication-failover.js';
@@ -66,11 +66,13 @@ async function clusterAddressing(
 ): Promise<VaultIntegrationConfig | string> {
   if (!file)
     return "no --config or $VAULTOPS_CONFIG names the worker's configuration: the standby's address is unknown";
-  const [{ parse, stringify }, { readConfigFile }, { parseConfig, vaultClusterConfigs }] = await Promise.all([
-    import('yaml'),
-    import('../../../common/config/file.js'),
-    import('../../../common/config/config.js'),
-  ]);
+  const [{ parse, stringify }, { readConfigFile }, { parseConfig }, { vaultClusterConfigs }] =
+    await Promise.all([
+      import('yaml'),
+      import('../../../common/config/file.js'),
+      import('../../../common/config/parse.js'),
+      import('../../../common/config/schema.js'),
+    ]);
   const doc = parse(readConfigFile(file)) as Record<string, unknown> | null;
   const withoutAuth = (c: unknown) => {
     if (c === null || typeof c !== 'object') return c;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startVaultDevServer } from '../../../client/stack/vault-dev.js';
-import { parseConfig } from '../../../common/config/config.js';
+import { parseConfig } from '../../../common/config/parse.js';
 import { login } from '../../../vault/auth/login.js';
 import { VaultClient } from '../../../vault/client.js';
 import { connectVault } from '../../../workers/connections.js';

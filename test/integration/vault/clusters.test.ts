@@ -6,7 +6,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterClients, UNKNOWN_CLUSTER } from '../../../activities/clusters.js';
 import { createActivities } from '../../../activities/index.js';
-import { parseConfig } from '../../../common/config/config.js';
+import { parseConfig } from '../../../common/config/parse.js';
 import type { VaultClient } from '../../../vault/client.js';
 import {
   closeVaultClusters,

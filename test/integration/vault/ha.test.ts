@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RaftCluster, startRaftCluster } from '../../../client/stack/raft-cluster.js';
-import { parseConfig } from '../../../common/config/config.js';
+import { parseConfig } from '../../../common/config/parse.js';
 import { VaultClient } from '../../../vault/client.js';
 import { writeSecret } from '../../../vault/kv.js';
 import { server } from '../../harness/vault.js';

@@ -8,6 +8,7 @@ import { type ApprovalAction, type ApprovalState, MAX_REASON_LENGTH } from '../.
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { formatApproval } from '../format-approval.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../temporal-client.js';
+import { VAULTOPS } from './invocation.js';
 import { UsageError } from './usage-error.js';
 
 export { UsageError } from './usage-error.js';
@@ -85,7 +86,7 @@ export async function cancelCommand(workflowId: string, opts: GlobalOptions, out
     }
   });
   out(`Cancellation requested for ${workflowId}: it undoes its finished steps, then closes as cancelled.`);
-  out(`\`vaultops status ${workflowId}\` shows each step's state.`);
+  out(`\`${VAULTOPS} status ${workflowId}\` shows each step's state.`);
 }
 
 /** Temporal says "not found" both for an unknown id and for a workflow that has closed. */
@@ -95,7 +96,7 @@ async function notRunning(client: Client, workflowId: string): Promise<Error> {
     return new Error(`workflow ${workflowId} is no longer running (${status.name})`);
   } catch {
     return new Error(
-      `no workflow with id "${workflowId}" in namespace ${client.options.namespace}; \`vaultops list\` shows the recent ones`,
+      `no workflow with id "${workflowId}" in namespace ${client.options.namespace}; \`${VAULTOPS} list\` shows the recent ones`,
     );
   }
 }

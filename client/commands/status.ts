@@ -13,6 +13,7 @@ import { type WorkflowStatusReport, workflowStatusQuery } from '../../workflows/
 import { formatPreflight } from '../format.js';
 import { formatApproval, formatSteps } from '../format-approval.js';
 import { type GlobalOptions, resolveTemporal, type TemporalTarget, withClient } from '../temporal-client.js';
+import { VAULTOPS } from './invocation.js';
 
 export interface StatusOptions extends GlobalOptions {
   json?: boolean;
@@ -77,7 +78,7 @@ async function lookAt(client: Client, workflowId: string, namespace: string): Pr
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
       throw new Error(
-        `no workflow with id "${workflowId}" in namespace ${namespace}; \`vaultops list\` shows the recent ones`,
+        `no workflow with id "${workflowId}" in namespace ${namespace}; \`${VAULTOPS} list\` shows the recent ones`,
       );
     }
     throw err;

@@ -30,6 +30,7 @@ import {
 import { type WorkflowStatusReport, workflowStatusQuery } from '../../../workflows/lib/status.js';
 import { formatSteps } from '../../format-approval.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
+import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
 
 type Out = (line: string) => void;
@@ -184,10 +185,10 @@ export async function requestCommand(opts: RequestOptions, out: Out): Promise<vo
     `Requested break-glass ${workflowId}: policy ${o.policy} for ${o.ttl}, ${o.uses} uses, as ${requester}`,
   );
   out(`  needs ${o.quorum} of ${o.approvers.join(', ')} within ${o.approvalTimeout}:`);
-  out(`    vaultops approve ${workflowId} --as <approver> --reason <text>`);
+  out(`    ${VAULTOPS} approve ${workflowId} --as <approver> --reason <text>`);
   out(`  private key for delivery: ${keyPath} (0600; deleted once collected)`);
   if (!opts.wait) {
-    out(`  once approved: vaultops break-glass collect ${workflowId} --out <file>`);
+    out(`  once approved: ${VAULTOPS} break-glass collect ${workflowId} --out <file>`);
     return;
   }
   await collect(workflowId, { ...opts, as: requester }, out);
@@ -242,7 +243,7 @@ async function collect(workflowId: string, opts: DeliverOptions & GlobalOptions,
     out(
       `  accessor ${audit.accessor}; policy ${audit.policy}; ${audit.numUses} uses; expires ${audit.expiresAt}`,
     );
-    out(`  revoke it when done: vaultops break-glass revoke ${workflowId} --reason <text>`);
+    out(`  revoke it when done: ${VAULTOPS} break-glass revoke ${workflowId} --reason <text>`);
   } finally {
     if (fd !== undefined) {
       closeSync(fd);
@@ -290,7 +291,7 @@ async function waitForDelivery(
     if (view.status === 'active')
       throw new Error(
         `the token of ${workflowId} was collected already (at ${(await handle.query(breakGlassAuditQuery)).collectedAt}); ` +
-          'if that was not you, revoke it now: vaultops break-glass revoke',
+          `if that was not you, revoke it now: ${VAULTOPS} break-glass revoke ${workflowId}`,
       );
     if (!told) {
       out(`Waiting for ${workflowId} to be approved and its token created...`);
@@ -324,9 +325,9 @@ async function unwrap(
       throw new Error(
         expired
           ? `the wrapping token expired at ${wrapExpiresAt} before it was collected; revoke this request ` +
-              `(vaultops break-glass revoke ${workflowId}) and ask again`
+              `(${VAULTOPS} break-glass revoke ${workflowId}) and ask again`
           : `TAMPERING: the wrapping token was already unwrapped by someone else (it is valid until ${wrapExpiresAt} ` +
-              `and works once). Treat the emergency token as compromised: vaultops break-glass revoke ${workflowId} ` +
+              `and works once). Treat the emergency token as compromised: ${VAULTOPS} break-glass revoke ${workflowId} ` +
               '--reason "wrapping token used by someone else", and check the audit log for the wrapping accessor',
       );
     }
@@ -345,7 +346,7 @@ async function unwrap(
       )
         throw new Error(
           `TAMPERING: the wrapping token was unwrapped by someone else between its lookup and our unwrap. ` +
-            `Revoke now: vaultops break-glass revoke ${workflowId} --reason "wrapping token used by someone else"`,
+            `Revoke now: ${VAULTOPS} break-glass revoke ${workflowId} --reason "wrapping token used by someone else"`,
         );
       throw err;
     }

@@ -16,6 +16,7 @@ import type { CaBootstrapInput } from '../../../workflows/ca/bootstrap.js';
 import type { CaInitRootInput, CaInitRootResult } from '../../../workflows/ca/init-root.js';
 import { startWorkflowOnce } from '../../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
+import { VAULTOPS } from '../invocation.js';
 import { splitSecretPath } from '../rotation/args.js';
 import { withUserVault } from '../rotation/vault-reads.js';
 import { UsageError } from '../usage-error.js';
@@ -178,7 +179,7 @@ export async function caBootstrapCommand(opts: CaBootstrapOptions, out: Out): Pr
       { taskQueue: target.temporal.task_queue, workflowId, args: [input] },
       () =>
         new UsageError(
-          `a bootstrap ${workflowId} is running already: \`vaultops status ${workflowId}\` shows it`,
+          `a bootstrap ${workflowId} is running already: \`${VAULTOPS} status ${workflowId}\` shows it`,
         ),
     ),
   );
@@ -188,6 +189,6 @@ export async function caBootstrapCommand(opts: CaBootstrapOptions, out: Out): Pr
   out(
     `  roles: ${Object.keys(input.roles).join(', ')}; the HSM root signs after ${input.approval.quorum} of ${input.approval.approvers.join(', ')} approve:`,
   );
-  out(`    vaultops approve ${workflowId} --as <approver> --reason <text>`);
-  out(`  follow it: vaultops status ${workflowId} --follow`);
+  out(`    ${VAULTOPS} approve ${workflowId} --as <approver> --reason <text>`);
+  out(`  follow it: ${VAULTOPS} status ${workflowId} --follow`);
 }

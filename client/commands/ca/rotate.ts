@@ -3,6 +3,7 @@ import { parseDuration } from '../../../common/durations.js';
 import type { CaRotationInput } from '../../../workflows/ca/rotation.js';
 import { startWorkflowOnce } from '../../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
+import { VAULTOPS } from '../invocation.js';
 import { splitSecretPath } from '../rotation/args.js';
 import { UsageError } from '../usage-error.js';
 
@@ -121,7 +122,7 @@ export async function caRotateCommand(opts: CaRotateOptions, out: Out): Promise<
       { taskQueue: target.temporal.task_queue, workflowId, args: [input] },
       () =>
         new UsageError(
-          `a rotation ${workflowId} is running already: \`vaultops status ${workflowId}\` shows it`,
+          `a rotation ${workflowId} is running already: \`${VAULTOPS} status ${workflowId}\` shows it`,
         ),
     ),
   );
@@ -135,9 +136,9 @@ export async function caRotateCommand(opts: CaRotateOptions, out: Out): Promise<
   out(
     `  the HSM root signs after ${input.approval.quorum} of ${input.approval.approvers.join(', ')} approve:`,
   );
-  out(`    vaultops approve ${workflowId} --as <approver> --reason <text>`);
+  out(`    ${VAULTOPS} approve ${workflowId} --as <approver> --reason <text>`);
   out(
     `  grace period: ${opts.grace ?? "the roles' longest leaf TTL"}; then the old issuer signs only CRLs/OCSP, later turns read-only${input.keepOldIssuer ? ' and is kept' : ', and is deleted once it expires'}`,
   );
-  out(`  follow it: vaultops status ${workflowId} --follow`);
+  out(`  follow it: ${VAULTOPS} status ${workflowId} --follow`);
 }

@@ -34,6 +34,7 @@ import {
 } from '../../../workflows/cert/messages.js';
 import { startWorkflowOnce } from '../../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
+import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
 
 type Out = (line: string) => void;
@@ -218,7 +219,7 @@ async function waitForFirst(
     if (Date.now() > deadline)
       throw new Error(
         `no certificate after ${timeoutMs / 1000}s${s?.lastError ? ` (last error: ${s.lastError.message})` : ''}; ` +
-          `it keeps trying: vaultops status '${workflowId}'`,
+          `it keeps trying: ${VAULTOPS} status '${workflowId}'`,
       );
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -235,7 +236,7 @@ export async function certIssueCommand(opts: CertIssueOptions, out: Out): Promis
       () =>
         new Error(
           `a certificate workflow for ${input.commonName} on ${input.mount} is running already: ${workflowId}; ` +
-            `\`vaultops cert renew '${workflowId}'\` renews it, \`vaultops cert revoke '${workflowId}'\` ends it`,
+            `\`${VAULTOPS} cert renew '${workflowId}'\` renews it, \`${VAULTOPS} cert revoke '${workflowId}'\` ends it`,
         ),
     );
     let status: Pick<CertificateStatus, 'certificate' | 'nextRenewalAt' | 'reload'>;
@@ -272,7 +273,7 @@ async function update<T>(workflowId: string, what: string, send: () => Promise<T
     if (err instanceof WorkflowUpdateFailedError) throw new Error(`${what} refused: ${innermost(err)}`);
     if (err instanceof WorkflowNotFoundError)
       throw new Error(
-        `no running certificate workflow ${workflowId}: \`vaultops list --type certificateWorkflow\``,
+        `no running certificate workflow ${workflowId}: \`${VAULTOPS} list --type certificateWorkflow\``,
       );
     throw err;
   }

@@ -13,6 +13,7 @@ import type { DrDrillInput, DrDrillReport } from '../../../workflows/dr/drill.js
 import type { DrProtectInput, DrProtectResult } from '../../../workflows/dr/protect.js';
 import { printTable } from '../../format.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
+import { VAULTOPS } from '../invocation.js';
 import { SPEC_MEMO } from '../schedule/schedule.js';
 import { UsageError } from '../usage-error.js';
 
@@ -103,7 +104,7 @@ export async function drProtectCommand(opts: DrProtectOptions, out: Out): Promis
       } catch (err) {
         if (err instanceof ScheduleAlreadyRunning)
           throw new UsageError(
-            `schedule ${request.scheduleId} exists already; delete it first (vaultops schedule delete ${request.scheduleId})`,
+            `schedule ${request.scheduleId} exists already; delete it first (${VAULTOPS} schedule delete ${request.scheduleId})`,
           );
         throw err;
       }
@@ -150,7 +151,7 @@ export async function drSnapshotsCommand(opts: DrSnapshotsOptions, out: Out): Pr
     return;
   }
   if (newest.length === 0) {
-    out(`No snapshots in ${store.location}; take one with vaultops dr protect --now`);
+    out(`No snapshots in ${store.location}; take one with ${VAULTOPS} dr protect --now`);
     return;
   }
   printTable(

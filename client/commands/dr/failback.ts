@@ -4,6 +4,7 @@
 import type { DrFailbackInput } from '../../../workflows/dr/failback.js';
 import { startWorkflowOnce } from '../../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
+import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
 import { parseDrApproval } from './approval-options.js';
 
@@ -55,7 +56,7 @@ export async function drFailbackCommand(opts: DrFailbackOptions, out: Out): Prom
       { taskQueue: target.temporal.task_queue, workflowId, args: [input] },
       () =>
         new UsageError(
-          `a failback ${workflowId} is running already: \`vaultops status ${workflowId}\` shows it`,
+          `a failback ${workflowId} is running already: \`${VAULTOPS} status ${workflowId}\` shows it`,
         ),
     ),
   );
@@ -67,12 +68,12 @@ export async function drFailbackCommand(opts: DrFailbackOptions, out: Out): Prom
     out(
       `  then ${input.approval.quorum} of ${input.approval.approvers.join(', ')} approve before ${input.fromCluster} is snapshotted and fenced:`,
     );
-    out(`    vaultops approve ${workflowId} --as <approver> --reason <text>`);
+    out(`    ${VAULTOPS} approve ${workflowId} --as <approver> --reason <text>`);
   } else out('  approval: pre-approved (--auto-approve)');
   out(
     `  unseal, once the status shows "unseal: k of n shares" (before and after the restore): each key holder of ${input.toCluster}'s keys runs`,
   );
-  out(`    vaultops dr unseal-share ${workflowId} --cluster ${input.toCluster}`);
-  out(`  follow it: vaultops status ${workflowId} --follow`);
+  out(`    ${VAULTOPS} dr unseal-share ${workflowId} --cluster ${input.toCluster}`);
+  out(`  follow it: ${VAULTOPS} status ${workflowId} --follow`);
   return workflowId;
 }

@@ -17,6 +17,7 @@ import type { SealObservation } from '../../../common/preflight/report.js';
 import { startWorkflowOnce } from '../../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
 import { userVaultClient } from '../../user-vault.js';
+import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
 import { CLUSTER, type DrFailoverOptions, parseDrFailover } from './failover-args.js';
 
@@ -41,7 +42,7 @@ export async function drFailoverCommand(opts: DrFailoverOptions, out: Out): Prom
       { taskQueue: target.temporal.task_queue, workflowId, args: [input] },
       () =>
         new UsageError(
-          `a failover ${workflowId} is running already: \`vaultops status ${workflowId}\` shows it`,
+          `a failover ${workflowId} is running already: \`${VAULTOPS} status ${workflowId}\` shows it`,
         ),
     ),
   );
@@ -56,13 +57,13 @@ export async function drFailoverCommand(opts: DrFailoverOptions, out: Out): Prom
     out(
       `  then ${input.approval.quorum} of ${input.approval.approvers.join(', ')} approve before anything is fenced:`,
     );
-    out(`    vaultops approve ${workflowId} --as <approver> --reason <text>`);
+    out(`    ${VAULTOPS} approve ${workflowId} --as <approver> --reason <text>`);
   } else out('  approval: pre-approved (--auto-approve)');
   out(
     `  unseal, once the status shows "unseal: k of n shares": each key holder of ${input.fromCluster}'s keys runs`,
   );
-  out(`    vaultops dr unseal-share ${workflowId} --cluster ${input.toCluster}`);
-  out(`  follow it: vaultops status ${workflowId} --follow`);
+  out(`    ${VAULTOPS} dr unseal-share ${workflowId} --cluster ${input.toCluster}`);
+  out(`  follow it: ${VAULTOPS} status ${workflowId} --follow`);
   return workflowId;
 }
 
@@ -95,7 +96,7 @@ export async function drUnsealShareCommand(
     const handle = client.workflow.getHandle(workflowId);
     const state = await handle.query<DrFailoverState>(DR_FAILOVER_STATE_QUERY).catch((err: unknown) => {
       throw new UsageError(
-        `${workflowId} is not a failover or failback that answers (${err instanceof Error ? err.message : err}); vaultops list shows the running ones`,
+        `${workflowId} is not a failover or failback that answers (${err instanceof Error ? err.message : err}); ${VAULTOPS} list shows the running ones`,
       );
     });
     if (state.toCluster !== opts.cluster)
@@ -106,7 +107,7 @@ export async function drUnsealShareCommand(
       throw new UsageError(
         state.unseal
           ? `${opts.cluster} is not waiting for shares (${state.unseal.line}); no share was sent`
-          : `the failover has not reached its unseal step yet (vaultops status ${workflowId}); no share was sent`,
+          : `the failover has not reached its unseal step yet (${VAULTOPS} status ${workflowId}); no share was sent`,
       );
     const nodes = opts.node?.length ? opts.node : state.unseal.nodes;
     const share = (await readShare()).trim();

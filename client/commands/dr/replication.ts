@@ -11,6 +11,7 @@ import { chooseFailoverPath, type FailoverPath } from '../../../common/dr/replic
 import type { DrReplicationFailoverInput } from '../../../workflows/dr/replication-failover.js';
 import { startWorkflowOnce } from '../../start-workflow.js';
 import { resolveTemporal, withClient } from '../../temporal-client.js';
+import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
 import { type DrFailoverOptions, parseDrFailover } from './failover-args.js';
 
@@ -140,7 +141,7 @@ export async function drReplicationFailoverCommand(opts: DrFailoverOptions, out:
       { taskQueue: target.temporal.task_queue, workflowId, args: [input] },
       () =>
         new UsageError(
-          `a failover ${workflowId} is running already: \`vaultops status ${workflowId}\` shows it`,
+          `a failover ${workflowId} is running already: \`${VAULTOPS} status ${workflowId}\` shows it`,
         ),
     ),
   );
@@ -154,11 +155,11 @@ export async function drReplicationFailoverCommand(opts: DrFailoverOptions, out:
     out(
       `  then ${input.approval.quorum} of ${input.approval.approvers.join(', ')} approve before anything is demoted:`,
     );
-    out(`    vaultops approve ${workflowId} --as <approver> --reason <text>`);
+    out(`    ${VAULTOPS} approve ${workflowId} --as <approver> --reason <text>`);
   } else out('  approval: pre-approved (--auto-approve)');
   out(
     `  ${input.fromCluster} is demoted where it answers, ${input.toCluster} promoted with the DR operation token read on the worker from ${input.drOperationTokenFile ?? '$VAULTOPS_DR_OPERATION_TOKEN_FILE'}`,
   );
-  out(`  follow it: vaultops status ${workflowId} --follow`);
+  out(`  follow it: ${VAULTOPS} status ${workflowId} --follow`);
   return workflowId;
 }

@@ -9,6 +9,7 @@ import { parseDuration } from '../../../common/durations.js';
 import type { LeaseKeeperInput } from '../../../workflows/lease/keeper.js';
 import { startWorkflowOnce } from '../../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
+import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
 
 export interface LeaseKeepOptions extends GlobalOptions {
@@ -124,7 +125,7 @@ export async function leaseKeepCommand(
       () =>
         new Error(
           `a lease keeper for these credentials and this destination is running already: ${workflowId}; ` +
-            `\`vaultops status '${workflowId}'\` shows it, \`vaultops cancel '${workflowId}'\` stops it`,
+            `\`${VAULTOPS} status '${workflowId}'\` shows it, \`${VAULTOPS} cancel '${workflowId}'\` stops it`,
         ),
     );
     const runId = handle.firstExecutionRunId;
@@ -140,7 +141,7 @@ export async function leaseKeepCommand(
     out(
       `Keeping ${input.dbMount}/creds/${input.role} delivered to ${where.join(' and ')}, on task queue ${target.temporal.task_queue}.`,
     );
-    out(`Stop it (the lease is revoked): vaultops cancel '${workflowId}'`);
+    out(`Stop it (the lease is revoked): ${VAULTOPS} cancel '${workflowId}'`);
     if (target.uiUrl)
       out(`History: ${workflowHistoryUrl(target.uiUrl, target.temporal.namespace, workflowId, runId)}`);
   });

@@ -12,6 +12,7 @@ import type { MigrateRunInput } from '../../../common/migrate/run.js';
 import { startWorkflowOnce } from '../../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
 import { withUserVault } from '../../user-vault.js';
+import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
 import { parseNamespace } from './plan.js';
 
@@ -142,7 +143,7 @@ export async function migrateRunCommand(opts: MigrateRunOptions, out: Out): Prom
   printPlanSummary(input, plan, out);
   if (plan.conflicts.length > 0 || plan.blockingGaps.length > 0)
     throw new UsageError(
-      `not started: resolve these first (vaultops migrate plan shows them): ${[...plan.conflicts, ...plan.blockingGaps].join('; ')}`,
+      `not started: resolve these first (${VAULTOPS} migrate plan shows them): ${[...plan.conflicts, ...plan.blockingGaps].join('; ')}`,
     );
   return startMigration(opts, input, out);
 }
@@ -157,7 +158,7 @@ async function startMigration(opts: MigrateRunOptions, input: MigrateRunInput, o
       { taskQueue: target.temporal.task_queue, workflowId, args: [input] },
       () =>
         new UsageError(
-          `migration ${workflowId} is running already: \`vaultops status ${workflowId}\` shows it`,
+          `migration ${workflowId} is running already: \`${VAULTOPS} status ${workflowId}\` shows it`,
         ),
     ),
   );
@@ -165,15 +166,15 @@ async function startMigration(opts: MigrateRunOptions, input: MigrateRunInput, o
   out(
     `  nothing is written until ${input.approval.quorum} of ${input.approval.approvers.join(', ')} approve:`,
   );
-  out(`    vaultops approve ${workflowId} --as <approver> --reason <text>`);
+  out(`    ${VAULTOPS} approve ${workflowId} --as <approver> --reason <text>`);
   out(
     `  when the copy is verified, stop writes to ${input.from || '(root)'} and confirm the freeze (the delta copy follows):`,
   );
-  out(`    vaultops migrate freeze ${workflowId} --as <you>`);
+  out(`    ${VAULTOPS} migrate freeze ${workflowId} --as <you>`);
   out(
     `  after cutover: a grace period of ${opts.grace ?? '24h'}, then a second approval ${input.retireSource ? 'DELETES what was migrated at the source' : 'marks the source as migrated (nothing deleted; --retire-source deletes)'}`,
   );
-  out(`  follow it: vaultops status ${workflowId} --follow`);
+  out(`  follow it: ${VAULTOPS} status ${workflowId} --follow`);
   return workflowId;
 }
 

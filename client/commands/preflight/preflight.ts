@@ -5,6 +5,7 @@ import type { PreflightReport } from '../../../common/preflight/report.js';
 import type { preflightWorkflow } from '../../../workflows/preflight/preflight.js';
 import { formatPreflight } from '../../format.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
+import { VAULTOPS } from '../invocation.js';
 
 export interface PreflightOptions extends GlobalOptions {
   /** A cluster the worker's configuration names (vault_clusters); default "default". */
@@ -54,7 +55,7 @@ export async function preflightCommand(opts: PreflightOptions, out: (s: string) 
               reject(
                 new Error(
                   `no result within ${opts.timeout}s: is a worker polling task queue "${target.temporal.task_queue}"? ` +
-                    `Run \`vaultops worker\` or \`npm run dev\`; the workflow ${workflowId} keeps running and \`vaultops status ${workflowId}\` shows it.`,
+                    `Run \`${VAULTOPS} worker\` or \`npm run dev\`; the workflow ${workflowId} keeps running and \`${VAULTOPS} status ${workflowId}\` shows it.`,
                 ),
               ),
             opts.timeout * 1000,

@@ -7,6 +7,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { formatDuration } from '../../../common/durations.js';
 import { parseScheduleCreate, type ScheduleRequest } from '../../../common/schedule/spec.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
+import { VAULTOPS } from '../invocation.js';
 import { SPEC_MEMO } from '../schedule/schedule.js';
 import { UsageError } from '../usage-error.js';
 import {
@@ -148,7 +149,7 @@ export async function secretScheduleCommand(
     if (taken.length > 0)
       throw new UsageError(
         `schedule not created: ${taken.join(', ')} exist${taken.length === 1 ? 's' : ''} already; ` +
-          `delete ${taken.length === 1 ? 'it' : 'them'} first (vaultops schedule delete <id>)`,
+          `delete ${taken.length === 1 ? 'it' : 'them'} first (${VAULTOPS} schedule delete <id>)`,
       );
     for (const p of planned) {
       const summary = `every ${formatDuration(p.request.spec.intervals?.[0]?.every as number)}${p.offsetMs ? ` offset ${formatDuration(p.offsetMs)}` : ''}`;
@@ -172,6 +173,8 @@ export async function secretScheduleCommand(
           `target ${p.input.target.kind}, grace ${formatDuration(p.input.graceMs)}; next run ${next?.toISOString() ?? 'none'}`,
       );
     }
-    out('`vaultops schedule list` shows them; `vaultops secret history <mount/path>` shows their runs.');
+    out(
+      '`${VAULTOPS} schedule list` shows them; `${VAULTOPS} secret history <mount/path>` shows their runs.',
+    );
   });
 }

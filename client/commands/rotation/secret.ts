@@ -22,6 +22,7 @@ import {
   type TemporalTarget,
   withClient,
 } from '../../temporal-client.js';
+import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
 import {
   idTimestamp,
@@ -103,7 +104,7 @@ export async function secretRollbackCommand(
   if (m.labels.rotation)
     throw new Error(
       `rollback not started: ${request.mount}/${request.path} is being rotated by ${m.labels.rotation}; ` +
-        `wait for it, or roll that one back: vaultops secret rollback ${m.labels.rotation} --as ${as}`,
+        `wait for it, or roll that one back: ${VAULTOPS} secret rollback ${m.labels.rotation} --as ${as}`,
     );
   const workflowId = `${rotationIdPrefix(request.cluster, request)}${opts.id ?? `restore-v${version}-${idTimestamp(new Date())}`}`;
   await startRotation(
@@ -143,7 +144,7 @@ async function rollbackDuringGrace(
   out(
     `Rolled back ${workflowId} as ${request.as}: version ${done.current} (the previous credential) is current again; version ${done.previous} is kept as previous`,
   );
-  out(`\`vaultops status ${workflowId}\` shows each step.`);
+  out(`\`${VAULTOPS} status ${workflowId}\` shows each step.`);
 }
 
 async function startRotation(
@@ -161,7 +162,7 @@ async function startRotation(
       { taskQueue: target.temporal.task_queue, workflowId, args: [input], ...(memo ? { memo } : {}) },
       () =>
         new UsageError(
-          `a rotation with id ${workflowId} exists already (\`vaultops status ${workflowId}\` shows it); choose another --id`,
+          `a rotation with id ${workflowId} exists already (\`${VAULTOPS} status ${workflowId}\` shows it); choose another --id`,
         ),
     );
     const what = input.restoreVersion ? `Restoring version ${input.restoreVersion} of` : 'Rotating';
@@ -170,7 +171,7 @@ async function startRotation(
       `  target ${input.target.kind}, strategy ${input.strategy}, grace ${formatDuration(input.graceMs)}` +
         `${input.noticeMs ? `, notice ${formatDuration(input.noticeMs)}` : ''}${input.cluster !== 'default' ? `, cluster ${input.cluster}` : ''}`,
     );
-    out(`  follow it: vaultops status ${workflowId} --follow`);
+    out(`  follow it: ${VAULTOPS} status ${workflowId} --follow`);
     if (opts.wait) {
       out(`Waiting for it to finish (through the grace period, ${formatDuration(input.graceMs)})...`);
       const result = await outcome(handle);
@@ -241,7 +242,7 @@ async function watchLock(client: Client, handle: WorkflowHandle, target: Tempora
     }
     if (Date.now() > deadline) {
       out(
-        `  not past its lock after ${LOCK_WATCH_MS / 1000}s: is a vaultops worker polling task queue "${target.temporal.task_queue}"?`,
+        `  not past its lock after ${LOCK_WATCH_MS / 1000}s: is a ${VAULTOPS} worker polling task queue "${target.temporal.task_queue}"?`,
       );
       return;
     }
@@ -254,11 +255,11 @@ async function notRunning(client: Client, workflowId: string): Promise<Error> {
   try {
     const { status } = await client.workflow.getHandle(workflowId).describe();
     return new Error(
-      `rollback refused: workflow ${workflowId} is no longer running (${status.name}); to go back to an older version: vaultops secret rollback <mount/path> --to-version N`,
+      `rollback refused: workflow ${workflowId} is no longer running (${status.name}); to go back to an older version: ${VAULTOPS} secret rollback <mount/path> --to-version N`,
     );
   } catch {
     return new Error(
-      `no workflow with id "${workflowId}" in namespace ${client.options.namespace}; \`vaultops secret history <mount/path>\` lists a secret's rotations`,
+      `no workflow with id "${workflowId}" in namespace ${client.options.namespace}; \`${VAULTOPS} secret history <mount/path>\` lists a secret's rotations`,
     );
   }
 }

@@ -7,6 +7,7 @@ import { parseRotationLabels, type RotationLabels } from '../../../common/rotati
 import type { VaultClient } from '../../../vault/client.js';
 import type { KvMetadata } from '../../../vault/kv.js';
 import { withUserVault as withVault } from '../../user-vault.js';
+import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
 import type { SecretRef } from './args.js';
 
@@ -90,7 +91,7 @@ export function restoreProblem(m: SecretMetadata, ref: SecretRef, version: numbe
   const v = m.meta.versions[String(version)];
   const where = `${ref.mount}/${ref.path}`;
   if (!v)
-    return `version ${version} of ${where} is not retained (versions ${m.meta.oldest_version || 1}-${m.meta.current_version} exist); \`vaultops secret history ${where}\` lists them`;
+    return `version ${version} of ${where} is not retained (versions ${m.meta.oldest_version || 1}-${m.meta.current_version} exist); \`${VAULTOPS} secret history ${where}\` lists them`;
   if (v.destroyed) return `version ${version} of ${where} was destroyed; pick a retained version`;
   if (isDeleted(v.deletion_time))
     return `version ${version} of ${where} is deleted; undelete it first (vault kv undelete -versions=${version} ${where})`;

@@ -8,6 +8,7 @@ import type { SecretRotationResult } from '../../../workflows/rotation/secret-ro
 import { printTable } from '../../format.js';
 import { formatSteps } from '../../format-approval.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
+import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
 import { PHASE_QUERY, ROTATION_WORKFLOW, rotationIdPrefix, splitSecretPath } from './args.js';
 import { readSecretMetadata, versionRows } from './vault-reads.js';
@@ -63,7 +64,7 @@ export async function secretStatusCommand(arg: string, opts: SecretViewOptions, 
   if (holder.steps) for (const line of formatSteps({ steps: holder.steps })) out(line);
   if (holder.unanswered) out(`Steps       not shown: ${holder.unanswered}`);
   if (holder.phase === 'grace')
-    out(`Rollback    vaultops secret rollback ${holder.workflowId} --as <who> --reason <why>`);
+    out(`Rollback    ${VAULTOPS} secret rollback ${holder.workflowId} --as <who> --reason <why>`);
 }
 
 const QUERY_DEADLINE_MS = 5000;

@@ -26,6 +26,7 @@ import {
   type TemporalTarget,
   withClient,
 } from '../../temporal-client.js';
+import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
 
 type Out = (line: string) => void;
@@ -69,7 +70,7 @@ export async function scheduleCreateCommand(
     } catch (err) {
       if (err instanceof ScheduleAlreadyRunning)
         throw new UsageError(
-          `schedule "${scheduleId}" already exists in namespace ${target.temporal.namespace}; delete it first (\`vaultops schedule delete ${scheduleId}\`) or choose another id`,
+          `schedule "${scheduleId}" already exists in namespace ${target.temporal.namespace}; delete it first (\`${VAULTOPS} schedule delete ${scheduleId}\`) or choose another id`,
         );
       // The SDK turns the server's "Invalid schedule spec" (INVALID_ARGUMENT) into a TypeError.
       if (err instanceof TypeError)
@@ -220,8 +221,8 @@ export async function schedulePauseCommand(
   const target = resolveTemporal(opts);
   await withSchedule(target, scheduleId, async (handle) => {
     // The SDK's default note is its own name; ours says who did it, as the UI shows it.
-    await handle.pause(opts.note ?? 'paused with `vaultops schedule pause`');
-    out(`Paused schedule ${scheduleId}; \`vaultops schedule unpause ${scheduleId}\` resumes it`);
+    await handle.pause(opts.note ?? 'paused with `${VAULTOPS} schedule pause`');
+    out(`Paused schedule ${scheduleId}; \`${VAULTOPS} schedule unpause ${scheduleId}\` resumes it`);
   });
 }
 
@@ -232,7 +233,7 @@ export async function scheduleUnpauseCommand(
 ): Promise<void> {
   const target = resolveTemporal(opts);
   await withSchedule(target, scheduleId, async (handle) => {
-    await handle.unpause(opts.note ?? 'unpaused with `vaultops schedule unpause`');
+    await handle.unpause(opts.note ?? 'unpaused with `${VAULTOPS} schedule unpause`');
     const next = (await handle.describe()).info.nextActionTimes[0];
     out(`Unpaused schedule ${scheduleId}; next run ${next?.toISOString() ?? 'none'}`);
   });
@@ -273,7 +274,7 @@ export async function scheduleTriggerCommand(
       }
       if (Date.now() > deadline) {
         out(
-          `Triggered schedule ${scheduleId} (overlap ${overlapName(overlap)}); no run has started yet, \`vaultops schedule describe ${scheduleId}\` shows when it does`,
+          `Triggered schedule ${scheduleId} (overlap ${overlapName(overlap)}); no run has started yet, \`${VAULTOPS} schedule describe ${scheduleId}\` shows when it does`,
         );
         return;
       }
@@ -314,7 +315,7 @@ async function withSchedule(
 
 function notFound(target: TemporalTarget, scheduleId: string): Error {
   return new Error(
-    `no schedule "${scheduleId}" in namespace ${target.temporal.namespace}; \`vaultops schedule list\` shows them`,
+    `no schedule "${scheduleId}" in namespace ${target.temporal.namespace}; \`${VAULTOPS} schedule list\` shows them`,
   );
 }
 

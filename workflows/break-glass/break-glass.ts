@@ -30,6 +30,7 @@ import {
   type RevokeRequest,
   revokeRefusal,
 } from '../../common/break-glass/break-glass.js';
+import { presets } from '../lib/activity-presets.js';
 import { type ApprovalGate, approvalGate } from '../lib/approval.js';
 import { createSaga } from '../lib/saga.js';
 import { SEAL_AWARE_RETRY, sealAware } from '../lib/seal-aware.js';
@@ -41,10 +42,8 @@ import {
   revokeBreakGlassUpdate,
 } from './messages.js';
 
-const vault = proxyActivities<BreakGlassActivities>({
-  startToCloseTimeout: '2 minutes', // a retried attempt may list every token accessor first
-  retry: SEAL_AWARE_RETRY,
-});
+// 2 minutes: a retried attempt may list every token accessor first.
+const vault = proxyActivities<BreakGlassActivities>(presets.vaultCall);
 
 // A revocation must land: keep trying for longer than a create would. The token's own TTL (its
 // explicit max) still ends it if Vault refuses for good.

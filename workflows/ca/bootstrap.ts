@@ -8,16 +8,12 @@ import type { CaBootstrapActivities, RootStore } from '../../activities/ca/boots
 import type { ApprovalPolicy, ApprovalVote } from '../../common/approval.js';
 import type { KeySpec } from '../../vault/pki/keys.js';
 import type { RoleSpec } from '../../vault/pki/roles.js';
+import { presets } from '../lib/activity-presets.js';
 import { approvalGate } from '../lib/approval.js';
-import { SEAL_AWARE_RETRY, sealAwareSteps } from '../lib/seal-aware.js';
+import { sealAwareSteps } from '../lib/seal-aware.js';
 import { trackSteps } from '../lib/status.js';
 
-const act = proxyActivities<CaBootstrapActivities>({
-  startToCloseTimeout: '2 minutes',
-  // The activities heartbeat every 2 s (keptAlive): a worker killed mid-step is noticed in 10 s.
-  heartbeatTimeout: '10 seconds',
-  retry: SEAL_AWARE_RETRY,
-});
+const act = proxyActivities<CaBootstrapActivities>(presets.vaultStep);
 
 export interface CaBootstrapInput extends KeySpec {
   cluster?: string;

@@ -4,13 +4,12 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { CaRootActivities, RootCertificateFacts, RootKeyFacts } from '../../activities/ca/root.js';
 import type { RootKeyType } from '../../common/ca/facts.js';
-import { SEAL_AWARE_RETRY, sealAwareSteps } from '../lib/seal-aware.js';
+import { presets } from '../lib/activity-presets.js';
+import { sealAwareSteps } from '../lib/seal-aware.js';
 import { trackSteps } from '../lib/status.js';
 
-const act = proxyActivities<CaRootActivities>({
-  startToCloseTimeout: '2 minutes', // RSA 4096 key generation in a slow token takes a while
-  retry: SEAL_AWARE_RETRY,
-});
+// 2 minutes: RSA 4096 key generation in a slow token takes a while.
+const act = proxyActivities<CaRootActivities>(presets.vaultCall);
 
 export interface CaInitRootInput {
   cluster?: string;

@@ -13,7 +13,6 @@
 // old root's record is marked retired. The history holds ids, serials, fingerprints and public
 // certificates only.
 import {
-  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   proxyActivities,
@@ -29,19 +28,13 @@ import type {
 } from '../../activities/ca/rotation.js';
 import type { ApprovalPolicy, ApprovalVote } from '../../common/approval.js';
 import type { KeySpec } from '../../vault/pki/keys.js';
+import { presets } from '../lib/activity-presets.js';
 import { approvalGate } from '../lib/approval.js';
 import { createSaga } from '../lib/saga.js';
-import { SEAL_AWARE_RETRY, sealAware, sealAwareSteps } from '../lib/seal-aware.js';
+import { sealAware, sealAwareSteps } from '../lib/seal-aware.js';
 import { trackSteps } from '../lib/status.js';
 
-// A cancelled step is waited for, not abandoned: its undo must not race the step it undoes.
-const act = proxyActivities<CaBootstrapActivities & CaRotationActivities>({
-  startToCloseTimeout: '2 minutes',
-  // The activities heartbeat every 2 s (keptAlive): a worker killed mid-step is noticed in 10 s.
-  heartbeatTimeout: '10 seconds',
-  retry: SEAL_AWARE_RETRY,
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+const act = proxyActivities<CaBootstrapActivities & CaRotationActivities>(presets.undoableVaultStep);
 
 const DAY_MS = 24 * 3600_000;
 

@@ -41,6 +41,7 @@ import {
   evaluateCertPolicy,
 } from '../../common/cert/policy.js';
 import { parseDuration } from '../../common/durations.js';
+import { presets, SEAL_AWARE_FEW_TRIES } from '../lib/activity-presets.js';
 import { activityFailure, INPUT_FAILURE_TYPES, unsetOrPositive } from '../lib/failures.js';
 import { sealAware } from '../lib/seal-aware.js';
 import { failureDetail, trackSteps } from '../lib/status.js';
@@ -58,30 +59,13 @@ import {
 
 // A step gives up after a few quick attempts and leaves the decision to the workflow's own
 // backoff; a seal reaches sealAware at once.
-const act = proxyActivities<CertificateActivities>({
-  startToCloseTimeout: '2 minutes',
-  // The activities heartbeat every 2 s (keptAlive): a worker killed mid-step is noticed in 10 s.
-  heartbeatTimeout: '10 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: ['VaultSealed'],
-  },
-});
+const act = proxyActivities<CertificateActivities>({ ...presets.vaultStep, retry: SEAL_AWARE_FEW_TRIES });
 
 // The CRL and OCSP may show a revocation a moment late: asked again for about a minute.
 const proof = proxyActivities<CertificateActivities>({
   startToCloseTimeout: '1 minute',
   heartbeatTimeout: '10 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: ['VaultSealed'],
-  },
+  retry: { ...SEAL_AWARE_FEW_TRIES, maximumAttempts: 10 },
 });
 
 // The plan (two reads) and the inventory record (a read and a write) take milliseconds: local
@@ -89,16 +73,7 @@ const proof = proxyActivities<CertificateActivities>({
 // one activity and two workflow tasks instead of three and four (npm run bench:ca measures it).
 // A worker that dies meanwhile fails that workflow task, and the next worker runs them again;
 // both are safe to repeat (reads; a record keyed by serial and event).
-const planned = proxyLocalActivities<CertificateActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: ['VaultSealed'],
-  },
-});
+const planned = proxyLocalActivities<CertificateActivities>(presets.quickVaultCall);
 
 const inventory = proxyLocalActivities<ReturnType<typeof createCertInventoryActivities>>({
   startToCloseTimeout: '1 minute',

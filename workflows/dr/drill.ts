@@ -16,14 +16,11 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { DrActivities } from '../../activities/dr/protect-and-drill.js';
 import type { SnapshotEntry } from '../../common/dr/snapshots.js';
-import { SEAL_AWARE_RETRY, sealAwareSteps } from '../lib/seal-aware.js';
+import { presets } from '../lib/activity-presets.js';
+import { sealAwareSteps } from '../lib/seal-aware.js';
 import { failureDetail, trackSteps } from '../lib/status.js';
 
-const act = proxyActivities<DrActivities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: SEAL_AWARE_RETRY,
-});
+const act = proxyActivities<DrActivities>(presets.drStep);
 
 export interface DrDrillInput {
   sourceCluster: string;

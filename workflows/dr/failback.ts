@@ -51,7 +51,8 @@ import {
   type UnsealProgressReport,
 } from '../../common/dr/failover.js';
 import { type SnapshotEntry, snapshotKeyring } from '../../common/dr/snapshots.js';
-import { SEAL_AWARE_RETRY, sealAwareSteps } from '../lib/seal-aware.js';
+import { presets } from '../lib/activity-presets.js';
+import { sealAwareSteps } from '../lib/seal-aware.js';
 import { failureDetail, trackSteps } from '../lib/status.js';
 import { drApproval, drApprovalGate } from './steps/approve.js';
 import { phaseClock } from './steps/rto.js';
@@ -61,17 +62,8 @@ import { verifyRestored } from './steps/verify.js';
 
 type Acts = DrActivities & DrFailoverActivities & DrFailbackActivities;
 
-const act = proxyActivities<Acts>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: SEAL_AWARE_RETRY,
-});
-/** The hook may not be idempotent (a DNS change, a page): it runs once, whatever happens. */
-const once = proxyActivities<Acts>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: { maximumAttempts: 1 },
-});
+const act = proxyActivities<Acts>(presets.drStep);
+const once = proxyActivities<Acts>(presets.once);
 
 // The failover's query and signal names: `vaultops dr unseal-share` serves both workflows.
 export const failbackUnsealProgressSignal = defineSignal<[UnsealProgressReport]>(DR_UNSEAL_PROGRESS_SIGNAL);

@@ -54,7 +54,8 @@ import {
   type UnsealProgressReport,
 } from '../../common/dr/failover.js';
 import { type SnapshotEntry, snapshotKeyring } from '../../common/dr/snapshots.js';
-import { SEAL_AWARE_RETRY, sealAwareSteps } from '../lib/seal-aware.js';
+import { presets } from '../lib/activity-presets.js';
+import { sealAwareSteps } from '../lib/seal-aware.js';
 import { failureDetail, trackSteps } from '../lib/status.js';
 import { drApproval, drApprovalGate } from './steps/approve.js';
 import { detectPrimaryDown } from './steps/detect.js';
@@ -66,22 +67,9 @@ import { verifyRestored } from './steps/verify.js';
 
 type Acts = DrActivities & DrFailoverActivities;
 
-const act = proxyActivities<Acts>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: SEAL_AWARE_RETRY,
-});
-/** Probes answer within their own timeouts; a worker hiccup is worth one more try, no more. */
-const probe = proxyActivities<Acts>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '200 milliseconds', maximumAttempts: 2 },
-});
-/** The hook may not be idempotent (a DNS change, a page): it runs once, whatever happens. */
-const once = proxyActivities<Acts>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: { maximumAttempts: 1 },
-});
+const act = proxyActivities<Acts>(presets.drStep);
+const probe = proxyActivities<Acts>(presets.probe);
+const once = proxyActivities<Acts>(presets.once);
 
 export const unsealProgressSignal = defineSignal<[UnsealProgressReport]>(DR_UNSEAL_PROGRESS_SIGNAL);
 export const failoverStateQuery = defineQuery<DrFailoverState>(DR_FAILOVER_STATE_QUERY);

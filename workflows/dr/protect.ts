@@ -8,15 +8,11 @@ import { ApplicationFailure, CancellationScope, proxyActivities, uuid4 } from '@
 import type { DrActivities } from '../../activities/dr/protect-and-drill.js';
 import { DEFAULT_RETENTION, type RetentionPolicy } from '../../common/dr/retention.js';
 import type { SnapshotEntry } from '../../common/dr/snapshots.js';
-import { SEAL_AWARE_RETRY, sealAwareSteps } from '../lib/seal-aware.js';
+import { presets } from '../lib/activity-presets.js';
+import { sealAwareSteps } from '../lib/seal-aware.js';
 import { failureDetail, trackSteps } from '../lib/status.js';
 
-const act = proxyActivities<DrActivities>({
-  startToCloseTimeout: '10 minutes',
-  // The activities heartbeat every 2 s (keptAlive): a worker killed mid-snapshot is noticed in 20 s.
-  heartbeatTimeout: '20 seconds',
-  retry: SEAL_AWARE_RETRY,
-});
+const act = proxyActivities<DrActivities>(presets.drStep);
 
 export interface DrProtectInput {
   /** The cluster to protect (its name in the worker's configuration). */

@@ -36,6 +36,7 @@ import {
   type ReplicationFailoverPhase,
   type ReplicationFailoverRto,
 } from '../../common/dr/replication.js';
+import { presets } from '../lib/activity-presets.js';
 import { failureDetail, type StepTracker, trackSteps } from '../lib/status.js';
 import { drApproval, drApprovalGate } from './steps/approve.js';
 import { type DetectionResult, detectPrimaryDown } from './steps/detect.js';
@@ -49,17 +50,8 @@ const act = proxyActivities<Acts>({
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
-/** Probes answer within their own timeouts; a worker hiccup is worth one more try, no more. */
-const probe = proxyActivities<Acts>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '200 milliseconds', maximumAttempts: 2 },
-});
-/** The hook may not be idempotent (a DNS change, a page): it runs once, whatever happens. */
-const once = proxyActivities<Acts>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: { maximumAttempts: 1 },
-});
+const probe = proxyActivities<Acts>(presets.probe);
+const once = proxyActivities<Acts>(presets.once);
 
 export interface DrReplicationFailoverInput {
   fromCluster: string;

@@ -18,27 +18,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IssuedLease, LeaseActivities, LeaseDelivery } from '../../activities/lease/keeper.js';
+import { presets } from '../lib/activity-presets.js';
 import { activityFailure, INPUT_FAILURE_TYPES, unsetOrPositive } from '../lib/failures.js';
 import { sealAware } from '../lib/seal-aware.js';
 import { failureDetail, trackSteps } from '../lib/status.js';
 
 // The keeper retries on its own schedule (backoff, alert, reissue): a step gives up after a few
 // quick attempts and leaves the decision to it; a seal reaches sealAware at once.
-const act = proxyActivities<LeaseActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: ['VaultSealed'],
-  },
-});
+const act = proxyActivities<LeaseActivities>(presets.quickVaultCall);
 
-const alerting = proxyActivities<LeaseActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', maximumAttempts: 5 },
-});
+const alerting = proxyActivities<LeaseActivities>(presets.notify);
 
 export interface LeaseKeeperInput {
   /** The configured cluster ("default" when unset). */

@@ -1,7 +1,7 @@
 // Seal-aware steps: a step that meets a sealed Vault does not fail and does not burn its retries.
 // It queues with the cluster's seal guard and waits; when Vault is unsealed the guard releases the
 // queued steps one at a time in queue order, and the step runs again (a sealed Vault did nothing,
-// so running it again is running it once). Use the activity options below for Vault activities,
+// so running it again is running it once). Vault activities take SEAL_AWARE_RETRY (activity-presets.ts),
 // so that a seal reaches the workflow at once instead of being retried. A step that spans two
 // clusters (a migration's source and target) names the sealed one in the failure's details
 // (`{ cluster }`): the step then queues with THAT cluster's guard, which releases it when that
@@ -9,7 +9,6 @@
 // release it again and again.
 import {
   ActivityFailure,
-  type ActivityOptions,
   ApplicationFailure,
   condition,
   getExternalWorkflowHandle,
@@ -18,21 +17,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SealActivities } from '../../activities/seal/watch.js';
+import { UNTIL_IT_WORKS } from './activity-presets.js';
 import { proceedSignal, sealGuardId, stepDoneSignal } from './seal-signals.js';
 import type { StepTracker } from './status.js';
 
-/** Retry options for Vault-touching activities: everything but a seal is retried as usual. */
-export const SEAL_AWARE_RETRY: ActivityOptions['retry'] = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
-  maximumAttempts: 5,
-  nonRetryableErrorTypes: ['VaultSealed'],
-};
+export { SEAL_AWARE_RETRY } from './activity-presets.js';
 
 const queueing = proxyActivities<SealActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+  retry: UNTIL_IT_WORKS,
 });
 
 let released: string | undefined;

@@ -29,17 +29,16 @@ import {
   type MigrateRunInput,
   type StepReport,
 } from '../../common/migrate/run.js';
+import { presets } from '../lib/activity-presets.js';
 import { approvalGate } from '../lib/approval.js';
-import { SEAL_AWARE_RETRY, sealAwareSteps } from '../lib/seal-aware.js';
+import { sealAwareSteps } from '../lib/seal-aware.js';
 import { trackSteps } from '../lib/status.js';
 import { confirmFreezeUpdate, type MigrationProgress, migrationProgressQuery } from './messages.js';
 
+// The KV batches heartbeat with their cursor: a worker that dies is noticed and the retry resumes.
 const act = proxyActivities<MigrateRunActivities>({
+  ...presets.vaultStep,
   startToCloseTimeout: '15 minutes',
-  // Every migrate activity heartbeats every 2 s (keptAlive in activities/migrate/run.ts), the KV
-  // batches with their cursor: a worker that dies is noticed in 10 s, and the retry resumes.
-  heartbeatTimeout: '10 seconds',
-  retry: SEAL_AWARE_RETRY,
 });
 /** Rollback keeps trying longer: leaving half a migration behind is worse than waiting. */
 const undo = proxyActivities<MigrateRunActivities>({

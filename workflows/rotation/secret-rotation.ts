@@ -5,7 +5,6 @@
 // promotion reverts the target and removes the pending credential. The workflow handles
 // references only (paths, versions); the credentials stay inside the activities.
 import {
-  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -16,34 +15,20 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type {
-  CreatePendingInput,
-  RotationActivities,
-  RotationEvent,
-  RotationRef,
-  RotationTargetSpec,
-} from '../../activities/rotation/protocol.js';
+import type { CreatePendingInput, RotationRef, RotationTargetSpec } from '../../activities/rotation/inputs.js';
+import type { RotationEvent } from '../../activities/rotation/notify.js';
+import type { RotationActivities } from '../../activities/rotation/protocol.js';
 import type { LiveSession, RotationStrategy } from '../../activities/rotation/target.js';
 import { isRotationId } from '../../common/rotation/labels.js';
+import { presets } from '../lib/activity-presets.js';
 import { createSaga } from '../lib/saga.js';
-import { SEAL_AWARE_RETRY, sealAware, sealAwareSteps } from '../lib/seal-aware.js';
+import { sealAware, sealAwareSteps } from '../lib/seal-aware.js';
 import { failureDetail, trackSteps } from '../lib/status.js';
 import { type RollbackRequest, rollbackUpdate, rotationPhaseQuery } from './messages.js';
 
-// On cancellation a step is waited for, not abandoned: its undo must not race the step it undoes
-// (a revert of the target while `set` may still land).
-const act = proxyActivities<RotationActivities>({
-  startToCloseTimeout: '2 minutes',
-  // The activities heartbeat every 2 s (keptAlive): a worker killed mid-step is noticed in 10 s.
-  heartbeatTimeout: '10 seconds',
-  retry: SEAL_AWARE_RETRY,
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
-// An event receiver that stays down must not hold a rotation: a few tries, then the status says so.
-const events = proxyActivities<Pick<RotationActivities, 'rotationNotify'>>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 5, initialInterval: '2 seconds', backoffCoefficient: 2 },
-});
+// Undoable: a revert of the target must not race a `set` that may still land.
+const act = proxyActivities<RotationActivities>(presets.undoableVaultStep);
+const events = proxyActivities<Pick<RotationActivities, 'rotationNotify'>>(presets.notify);
 
 export interface SecretRotationInput {
   /** The configured cluster ("default" when unset). */

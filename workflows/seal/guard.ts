@@ -14,6 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { QueuedStep, SealActivities, SealWatchResult } from '../../activities/seal/watch.js';
+import { UNTIL_IT_WORKS } from '../lib/activity-presets.js';
 import {
   enqueueSignal,
   proceedSignal,
@@ -26,7 +27,7 @@ import { failureDetail } from '../lib/status.js';
 const watch = proxyActivities<SealActivities>({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+  retry: UNTIL_IT_WORKS,
 });
 
 const alerts = proxyActivities<SealActivities>({

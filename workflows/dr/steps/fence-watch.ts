@@ -3,6 +3,7 @@
 // they answer. It never rejects: a watch that fails is recorded per node as failed, and the run
 // goes on (it only rolls forward after the fence).
 import { proxyActivities } from '@temporalio/workflow';
+import { UNTIL_IT_WORKS } from '../../lib/activity-presets.js';
 import { failureDetail, type StepTracker } from '../../lib/status.js';
 
 interface NodeRecord {
@@ -17,7 +18,7 @@ export function watchActivities<A extends object>(watchMs: number): A {
   return proxyActivities<A>({
     startToCloseTimeout: watchMs + 120_000,
     heartbeatTimeout: '30 seconds',
-    retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+    retry: UNTIL_IT_WORKS,
   }) as A;
 }
 

@@ -86,24 +86,38 @@ describe('cert list options', () => {
     ).toEqual(['03', '04']);
   });
 
-  it('the table: serial, subject, issuer, not-after, days left, status, workflow', () => {
+  it('the table: serial, subject, SANs, issuer by name, not-after, days left, status, workflow', () => {
     const lines: string[] = [];
     const revoked = applyCertRecord(
-      entry({ serial: '02' }),
+      entry({ serial: '02', sans: [] }),
       record({ serial: '02', event: 'revoked' }),
     ).entry;
+    const other = entry({
+      serial: '03',
+      mount: 'pki_other',
+      sans: ['a.example.com', '10.0.0.5'],
+      workflowId: 'cert:other',
+    });
     printInventory(
-      [entry(), { ...revoked, workflowId: undefined } as CertInventoryEntry],
+      [entry(), { ...revoked, workflowId: undefined } as CertInventoryEntry, other],
       'table',
       (l) => lines.push(l),
       now,
+      undefined,
+      // Names are per mount: pki_other's issuer-1 has none known, so its id shows.
+      new Map([['pki_int issuer-1', 'int-2026']]),
     );
-    expect(lines[0]).toMatch(/^SERIAL\s+SUBJECT\s+ISSUER\s+NOT AFTER\s+DAYS LEFT\s+STATUS\s+WORKFLOW$/);
+    expect(lines[0]).toMatch(
+      /^SERIAL\s+SUBJECT\s+SANS\s+ISSUER\s+NOT AFTER\s+DAYS LEFT\s+STATUS\s+WORKFLOW$/,
+    );
     expect(lines[1]).toMatch(
-      /^0a:1b\s+CN=app\.example\.com\s+pki_int issuer-1\s+2026-01-31T00:00:00\.000Z\s+30\s+active\s+cert:app$/,
+      /^0a:1b\s+CN=app\.example\.com\s+app\.example\.com\s+pki_int int-2026\s+2026-01-31T00:00:00\.000Z\s+30\s+active\s+cert:app$/,
     );
-    expect(lines[2]).toMatch(/^02\s+.*\s+revoked\s+-$/);
-    expect(lines).toHaveLength(3);
+    expect(lines[2]).toMatch(/^02\s+CN=app\.example\.com\s+-\s+pki_int int-2026\s+.*\s+revoked\s+-$/);
+    expect(lines[3]).toMatch(
+      /^03\s+CN=app\.example\.com\s+a\.example\.com,10\.0\.0\.5\s+pki_other issuer-1\s/,
+    );
+    expect(lines).toHaveLength(4);
   });
 });
 

@@ -84,13 +84,21 @@ export function selectEntries(
   );
 }
 
-/** `replaced` comes from the whole inventory, so a filter cannot hide a certificate's successor. */
+/** Issuer names by mount and issuer id: the inventory keeps ids, a reader knows issuers by name. */
+export type IssuerNames = ReadonlyMap<string, string>;
+const issuerKey = (mount: string, issuerId: string) => `${mount} ${issuerId}`;
+
+/**
+ * `replaced` comes from the whole inventory, so a filter cannot hide a certificate's successor.
+ * An issuer without a known name (unnamed, or a mount the token may not list) shows its id.
+ */
 export function printInventory(
   entries: readonly CertInventoryEntry[],
   format: ListFormat,
   out: Out,
   now: Date,
   replaced = supersededBy(entries),
+  issuerNames: IssuerNames = new Map(),
 ): void {
   if (format !== 'table') {
     out(format === 'json' ? inventoryToJson(entries, now, replaced) : inventoryToCsv(entries, now, replaced));
@@ -98,11 +106,12 @@ export function printInventory(
   }
   printTable(
     [
-      ['SERIAL', 'SUBJECT', 'ISSUER', 'NOT AFTER', 'DAYS LEFT', 'STATUS', 'WORKFLOW'],
+      ['SERIAL', 'SUBJECT', 'SANS', 'ISSUER', 'NOT AFTER', 'DAYS LEFT', 'STATUS', 'WORKFLOW'],
       ...entries.map((e) => [
         e.serial,
         e.subject,
-        `${e.mount} ${e.issuerId}`,
+        e.sans.length > 0 ? e.sans.join(',') : '-',
+        `${e.mount} ${issuerNames.get(issuerKey(e.mount, e.issuerId)) || e.issuerId}`,
         e.notAfter,
         String(daysLeft(e.notAfter, now)),
         entryStatus(e, now, replaced.get(e.serial)),
@@ -130,18 +139,43 @@ export async function readInventory(vault: VaultClient, store: CertInventoryStor
   }
 }
 
+/** The names of the issuers of `mounts`, as far as the user's token may list them. */
+export async function readIssuerNames(vault: VaultClient, mounts: Iterable<string>): Promise<IssuerNames> {
+  const { listIssuers } = await import('../../../vault/pki/issuers.js');
+  const names = new Map<string, string>();
+  for (const mount of new Set(mounts)) {
+    try {
+      for (const { issuerId, issuerName } of await listIssuers(vault, mount))
+        if (issuerName) names.set(issuerKey(mount, issuerId), issuerName);
+    } catch {
+      // Not allowed, or the mount is gone: its issuers show their ids.
+    }
+  }
+  return names;
+}
+
 export async function certListCommand(opts: CertListOptions, out: Out, now = new Date()): Promise<void> {
   const request = parseCertList(opts);
   const where = `${request.store.mount}/${request.store.prefix}`;
-  const entries = await withUserVault(
+  const { entries, selected, replaced, issuerNames } = await withUserVault(
     () =>
       new UsageError(
         `export VAULT_ADDR and VAULT_TOKEN (a token that may list and read ${where}): the inventory is read with your own token`,
       ),
-    (vault) => readInventory(vault, request.store),
+    async (vault) => {
+      const entries = await readInventory(vault, request.store);
+      const replaced = supersededBy(entries);
+      const selected = selectEntries(entries, request, now, replaced);
+      const issuerNames =
+        request.format === 'table'
+          ? await readIssuerNames(
+              vault,
+              selected.map((e) => e.mount),
+            )
+          : new Map();
+      return { entries, selected, replaced, issuerNames };
+    },
   );
-  const replaced = supersededBy(entries);
-  const selected = selectEntries(entries, request, now, replaced);
   if (selected.length === 0 && request.format === 'table') {
     out(
       entries.length === 0
@@ -150,5 +184,5 @@ export async function certListCommand(opts: CertListOptions, out: Out, now = new
     );
     return;
   }
-  printInventory(selected, request.format, out, now, replaced);
+  printInventory(selected, request.format, out, now, replaced, issuerNames);
 }

@@ -88,7 +88,12 @@ beforeAll(async () => {
   await vault.write(`sys/mounts/${pkiMount}`, { type: 'pki', config: { max_lease_ttl: '87600h' } });
   await vault.write(`sys/mounts/${kvMount}`, { type: 'kv', options: { version: '2' } });
   issuerId = (
-    await generateRoot(vault, pkiMount, { commonName: 'Inventory Test Root', keyType: 'ec', ttl: '87600h' })
+    await generateRoot(vault, pkiMount, {
+      commonName: 'Inventory Test Root',
+      keyType: 'ec',
+      ttl: '87600h',
+      issuerName: 'inventory-root',
+    })
   ).issuerId;
   await writeRole(vault, pkiMount, 'web', {
     allowedDomains: ['example.test'],
@@ -107,13 +112,14 @@ beforeAll(async () => {
   ports.expired = await serveTls(certs.shortLived);
   ports.closed = await closedPort();
   ports.silent = await silentPort();
-  // The user's token may read the inventory and nothing else.
+  // The user's token may read the inventory and list the issuers (for their names), nothing else.
   userToken = (
     await tokenWithPolicy(
       vault,
       `path "${kvMount}/metadata/vaultops/cert-inventory/*" { capabilities = ["list", "read"] }
        path "${kvMount}/metadata/vaultops/cert-inventory" { capabilities = ["list"] }
-       path "${kvMount}/data/vaultops/cert-inventory/*" { capabilities = ["read"] }`,
+       path "${kvMount}/data/vaultops/cert-inventory/*" { capabilities = ["read"] }
+       path "${pkiMount}/issuers" { capabilities = ["list"] }`,
     )
   ).token;
 });
@@ -172,7 +178,9 @@ describe(`certificate inventory on ${server().flavour}`, () => {
     const env = { VAULT_ADDR: server().address, VAULT_TOKEN: userToken };
     const table = await asUser(env, (out) => certListCommand({ store: storeArg }, out));
     expect(table.error).toBeUndefined();
-    expect(table.lines[0]).toMatch(/^SERIAL\s+SUBJECT\s+ISSUER\s+NOT AFTER\s+DAYS LEFT\s+STATUS\s+WORKFLOW$/);
+    expect(table.lines[0]).toMatch(
+      /^SERIAL\s+SUBJECT\s+SANS\s+ISSUER\s+NOT AFTER\s+DAYS LEFT\s+STATUS\s+WORKFLOW$/,
+    );
     // Soonest expiry first: the 10-day certificate (revoked), then the 30-day one.
     expect(table.lines[1]).toMatch(
       new RegExp(
@@ -181,7 +189,7 @@ describe(`certificate inventory on ${server().flavour}`, () => {
     );
     expect(table.lines[2]).toMatch(
       new RegExp(
-        `^${certs.served.serialNumber}\\s+CN=app\\.example\\.test\\s+${pkiMount} ${issuerId}\\s.*\\s(29|30)\\s+active\\s+cert:default:app$`,
+        `^${certs.served.serialNumber}\\s+CN=app\\.example\\.test\\s+app\\.example\\.test\\s+${pkiMount} inventory-root\\s.*\\s(29|30)\\s+active\\s+cert:default:app$`,
       ),
     );
     expect(table.lines).toHaveLength(3);

@@ -3,12 +3,23 @@
 import { type ApprovalState, describeApproval } from '../common/approval.js';
 import type { WorkflowStatusReport } from '../workflows/lib/status.js';
 
-export function formatSteps(report: WorkflowStatusReport): string[] {
+/**
+ * A step still pending when its workflow has closed will never run: in a completed workflow it was
+ * not needed (the rollback of a migration that succeeded), in a failed one it was not reached.
+ */
+function stateOf(state: string, workflowStatus: string | undefined): string {
+  if (state !== 'pending' || workflowStatus === undefined || workflowStatus === 'RUNNING') return state;
+  return workflowStatus === 'COMPLETED' ? 'not needed' : 'not reached';
+}
+
+/** The steps, one line each; `workflowStatus` (e.g. COMPLETED) tells how to read a pending one. */
+export function formatSteps(report: WorkflowStatusReport, workflowStatus?: string): string[] {
   const width = Math.max(...report.steps.map((s) => s.name.length));
   return report.steps.map((s, i) => {
     const since = s.since && s.state !== 'pending' ? ` since ${s.since}` : '';
     const detail = s.detail ? `: ${s.detail}` : '';
-    return `${i === 0 ? 'Steps      ' : '           '} ${s.name.padEnd(width)}  ${s.state}${since}${detail}`;
+    const state = stateOf(s.state, workflowStatus);
+    return `${i === 0 ? 'Steps      ' : '           '} ${s.name.padEnd(width)}  ${state}${since}${detail}`;
   });
 }
 

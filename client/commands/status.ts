@@ -154,7 +154,7 @@ function render(view: StatusView, target: TemporalTarget): string[] {
     out(`Pending     ${p.activity} (attempt ${p.attempt})${p.lastFailure ? `: ${p.lastFailure}` : ''}`);
   }
   if (view.failure) out(`Failure     ${view.failure}`);
-  if (view.steps) for (const line of formatSteps(view.steps)) out(line);
+  if (view.steps) for (const line of formatSteps(view.steps, view.status)) out(line);
   if (view.approval) for (const line of formatApproval(view.approval)) out(line);
   // A closed workflow with no worker left is common and says nothing worth a line.
   if (view.unanswered && view.status === 'RUNNING') out(`Steps       not shown: ${view.unanswered}`);

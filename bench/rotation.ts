@@ -10,12 +10,8 @@ import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import pg from 'pg';
-import {
-  createRotationActivities,
-  type RotationActivities,
-  type RotationRef,
-  type RotationTargetSpec,
-} from '../activities/rotation/protocol.js';
+import type { RotationRef, RotationTargetSpec } from '../activities/rotation/inputs.js';
+import { createRotationActivities, type RotationActivities } from '../activities/rotation/protocol.js';
 import type { PostgresServer } from '../client/stack/postgres.js';
 import { parseRotationLabels } from '../common/rotation/labels.js';
 import type { VaultClient } from '../vault/client.js';

@@ -1,6 +1,6 @@
 // What a rotation target does with a credential. A new target is one file implementing this
-// interface, plus its case in `targetFor` (activities/rotation/protocol.ts). Credentials are the KV data of
-// a version (e.g. `{ username, password }`); they stay inside the activity that read them.
+// interface, plus its case in `targetFor` (target-for.ts). Credentials are the KV data of a
+// version (e.g. `{ username, password }`); they stay inside the activity that read them.
 
 export type Credential = Record<string, unknown>;
 

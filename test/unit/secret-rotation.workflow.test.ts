@@ -11,7 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
-import type { RotationRef } from '../../activities/rotation/protocol.js';
+import type { RotationRef } from '../../activities/rotation/inputs.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import {

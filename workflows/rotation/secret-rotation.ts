@@ -17,11 +17,11 @@ import {
 } from '@temporalio/workflow';
 import type {
   CreatePendingInput,
-  RotationActivities,
-  RotationEvent,
   RotationRef,
   RotationTargetSpec,
-} from '../../activities/rotation/protocol.js';
+} from '../../activities/rotation/inputs.js';
+import type { RotationEvent } from '../../activities/rotation/notify.js';
+import type { RotationActivities } from '../../activities/rotation/protocol.js';
 import type { LiveSession, RotationStrategy } from '../../activities/rotation/target.js';
 import { isRotationId } from '../../common/rotation/labels.js';
 import { presets } from '../lib/activity-presets.js';

@@ -2,7 +2,7 @@
 // Temporal, no Vault), so every rule is unit-tested without a server and bad input exits 2 with
 // what to fix. The workflow checks its input again; these checks are for the person at the prompt.
 
-import type { RotationTargetSpec } from '../../../activities/rotation/protocol.js';
+import type { RotationTargetSpec } from '../../../activities/rotation/inputs.js';
 import { parseDuration } from '../../../common/durations.js';
 import { isRotationId } from '../../../common/rotation/labels.js';
 import { rollbackUpdate, rotationPhaseQuery } from '../../../workflows/rotation/messages.js';

@@ -12,7 +12,8 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRotationActivities, type RotationRef } from '../../../activities/rotation/protocol.js';
+import type { RotationRef } from '../../../activities/rotation/inputs.js';
+import { createRotationActivities } from '../../../activities/rotation/protocol.js';
 import { parseRotationLabels } from '../../../common/rotation/labels.js';
 import {
   configureConnection,

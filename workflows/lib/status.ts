@@ -1,5 +1,7 @@
 // Where a workflow stands, step by step, for `vaultops status` (the `workflowStatus` query). The
-// workflow names its steps up front, so the answer also shows what is still to come.
+// workflow names its steps up front, so the answer also shows what is still to come. The tracker
+// also keeps the workflow's phase: the step it runs now (or the phase that step belongs to), or a
+// word for the stretches between steps ("starting", "rolling-back", "done", "failed").
 import { ActivityFailure, defineQuery, isCancellation, setHandler } from '@temporalio/workflow';
 
 export type StepState =
@@ -22,6 +24,8 @@ export interface StepStatus {
 
 export interface WorkflowStatusReport {
   steps: StepStatus[];
+  /** The workflow's phase (absent from workflows that predate it). */
+  phase?: string;
 }
 
 export const workflowStatusQuery = defineQuery<WorkflowStatusReport>('workflowStatus');
@@ -32,18 +36,36 @@ export interface RunStepOptions {
 }
 
 export interface StepTracker<N extends string = string> {
-  /** Runs one step: its state while `fn` runs, then `done`, or `failed` with why (and rethrows). */
+  /**
+   * Runs one step: its state while `fn` runs, then `done`, or `failed` with why (and rethrows).
+   * The workflow enters the step's phase as the step starts.
+   */
   run<T>(name: N, fn: () => Promise<T>, options?: RunStepOptions): Promise<T>;
   /** Sets a step's state directly, e.g. `queued-sealed` while a step waits for an unseal. */
   set(name: N, state: StepState, detail?: string | null): void;
+  /** The workflow's phase now. */
+  readonly phase: string;
+  /** Enters a phase that is no step's own: "rolling-back", "done", "failed"... */
+  enter(phase: string): void;
   report(): WorkflowStatusReport;
 }
 
+export interface TrackStepsOptions<N extends string> {
+  /** The phase before the first step runs (default "starting"). */
+  phase?: string;
+  /** Steps that belong to a wider phase (e.g. every copy step to "copy"); others are their own. */
+  phaseOf?: Partial<Record<N, string>>;
+}
+
 /** Registers the `workflowStatus` query over these steps, all `pending` at first. Call once, at the top. */
-export function trackSteps<const N extends string>(names: readonly N[]): StepTracker<N> {
+export function trackSteps<const N extends string>(
+  names: readonly N[],
+  options: TrackStepsOptions<N> = {},
+): StepTracker<N> {
   const steps = new Map<N, StepStatus>(
     names.map((name) => [name, { name, state: 'pending', detail: null, since: null }]),
   );
+  let phase = options.phase ?? 'starting';
 
   const set = (name: N, state: StepState, detail: string | null = null) => {
     const step = steps.get(name);
@@ -52,14 +74,24 @@ export function trackSteps<const N extends string>(names: readonly N[]): StepTra
     Object.assign(step, { state, detail, since: new Date(Date.now()).toISOString() });
   };
 
-  const report = (): WorkflowStatusReport => ({ steps: [...steps.values()].map((s) => ({ ...s })) });
+  const report = (): WorkflowStatusReport => ({
+    steps: [...steps.values()].map((s) => ({ ...s })),
+    phase,
+  });
   setHandler(workflowStatusQuery, report);
 
   return {
     set,
     report,
-    async run(name, fn, options = {}) {
-      set(name, options.as ?? 'running');
+    get phase() {
+      return phase;
+    },
+    enter(next) {
+      phase = next;
+    },
+    async run(name, fn, runOptions = {}) {
+      set(name, runOptions.as ?? 'running');
+      phase = options.phaseOf?.[name] ?? name;
       try {
         const result = await fn();
         set(name, 'done');

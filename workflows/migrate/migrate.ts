@@ -71,6 +71,21 @@ export const MIGRATE_STEPS = [
   'retire',
 ] as const;
 
+/** The copy steps make one phase for the reader of the progress; the source's lock is part of the cutover. */
+const MIGRATE_PHASES: Partial<Record<(typeof MIGRATE_STEPS)[number], string>> = {
+  namespace: 'copy',
+  mounts: 'copy',
+  policies: 'copy',
+  auth: 'copy',
+  identity: 'copy',
+  kv: 'copy',
+  'kv-v1': 'copy',
+  transit: 'copy',
+  pki: 'copy',
+  database: 'copy',
+  lock: 'cutover',
+};
+
 const PRE_KV = ['plan', 'approve', 'namespace', 'mounts', 'policies', 'auth', 'identity'] as const;
 
 /** Identity, database connections and roles, and KV v1 data: added while migrations may run. */
@@ -113,7 +128,7 @@ export async function migrateWorkflow(
   input: MigrateRunInput,
   carried?: MigrateCarry,
 ): Promise<MigrateResult> {
-  const steps = trackSteps(MIGRATE_STEPS);
+  const steps = trackSteps(MIGRATE_STEPS, { phase: 'plan', phaseOf: MIGRATE_PHASES });
   const gate = approvalGate(input.approval); // first: a bad policy is refused before anything
   const ctx = migrateContext(input);
   // Queued with the target's seal guard, or the source's when the failure names the source (the
@@ -130,12 +145,11 @@ export async function migrateWorkflow(
   };
   carry.runs++;
   const moreItems = patched(MORE_ITEMS);
-  let phase = 'plan';
   let frozenBy: string | null = carry.frozenBy ?? null;
   setHandler(
     migrationProgressQuery,
     (): MigrationProgress => ({
-      phase,
+      phase: steps.phase,
       reports: carry.reports,
       kv: carry.totals,
       cursor: { mount: carry.kvMounts[carry.mountIndex] ?? null, after: carry.after },
@@ -195,7 +209,6 @@ export async function migrateWorkflow(
       `${plan.summary.exact} exact, ${plan.summary.caveat} caveats, ${plan.secrets} secrets`,
     );
     // 2. Nothing is written at the target without the approvers.
-    phase = 'approve';
     const approved = await steps.run('approve', () => gate.approved(), { as: 'waiting-approval' });
     carry.approvals = approved.approvals.map((a) => a.approver);
   }
@@ -204,7 +217,6 @@ export async function migrateWorkflow(
   let delta = { changed: 0, goneAtSource: 0, versionsWritten: 0 };
   try {
     if (!carried) {
-      phase = 'copy';
       // 3-6. The structure: each step records in the ledger what it creates before creating it.
       record('namespace', await vaultStep('namespace', () => act.migrateTargetNamespace(ctx)));
       record('mounts', await vaultStep('mounts', () => act.migrateMounts(ctx)));
@@ -251,7 +263,6 @@ export async function migrateWorkflow(
     // Connections without their password (the caveat), and dynamic roles.
     if (moreItems) record('database', await vaultStep('database', () => act.migrateDatabase(ctx)));
     // 10. Verification: digests of both sides; KV compared version by version by the copy.
-    phase = 'verify';
     verify = await vaultStep('verify', () => act.migrateVerify(ctx));
     const kvBad = [
       ...(carry.totals.mismatched > 0 ? [`KV: ${carry.totals.mismatchedPaths.join(', ')}`] : []),
@@ -270,11 +281,9 @@ export async function migrateWorkflow(
       `${verify.mounts} mounts, ${verify.policies} policies, ${verify.transitKeys} transit keys, ${carry.totals.paths} secrets match`,
     );
     // 11. Freeze: the operator confirms that writes to the source stopped.
-    phase = 'freeze';
     await steps.run('freeze', () => condition(() => frozenBy !== null), { as: 'waiting-approval' });
     steps.set('freeze', 'done', `confirmed by ${frozenBy}`);
     // 12. Delta: what moved on at the source since its copy.
-    phase = 'delta';
     let deltaTotals = emptyTotals();
     for (const mount of carry.kvMounts) {
       const d = await vaultStep('delta', () => act.migrateKvDelta({ ctx, mount }));
@@ -308,7 +317,6 @@ export async function migrateWorkflow(
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
     // Before cutover: undo what this migration created, even when cancelled.
-    phase = 'rollback';
     await CancellationScope.nonCancellable(async () => {
       const rolled = await steps.run('rollback', () => undo.migrateRollback(ctx));
       steps.set(
@@ -323,21 +331,17 @@ export async function migrateWorkflow(
   }
 
   // 13. Cutover: recorded at the target; the source locked where it can be.
-  phase = 'cutover';
   const at = new Date().toISOString();
   const cut = await vaultStep('cutover', () => act.migrateRecordCutover({ ctx, at }));
   const lock = await vaultStep('lock', () => act.migrateLockSource(ctx));
   steps.set('lock', 'done', lock.locked ? 'source namespace API locked' : (lock.reason ?? 'not locked'));
   // 14. Grace: a durable timer; apps move to the target meanwhile.
-  phase = 'grace';
   await steps.run('grace', () => sleep(input.graceMs));
   // 15. Nothing is retired without a second approval.
-  phase = 'approve-retire';
   const retireGate = approvalGate(input.approval);
   let retired: MigrateResult['retired'];
   try {
     await steps.run('approve-retire', () => retireGate.approved(), { as: 'waiting-approval' });
-    phase = 'retire';
     await vaultStep('retire', async () => {
       await act.migrateUnlockSource(ctx);
       return act.migrateRetireSource({ ctx, remove: input.retireSource === true });
@@ -350,7 +354,7 @@ export async function migrateWorkflow(
     await act.migrateUnlockSource(ctx);
     retired = 'refused';
   }
-  phase = 'done';
+  steps.enter('done');
   return {
     id: input.id,
     from: input.from,

@@ -112,11 +112,10 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
     }
   };
 
-  let phase = 'starting';
   let rollbackRequested: RollbackRequest | undefined;
   let rollbackDone: { current: number; previous: number } | undefined;
   let rollbackError: string | undefined;
-  setHandler(rotationPhaseQuery, () => phase);
+  setHandler(rotationPhaseQuery, () => steps.phase);
   setHandler(
     rollbackUpdate,
     async (request) => {
@@ -131,8 +130,10 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
     {
       validator: (request) => {
         if (!request?.as) throw new Error('a rollback names who asks for it (as)');
-        if (phase !== 'grace')
-          throw new Error(`a rollback is taken during the grace period only; the rotation is at "${phase}"`);
+        if (steps.phase !== 'grace')
+          throw new Error(
+            `a rollback is taken during the grace period only; the rotation is at "${steps.phase}"`,
+          );
         if (rollbackRequested) throw new Error('a rollback was already requested');
       },
     },
@@ -144,7 +145,6 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
   try {
     // Announced first: the people who own the secret's clients hear of it before anything changes.
     if (input.noticeMs) {
-      phase = 'notice';
       const noticeMs = input.noticeMs;
       await steps.run('notice', async () => {
         await announce('notice', { startsInMs: noticeMs });
@@ -154,7 +154,6 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
       steps.set('notice', 'done', 'no notice asked for');
     }
 
-    phase = 'lock';
     const { promoted, pendingInput } = await saga.run(async () => {
       const { baseVersion } = await vaultStep('lock', () => act.rotationLock(ref));
       saga.add('lock', () => act.rotationUnlock(ref));
@@ -164,16 +163,12 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
         ...(input.passwordPolicy ? { passwordPolicy: input.passwordPolicy } : {}),
         ...(input.restoreVersion ? { restoreVersion: input.restoreVersion } : {}),
       };
-      phase = 'create-pending';
       // The undo goes in before the step: a write that lands but reports failure is undone too.
       saga.add('create-pending', () => act.rotationDiscardPending(ref));
       await vaultStep('create-pending', () => act.rotationCreatePending(pendingInput));
-      phase = 'set';
       saga.add('set', () => act.rotationRevertTarget(pendingInput));
       await vaultStep('set', () => act.rotationSet(pendingInput));
-      phase = 'test';
       await vaultStep('test', () => act.rotationTest(ref));
-      phase = 'promote';
       const promoted = await vaultStep('promote', () => act.rotationPromote(pendingInput));
       return { promoted, pendingInput };
     });
@@ -189,7 +184,6 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
     };
     if (promoted.previous !== null) {
       const previous = promoted.previous;
-      phase = 'grace';
       // No grace asked for: no timer either (a zero timer still costs a round trip to the server).
       const rollback =
         input.graceMs > 0 &&
@@ -198,7 +192,7 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
         }));
       if (input.graceMs === 0) steps.set('grace', 'done', 'no grace period asked for');
       if (rollback) {
-        phase = 'rolling-back';
+        steps.enter('rolling-back');
         steps.set('grace', 'running', `rollback requested by ${rollbackRequested?.as}`);
         try {
           rollbackDone = await sealAware(
@@ -223,7 +217,6 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
         steps.set('retire', 'compensated', 'rolled back');
         result = { outcome: 'rolled-back', ...rollbackDone, waitedFor: [] };
       } else {
-        phase = 'retire';
         const waitedFor = await steps.run('retire', () =>
           retireWhenUnused(
             ref,
@@ -239,17 +232,17 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
       steps.set('grace', 'done', 'no previous credential');
       steps.set('retire', 'done', 'no previous credential');
     }
-    phase = 'unlock';
     await CancellationScope.nonCancellable(() => vaultStep('unlock', () => act.rotationUnlock(ref)));
-    phase = 'done';
+    steps.enter('done');
     await announce(result.outcome, { current: result.current, previous: result.previous });
     return result;
   } catch (err) {
     if (promotedYet) {
       await CancellationScope.nonCancellable(() => vaultStep('unlock', () => act.rotationUnlock(ref)));
     }
-    phase = isCancellation(err) ? 'cancelled' : 'failed';
-    await announce(phase === 'cancelled' ? 'cancelled' : 'failed', { error: failureDetail(err) });
+    const outcome = isCancellation(err) ? 'cancelled' : 'failed';
+    steps.enter(outcome);
+    await announce(outcome, { error: failureDetail(err) });
     throw err;
   }
 }

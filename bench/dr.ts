@@ -10,7 +10,7 @@
 //             policy; the bench as key holder sends the primary's share as soon as it waits; the
 //             report's RTO per phase and its RPO.
 // BENCH_DR_RUNS (3) runs of save and restore, medians printed. BENCH_FLAVOUR: openbao (default),
-// vault, or both. Ends with a markdown table for the README. Takes a few minutes, which is why
+// vault, or both. Ends with a markdown table for docs/benchmarks.md. Takes a few minutes, which is why
 // `npm run bench` only points here.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';

@@ -67,7 +67,7 @@ export function stackExports(env: StackEnv): string[] {
     `export ${Object.entries(vars)
       .map(([name, value]) => `${name}=${shellQuote(value)}`)
       .join(' ')}`;
-  // VAULTOPS_DR_* are vaultops' own (the README's DR walk-through uses them);
+  // VAULTOPS_DR_* are vaultops' own (docs/dr.md's walkthroughs use them);
   // VAULTOPS_SNAPSHOT_DIR is where `dr snapshots` reads the manifest.
   const dr = env.dr && {
     VAULTOPS_DR_PRIMARY_ADDR: env.dr.primaryAddress,

@@ -41,7 +41,7 @@ export function describeIssue(issue: z.core.$ZodIssue, doc: unknown): string {
     return `${where}: ${issue.issues[0]?.message ?? issue.message}`;
   }
   if (issue.code === 'unrecognized_keys') {
-    return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove or correct ${issue.keys.length > 1 ? 'them' : 'it'} (see README, "Configuration")`;
+    return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove or correct ${issue.keys.length > 1 ? 'them' : 'it'} (see docs/configuration.md)`;
   }
   // zod does not report the input, so look it up: only a field that is absent "is required".
   if (issue.code === 'invalid_type' && valueAt(doc, path) === undefined) {

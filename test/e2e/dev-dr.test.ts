@@ -1,4 +1,4 @@
-// The DR walk-through of the README, as a user runs it: `vaultops dev --dr` brings up the stack
+// The DR walkthrough of docs/dr.md, as a user runs it: `vaultops dev --dr` brings up the stack
 // with a DR pair (two single-node raft clusters, dr-primary and dr-standby); a secret written on
 // the primary; `dr protect --now` snapshots it; `dr drill` restores it into the standby, which
 // seals itself after the restore and is unsealed by the key holder with the primary's key (here

@@ -14,7 +14,7 @@
 // the fencing records it unreachable and the fence watch keeps probing. The failover completes;
 // then the node is SIGCONTed and, believing itself still active, is sealed by the watch within a
 // second or so: a write to it is refused (sealed). The window between the resume and the seal is
-// the watch's poll (500 ms) plus one probe; the README states it.
+// the watch's poll (500 ms) plus one probe; docs/dr.md states it.
 //
 // The histories hold no token, unseal key or snapshot bytes.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

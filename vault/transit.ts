@@ -124,27 +124,38 @@ const batchResultsSchema = z.object({
 /** One batch result per item; an item Vault refused is an error string in its place. */
 export type BatchResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
+type BatchRow = z.output<typeof batchResultsSchema>['data']['batch_results'][number];
+
+const contextOf = (item: { context?: Buffer | string }): Record<string, string> =>
+  item.context ? { context: b64(item.context) } : {};
+
+/** Sends one batch_input call to `<mount>/<operation>/<key>` and returns Vault's rows in item order. */
+async function batchCall(
+  vault: VaultClient,
+  mount: string,
+  operation: 'encrypt' | 'decrypt' | 'rewrap',
+  key: string,
+  batchInput: Record<string, string>[],
+): Promise<BatchRow[]> {
+  const where = vaultPath`${mount}/${operation}/${segment(key)}`;
+  const body = await vault.put(where, { batch_input: batchInput });
+  return parseResponse(batchResultsSchema, body, where).data.batch_results;
+}
+
+/** Encrypt and rewrap both answer with a ciphertext and the key version that made it. */
+const ciphertextResult = (r: BatchRow): BatchResult<{ ciphertext: string; keyVersion: number }> =>
+  r.error || !r.ciphertext
+    ? { ok: false, error: r.error ?? 'no ciphertext' }
+    : { ok: true, value: { ciphertext: r.ciphertext, keyVersion: r.key_version ?? 0 } };
+
 export async function encryptBatch(
   vault: VaultClient,
   mount: string,
   key: string,
   items: readonly EncryptItem[],
 ): Promise<BatchResult<{ ciphertext: string; keyVersion: number }>[]> {
-  const body = await vault.put(vaultPath`${mount}/encrypt/${segment(key)}`, {
-    batch_input: items.map((i) => ({
-      plaintext: b64(i.plaintext),
-      ...(i.context ? { context: b64(i.context) } : {}),
-    })),
-  });
-  return parseResponse(
-    batchResultsSchema,
-    body,
-    vaultPath`${mount}/encrypt/${segment(key)}`,
-  ).data.batch_results.map((r) =>
-    r.error || !r.ciphertext
-      ? { ok: false, error: r.error ?? 'no ciphertext' }
-      : { ok: true, value: { ciphertext: r.ciphertext, keyVersion: r.key_version ?? 0 } },
-  );
+  const input = items.map((i) => ({ plaintext: b64(i.plaintext), ...contextOf(i) }));
+  return (await batchCall(vault, mount, 'encrypt', key, input)).map(ciphertextResult);
 }
 
 export async function decryptBatch(
@@ -153,17 +164,8 @@ export async function decryptBatch(
   key: string,
   items: readonly { ciphertext: string; context?: Buffer | string }[],
 ): Promise<BatchResult<Buffer>[]> {
-  const body = await vault.put(vaultPath`${mount}/decrypt/${segment(key)}`, {
-    batch_input: items.map((i) => ({
-      ciphertext: i.ciphertext,
-      ...(i.context ? { context: b64(i.context) } : {}),
-    })),
-  });
-  return parseResponse(
-    batchResultsSchema,
-    body,
-    vaultPath`${mount}/decrypt/${segment(key)}`,
-  ).data.batch_results.map((r) =>
+  const input = items.map((i) => ({ ciphertext: i.ciphertext, ...contextOf(i) }));
+  return (await batchCall(vault, mount, 'decrypt', key, input)).map((r) =>
     r.error || r.plaintext === undefined
       ? { ok: false, error: r.error ?? 'no plaintext' }
       : { ok: true, value: Buffer.from(r.plaintext, 'base64') },
@@ -214,21 +216,8 @@ export async function rewrap(
   key: string,
   items: readonly { ciphertext: string; context?: Buffer | string }[],
 ): Promise<BatchResult<{ ciphertext: string; keyVersion: number }>[]> {
-  const body = await vault.put(vaultPath`${mount}/rewrap/${segment(key)}`, {
-    batch_input: items.map((i) => ({
-      ciphertext: i.ciphertext,
-      ...(i.context ? { context: b64(i.context) } : {}),
-    })),
-  });
-  return parseResponse(
-    batchResultsSchema,
-    body,
-    vaultPath`${mount}/rewrap/${segment(key)}`,
-  ).data.batch_results.map((r) =>
-    r.error || !r.ciphertext
-      ? { ok: false, error: r.error ?? 'no ciphertext' }
-      : { ok: true, value: { ciphertext: r.ciphertext, keyVersion: r.key_version ?? 0 } },
-  );
+  const input = items.map((i) => ({ ciphertext: i.ciphertext, ...contextOf(i) }));
+  return (await batchCall(vault, mount, 'rewrap', key, input)).map(ciphertextResult);
 }
 
 const dataKeySchema = z.object({

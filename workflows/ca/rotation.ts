@@ -119,195 +119,179 @@ export async function caRotationWorkflow(input: CaRotationInput): Promise<CaRota
   const lock = { ...ref, root: input.root, owner: workflowInfo().workflowId };
 
   // The lock goes when the switch is final (the grace has ended) or undone (after the rollback).
-  const unlock = () =>
+  saga.hold(() =>
     CancellationScope.nonCancellable(() =>
       sealAware('unlock', () => act.caRotationUnlock(lock), { cluster }),
-    );
-  const rotated = await saga
-    .run(async () => {
-      // 1. One rotation per mount until its grace ends; then where we start: the old default
-      //    issuer, the roles, and a leaf the old issuer signs now.
-      const { plan, grace, verify, beforeLeaf } = await vaultStep('plan', async () => {
-        await act.caRotationLock(lock);
-        const plan = await act.caRotationPlan({ ...ref, newIssuerName: input.newIssuerName });
-        const grace = graceFor(input, plan.longestLeafTtlMs);
-        const verify = checkPlan(input, plan);
-        const beforeLeaf = await act.caRotationTestLeaf({ ...ref, ...verify, issuerRef: plan.oldIssuerId });
-        return { plan, grace, verify, beforeLeaf };
-      });
-      steps.set('plan', 'done', `old issuer ${plan.oldIssuerId}; before leaf ${beforeLeaf.serial}`);
-      const follow = followingRoles(input, plan.roles);
-
-      // 2. The new key stays in Vault; only its CSR comes out. Its undo goes in first: a key made
-      //    by a send whose reply was lost is removed too.
-      saga.add(
-        'csr',
-        undo('csr', () => act.caRemoveRotationIssuer({ ...ref, keyName, restoreDefault: plan.oldIssuerId })),
-      );
-      const { csr } = await vaultStep('csr', () =>
-        act.caIntermediateCsr({
-          ...ref,
-          keyType: input.keyType,
-          ...(input.keyBits ? { keyBits: input.keyBits } : {}),
-          keyName,
-          commonName: input.commonName,
-        }),
-      );
-      // 3. Nothing is signed by the root without the approvers.
-      const approval = await steps.run('approve', () => gate.approved(), { as: 'waiting-approval' });
-      // 4. The root signs in the HSM; in a root rotation the new root signs and the old cross-signs.
-      const { signed, cross } = await vaultStep('sign', async () => {
-        const ttlMs = input.intermediateTtlMs;
-        const signed = await act.caSignIntermediateInHsm({
-          cluster,
-          root: newRoot ?? input.root,
-          csr,
-          ttlMs,
-        });
-        const cross = newRoot
-          ? await act.caSignIntermediateInHsm({ cluster, root: input.root, csr, ttlMs })
-          : null;
-        return { signed, cross };
-      });
-      steps.set(
-        'sign',
-        'done',
-        `intermediate ${signed.fingerprint}${cross ? `; cross-signed ${cross.fingerprint}` : ''}`,
-      );
-      // 5. Imported beside the old issuer, named, its own URLs; not yet the default. In a root
-      //    rotation its cross-signed twin too, named in its chain with both roots (manual_chain).
-      const { issuerId, crossIssuerId } = await vaultStep('import', async () => {
-        const importAs = (issuerName: string, certificate: string, root: RootStore) =>
-          act.caImportIntermediate({
-            ...ref,
-            root,
-            certificate,
-            issuerName,
-            baseUrl: input.baseUrl,
-            makeDefault: false,
-          });
-        const { issuerId } = await importAs(input.newIssuerName, signed.certificate, newRoot ?? input.root);
-        if (!cross || !newRoot) return { issuerId, crossIssuerId: null };
-        const twin = await importAs(`${input.newIssuerName}-cross`, cross.certificate, input.root);
-        await act.caLinkCrossChain({
-          ...ref,
-          issuerId,
-          crossIssuerId: twin.issuerId,
-          root: input.root,
-          newRoot,
-        });
-        return { issuerId, crossIssuerId: twin.issuerId };
-      });
-      // 6. Clients learn to trust the new intermediate (and a new root) before any leaf comes from it.
-      const bundleOf = (issuerIds: string[], trustedRoots = [input.root]) =>
-        act.caPublishTrustBundle({ ...ref, root: input.root, trustedRoots, issuerIds });
-      saga.add(
-        'bundle',
-        undo('bundle', () => bundleOf([plan.oldIssuerId])),
-      );
-      const bundle = await vaultStep('bundle', () =>
-        newRoot && crossIssuerId
-          ? bundleOf([plan.oldIssuerId, issuerId, crossIssuerId], [input.root, newRoot])
-          : bundleOf([plan.oldIssuerId, issuerId]),
-      );
-      steps.set('bundle', 'done', `${bundle.mount}/${bundle.path} v${bundle.version}`);
-      // 7. New leaves come from the new issuer; roles that follow move to it (and its key type).
-      saga.add(
-        'switch',
-        undo('switch', () =>
-          act.caSwitchIssuer({ ...ref, issuerId: plan.oldIssuerId, roles: follow.before }),
-        ),
-      );
-      await vaultStep('switch', () => act.caSwitchIssuer({ ...ref, issuerId, roles: follow.after }));
-      // 8. A new leaf chains to the root (to both, in a root rotation); the old issuer's leaf still does.
-      const checked = await vaultStep('verify', () =>
-        act.caVerifyRotation({
-          ...ref,
-          ...verify,
-          root: input.root,
-          newIssuerId: issuerId,
-          oldIssuerId: plan.oldIssuerId,
-          beforeLeafSerial: beforeLeaf.serial,
-          ...(newRoot && crossIssuerId ? { newRoot, crossIssuerId } : {}),
-        }),
-      );
-      steps.set(
-        'verify',
-        'done',
-        `test leaf ${checked.testLeafSerial}; before leaf ${beforeLeaf.serial} still verifies`,
-      );
-      // 9. Both issuers trusted while the old one's leaves live out their TTL. Rollback ends here.
-      const graceUntil = new Date(Date.now() + grace).toISOString();
-      await steps.run('grace', async () => {
-        steps.set('grace', 'running', `until ${graceUntil}`);
-        await sleep(grace);
-      });
-      steps.set('grace', 'done', `ended ${graceUntil}`);
-      const testLeafSerial = checked.testLeafSerial;
-      return {
-        plan,
-        follow,
-        beforeLeaf,
-        approval,
-        signed,
-        issuerId,
-        crossIssuerId,
-        bundle,
-        testLeafSerial,
-        graceUntil,
-      };
-    })
-    .finally(unlock);
-  const { plan, follow, beforeLeaf } = rotated;
-
-  // 10. Root rotation: the old root's leaves are gone; clients now trust the new root only, the
-  //     cross-signed twin turns read-only, and the old root's record is marked retired.
-  const { crossIssuerId } = rotated;
-  let bundle = rotated.bundle;
-  if (newRoot && crossIssuerId) {
-    bundle = await vaultStep('retire-root', async () => {
-      const newOnly = await act.caPublishTrustBundle({
-        ...ref,
-        root: input.root,
-        trustedRoots: [newRoot],
-        issuerIds: [rotated.issuerId],
-      });
-      await act.caSetIssuerUsage({ ...ref, issuerId: crossIssuerId, usage: ['read-only'] });
-      await act.caRetireRoot({ cluster, root: input.root, successor: newRoot });
-      return newOnly;
+    ),
+  );
+  return saga.run(async () => {
+    // 1. One rotation per mount until its grace ends; then where we start: the old default
+    //    issuer, the roles, and a leaf the old issuer signs now.
+    const { plan, grace, verify, beforeLeaf } = await vaultStep('plan', async () => {
+      await act.caRotationLock(lock);
+      const plan = await act.caRotationPlan({ ...ref, newIssuerName: input.newIssuerName });
+      const grace = graceFor(input, plan.longestLeafTtlMs);
+      const verify = checkPlan(input, plan);
+      const beforeLeaf = await act.caRotationTestLeaf({ ...ref, ...verify, issuerRef: plan.oldIssuerId });
+      return { plan, grace, verify, beforeLeaf };
     });
-    steps.set('retire-root', 'done', `trust bundle v${bundle.version}: the new root only`);
-  } else steps.set('retire-root', 'done', 'no root rotation');
+    steps.set('plan', 'done', `old issuer ${plan.oldIssuerId}; before leaf ${beforeLeaf.serial}`);
+    const follow = followingRoles(input, plan.roles);
 
-  // 11. Retirement, not undone: the old issuer keeps signing CRLs and OCSP for its leaves, then
-  //     turns read-only, and is deleted once it has expired. A cancellation now stops it where it is.
-  const old = { ...ref, issuerId: plan.oldIssuerId };
-  await vaultStep('narrow', () => act.caSetIssuerUsage({ ...old, usage: ['crl-signing', 'ocsp-signing'] }));
-  const crlSigningMs = input.crlSigningMs ?? 7 * DAY_MS;
-  steps.set('read-only', 'running', `from ${new Date(Date.now() + crlSigningMs).toISOString()}`);
-  await sleep(crlSigningMs);
-  await vaultStep('read-only', () => act.caSetIssuerUsage({ ...old, usage: ['read-only'] }));
-  if (input.keepOldIssuer) steps.set('delete', 'done', 'kept (read-only), as asked');
-  else {
-    steps.set('delete', 'running', `after it expires, ${plan.oldNotAfter}`);
-    await sleep(Math.max(0, Date.parse(plan.oldNotAfter) - Date.now()));
-    await vaultStep('delete', () => act.caDeleteIssuer(old));
-  }
-  await vaultStep('tidy', () => act.caTidy(ref));
-  return {
-    oldIssuerId: plan.oldIssuerId,
-    newIssuerId: rotated.issuerId,
-    fingerprint: rotated.signed.fingerprint,
-    bundle,
-    beforeLeafSerial: beforeLeaf.serial,
-    testLeafSerial: rotated.testLeafSerial,
-    graceUntil: rotated.graceUntil,
-    crossIssuerId,
-    rootRetired: Boolean(newRoot && crossIssuerId),
-    oldIssuer: input.keepOldIssuer ? 'read-only' : 'deleted',
-    rolesMoved: follow.after.map((r) => r.name),
-    approvals: rotated.approval.approvals,
-  };
+    // 2. The new key stays in Vault; only its CSR comes out. Its undo goes in first: a key made
+    //    by a send whose reply was lost is removed too.
+    saga.add(
+      'csr',
+      undo('csr', () => act.caRemoveRotationIssuer({ ...ref, keyName, restoreDefault: plan.oldIssuerId })),
+    );
+    const { csr } = await vaultStep('csr', () =>
+      act.caIntermediateCsr({
+        ...ref,
+        keyType: input.keyType,
+        ...(input.keyBits ? { keyBits: input.keyBits } : {}),
+        keyName,
+        commonName: input.commonName,
+      }),
+    );
+    // 3. Nothing is signed by the root without the approvers.
+    const approval = await steps.run('approve', () => gate.approved(), { as: 'waiting-approval' });
+    // 4. The root signs in the HSM; in a root rotation the new root signs and the old cross-signs.
+    const { signed, cross } = await vaultStep('sign', async () => {
+      const ttlMs = input.intermediateTtlMs;
+      const signed = await act.caSignIntermediateInHsm({
+        cluster,
+        root: newRoot ?? input.root,
+        csr,
+        ttlMs,
+      });
+      const cross = newRoot
+        ? await act.caSignIntermediateInHsm({ cluster, root: input.root, csr, ttlMs })
+        : null;
+      return { signed, cross };
+    });
+    steps.set(
+      'sign',
+      'done',
+      `intermediate ${signed.fingerprint}${cross ? `; cross-signed ${cross.fingerprint}` : ''}`,
+    );
+    // 5. Imported beside the old issuer, named, its own URLs; not yet the default. In a root
+    //    rotation its cross-signed twin too, named in its chain with both roots (manual_chain).
+    const { issuerId, crossIssuerId } = await vaultStep('import', async () => {
+      const importAs = (issuerName: string, certificate: string, root: RootStore) =>
+        act.caImportIntermediate({
+          ...ref,
+          root,
+          certificate,
+          issuerName,
+          baseUrl: input.baseUrl,
+          makeDefault: false,
+        });
+      const { issuerId } = await importAs(input.newIssuerName, signed.certificate, newRoot ?? input.root);
+      if (!cross || !newRoot) return { issuerId, crossIssuerId: null };
+      const twin = await importAs(`${input.newIssuerName}-cross`, cross.certificate, input.root);
+      await act.caLinkCrossChain({
+        ...ref,
+        issuerId,
+        crossIssuerId: twin.issuerId,
+        root: input.root,
+        newRoot,
+      });
+      return { issuerId, crossIssuerId: twin.issuerId };
+    });
+    // 6. Clients learn to trust the new intermediate (and a new root) before any leaf comes from it.
+    const bundleOf = (issuerIds: string[], trustedRoots = [input.root]) =>
+      act.caPublishTrustBundle({ ...ref, root: input.root, trustedRoots, issuerIds });
+    saga.add(
+      'bundle',
+      undo('bundle', () => bundleOf([plan.oldIssuerId])),
+    );
+    const bundle = await vaultStep('bundle', () =>
+      newRoot && crossIssuerId
+        ? bundleOf([plan.oldIssuerId, issuerId, crossIssuerId], [input.root, newRoot])
+        : bundleOf([plan.oldIssuerId, issuerId]),
+    );
+    steps.set('bundle', 'done', `${bundle.mount}/${bundle.path} v${bundle.version}`);
+    // 7. New leaves come from the new issuer; roles that follow move to it (and its key type).
+    saga.add(
+      'switch',
+      undo('switch', () => act.caSwitchIssuer({ ...ref, issuerId: plan.oldIssuerId, roles: follow.before })),
+    );
+    await vaultStep('switch', () => act.caSwitchIssuer({ ...ref, issuerId, roles: follow.after }));
+    // 8. A new leaf chains to the root (to both, in a root rotation); the old issuer's leaf still does.
+    const checked = await vaultStep('verify', () =>
+      act.caVerifyRotation({
+        ...ref,
+        ...verify,
+        root: input.root,
+        newIssuerId: issuerId,
+        oldIssuerId: plan.oldIssuerId,
+        beforeLeafSerial: beforeLeaf.serial,
+        ...(newRoot && crossIssuerId ? { newRoot, crossIssuerId } : {}),
+      }),
+    );
+    steps.set(
+      'verify',
+      'done',
+      `test leaf ${checked.testLeafSerial}; before leaf ${beforeLeaf.serial} still verifies`,
+    );
+    // 9. Both issuers trusted while the old one's leaves live out their TTL. Rollback ends here.
+    const graceUntil = new Date(Date.now() + grace).toISOString();
+    await steps.run('grace', async () => {
+      steps.set('grace', 'running', `until ${graceUntil}`);
+      await sleep(grace);
+    });
+    steps.set('grace', 'done', `ended ${graceUntil}`);
+    // The switch is final: no rollback from here, and the mount's lock goes.
+    await saga.commit();
+
+    // 10. Root rotation: the old root's leaves are gone; clients now trust the new root only, the
+    //     cross-signed twin turns read-only, and the old root's record is marked retired.
+    let trustBundle = bundle;
+    if (newRoot && crossIssuerId) {
+      trustBundle = await vaultStep('retire-root', async () => {
+        const newOnly = await act.caPublishTrustBundle({
+          ...ref,
+          root: input.root,
+          trustedRoots: [newRoot],
+          issuerIds: [issuerId],
+        });
+        await act.caSetIssuerUsage({ ...ref, issuerId: crossIssuerId, usage: ['read-only'] });
+        await act.caRetireRoot({ cluster, root: input.root, successor: newRoot });
+        return newOnly;
+      });
+      steps.set('retire-root', 'done', `trust bundle v${trustBundle.version}: the new root only`);
+    } else steps.set('retire-root', 'done', 'no root rotation');
+
+    // 11. Retirement, not undone: the old issuer keeps signing CRLs and OCSP for its leaves, then
+    //     turns read-only, and is deleted once it has expired. A cancellation now stops it where it is.
+    const old = { ...ref, issuerId: plan.oldIssuerId };
+    await vaultStep('narrow', () => act.caSetIssuerUsage({ ...old, usage: ['crl-signing', 'ocsp-signing'] }));
+    const crlSigningMs = input.crlSigningMs ?? 7 * DAY_MS;
+    steps.set('read-only', 'running', `from ${new Date(Date.now() + crlSigningMs).toISOString()}`);
+    await sleep(crlSigningMs);
+    await vaultStep('read-only', () => act.caSetIssuerUsage({ ...old, usage: ['read-only'] }));
+    if (input.keepOldIssuer) steps.set('delete', 'done', 'kept (read-only), as asked');
+    else {
+      steps.set('delete', 'running', `after it expires, ${plan.oldNotAfter}`);
+      await sleep(Math.max(0, Date.parse(plan.oldNotAfter) - Date.now()));
+      await vaultStep('delete', () => act.caDeleteIssuer(old));
+    }
+    await vaultStep('tidy', () => act.caTidy(ref));
+    return {
+      oldIssuerId: plan.oldIssuerId,
+      newIssuerId: issuerId,
+      fingerprint: signed.fingerprint,
+      bundle: trustBundle,
+      beforeLeafSerial: beforeLeaf.serial,
+      testLeafSerial: checked.testLeafSerial,
+      graceUntil,
+      crossIssuerId,
+      rootRetired: Boolean(newRoot && crossIssuerId),
+      oldIssuer: input.keepOldIssuer ? 'read-only' : 'deleted',
+      rolesMoved: follow.after.map((r) => r.name),
+      approvals: approval.approvals,
+    };
+  });
 }
 
 const badInput = (type: string, message: string) =>

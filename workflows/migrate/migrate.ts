@@ -9,8 +9,6 @@
 // History: names, counts and digests only.
 import {
   ApplicationFailure,
-  CancellationScope,
-  ContinueAsNew,
   condition,
   continueAsNew,
   patched,
@@ -31,6 +29,7 @@ import {
 } from '../../common/migrate/run.js';
 import { presets } from '../lib/activity-presets.js';
 import { approvalGate } from '../lib/approval.js';
+import { createSaga } from '../lib/saga.js';
 import { sealAwareSteps } from '../lib/seal-aware.js';
 import { trackSteps } from '../lib/status.js';
 import { confirmFreezeUpdate, type MigrationProgress, migrationProgressQuery } from './messages.js';
@@ -181,41 +180,57 @@ export async function migrateWorkflow(
     return report;
   };
 
-  if (carried) {
-    for (const name of PRE_KV) steps.set(name, 'done', 'an earlier run of this migration');
-  } else {
-    // 1. The plan: nothing is written when the target conflicts or lacks what the source needs.
-    const plan = await vaultStep('plan', () => act.migratePlanCheck(ctx));
-    if (plan.conflicts.length > 0 || plan.blockingGaps.length > 0) {
-      const why = [...plan.conflicts, ...plan.blockingGaps].join('; ');
-      steps.set('plan', 'failed', why);
-      throw fail('MigrationConflict', `the target is not ready: ${why}`);
+  const saga = createSaga({ steps });
+  return saga.run(async () => {
+    if (carried) {
+      for (const name of PRE_KV) steps.set(name, 'done', 'an earlier run of this migration');
+    } else {
+      // 1. The plan: nothing is written when the target conflicts or lacks what the source needs.
+      const plan = await vaultStep('plan', () => act.migratePlanCheck(ctx));
+      if (plan.conflicts.length > 0 || plan.blockingGaps.length > 0) {
+        const why = [...plan.conflicts, ...plan.blockingGaps].join('; ');
+        steps.set('plan', 'failed', why);
+        throw fail('MigrationConflict', `the target is not ready: ${why}`);
+      }
+      carry.kvMounts = plan.kvMounts;
+      carry.reports.plan = {
+        created: [],
+        skipped: [],
+        caveats: [
+          ...plan.caveats,
+          ...plan.notMigratable.map((n) => `not migrated: ${n}`),
+          ...(moreItems
+            ? []
+            : plan.kvV1Mounts.map((m) => `${m}/: KV v1, the mount is created but its data is not copied`)),
+        ],
+      };
+      steps.set(
+        'plan',
+        'done',
+        `${plan.summary.exact} exact, ${plan.summary.caveat} caveats, ${plan.secrets} secrets`,
+      );
+      // 2. Nothing is written at the target without the approvers.
+      const approved = await steps.run('approve', () => gate.approved(), { as: 'waiting-approval' });
+      carry.approvals = approved.approvals.map((a) => a.approver);
     }
-    carry.kvMounts = plan.kvMounts;
-    carry.reports.plan = {
-      created: [],
-      skipped: [],
-      caveats: [
-        ...plan.caveats,
-        ...plan.notMigratable.map((n) => `not migrated: ${n}`),
-        ...(moreItems
-          ? []
-          : plan.kvV1Mounts.map((m) => `${m}/: KV v1, the mount is created but its data is not copied`)),
-      ],
-    };
-    steps.set(
-      'plan',
-      'done',
-      `${plan.summary.exact} exact, ${plan.summary.caveat} caveats, ${plan.secrets} secrets`,
-    );
-    // 2. Nothing is written at the target without the approvers.
-    const approved = await steps.run('approve', () => gate.approved(), { as: 'waiting-approval' });
-    carry.approvals = approved.approvals.map((a) => a.approver);
-  }
 
-  let verify: VerifyReport;
-  let delta = { changed: 0, goneAtSource: 0, versionsWritten: 0 };
-  try {
+    // Until cutover a failure, a rejection or a cancellation undoes what the ledger says this
+    // migration created, newest first; the rollback's own failure is the migration's failure.
+    saga.add(
+      'rollback',
+      async () => {
+        const rolled = await steps.run('rollback', () => undo.migrateRollback(ctx));
+        steps.set(
+          'rollback',
+          rolled.failed.length > 0 ? 'failed' : 'done',
+          rolled.failed.length > 0
+            ? `left behind: ${rolled.failed.join('; ')}`
+            : `${rolled.removed.length} removed (${rolled.withParent} with their mount)`,
+        );
+      },
+      { selfReporting: true },
+    );
+    let delta = { changed: 0, goneAtSource: 0, versionsWritten: 0 };
     if (!carried) {
       // 3-6. The structure: each step records in the ledger what it creates before creating it.
       record('namespace', await vaultStep('namespace', () => act.migrateTargetNamespace(ctx)));
@@ -263,7 +278,7 @@ export async function migrateWorkflow(
     // Connections without their password (the caveat), and dynamic roles.
     if (moreItems) record('database', await vaultStep('database', () => act.migrateDatabase(ctx)));
     // 10. Verification: digests of both sides; KV compared version by version by the copy.
-    verify = await vaultStep('verify', () => act.migrateVerify(ctx));
+    const verify = await vaultStep('verify', () => act.migrateVerify(ctx));
     const kvBad = [
       ...(carry.totals.mismatched > 0 ? [`KV: ${carry.totals.mismatchedPaths.join(', ')}`] : []),
       ...kvV1Bad,
@@ -314,64 +329,52 @@ export async function migrateWorkflow(
       'done',
       `${delta.changed} secrets changed since the copy, ${delta.versionsWritten} versions written`,
     );
-  } catch (err) {
-    if (err instanceof ContinueAsNew) throw err;
-    // Before cutover: undo what this migration created, even when cancelled.
-    await CancellationScope.nonCancellable(async () => {
-      const rolled = await steps.run('rollback', () => undo.migrateRollback(ctx));
-      steps.set(
-        'rollback',
-        rolled.failed.length > 0 ? 'failed' : 'done',
-        rolled.failed.length > 0
-          ? `left behind: ${rolled.failed.join('; ')}`
-          : `${rolled.removed.length} removed (${rolled.withParent} with their mount)`,
-      );
-    });
-    throw err;
-  }
+    // Cutover: from here the migration stays, whatever happens.
+    await saga.commit();
 
-  // 13. Cutover: recorded at the target; the source locked where it can be.
-  const at = new Date().toISOString();
-  const cut = await vaultStep('cutover', () => act.migrateRecordCutover({ ctx, at }));
-  const lock = await vaultStep('lock', () => act.migrateLockSource(ctx));
-  steps.set('lock', 'done', lock.locked ? 'source namespace API locked' : (lock.reason ?? 'not locked'));
-  // 14. Grace: a durable timer; apps move to the target meanwhile.
-  await steps.run('grace', () => sleep(input.graceMs));
-  // 15. Nothing is retired without a second approval.
-  const retireGate = approvalGate(input.approval);
-  let retired: MigrateResult['retired'];
-  try {
-    await steps.run('approve-retire', () => retireGate.approved(), { as: 'waiting-approval' });
-    await vaultStep('retire', async () => {
+    // 13. Cutover: recorded at the target; the source locked where it can be.
+    const at = new Date().toISOString();
+    const cut = await vaultStep('cutover', () => act.migrateRecordCutover({ ctx, at }));
+    const lock = await vaultStep('lock', () => act.migrateLockSource(ctx));
+    steps.set('lock', 'done', lock.locked ? 'source namespace API locked' : (lock.reason ?? 'not locked'));
+    // 14. Grace: a durable timer; apps move to the target meanwhile.
+    await steps.run('grace', () => sleep(input.graceMs));
+    // 15. Nothing is retired without a second approval.
+    const retireGate = approvalGate(input.approval);
+    let retired: MigrateResult['retired'];
+    try {
+      await steps.run('approve-retire', () => retireGate.approved(), { as: 'waiting-approval' });
+      await vaultStep('retire', async () => {
+        await act.migrateUnlockSource(ctx);
+        return act.migrateRetireSource({ ctx, remove: input.retireSource === true });
+      });
+      retired = input.retireSource ? 'deleted' : 'marked';
+    } catch (err) {
+      if (!(err instanceof ApplicationFailure) || !/^Approval(Rejected|Expired)$/.test(err.type ?? ''))
+        throw err;
+      // The source stays as it was, reachable again.
       await act.migrateUnlockSource(ctx);
-      return act.migrateRetireSource({ ctx, remove: input.retireSource === true });
-    });
-    retired = input.retireSource ? 'deleted' : 'marked';
-  } catch (err) {
-    if (!(err instanceof ApplicationFailure) || !/^Approval(Rejected|Expired)$/.test(err.type ?? ''))
-      throw err;
-    // The source stays as it was, reachable again.
-    await act.migrateUnlockSource(ctx);
-    retired = 'refused';
-  }
-  steps.enter('done');
-  return {
-    id: input.id,
-    from: input.from,
-    to: input.to,
-    kv: carry.totals,
-    delta,
-    verify: {
-      mounts: verify.mounts,
-      policies: verify.policies,
-      transitKeys: verify.transitKeys,
-      recreatedKeys: verify.recreatedKeys,
-      identity: verify.identity ?? 0,
-      database: verify.database ?? 0,
-    },
-    caveats: Object.values(carry.reports).flatMap((r) => r.caveats),
-    cutover: { at, record: cut.path, locked: lock.locked, lockNote: lock.reason },
-    retired,
-    runs: carry.runs,
-  };
+      retired = 'refused';
+    }
+    steps.enter('done');
+    return {
+      id: input.id,
+      from: input.from,
+      to: input.to,
+      kv: carry.totals,
+      delta,
+      verify: {
+        mounts: verify.mounts,
+        policies: verify.policies,
+        transitKeys: verify.transitKeys,
+        recreatedKeys: verify.recreatedKeys,
+        identity: verify.identity ?? 0,
+        database: verify.database ?? 0,
+      },
+      caveats: Object.values(carry.reports).flatMap((r) => r.caveats),
+      cutover: { at, record: cut.path, locked: lock.locked, lockNote: lock.reason },
+      retired,
+      runs: carry.runs,
+    };
+  });
 }

@@ -139,9 +139,8 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
     },
   );
 
-  // Before the promotion the saga undoes everything, the lock included; after it, the lock is
-  // released here.
-  let promotedYet = false;
+  // Before the promotion the saga undoes everything, the lock included; after it (the saga's
+  // commit), the lock is released here.
   try {
     // Announced first: the people who own the secret's clients hear of it before anything changes.
     if (input.noticeMs) {
@@ -154,7 +153,7 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
       steps.set('notice', 'done', 'no notice asked for');
     }
 
-    const { promoted, pendingInput } = await saga.run(async () => {
+    return await saga.run(async () => {
       const { baseVersion } = await vaultStep('lock', () => act.rotationLock(ref));
       saga.add('lock', () => act.rotationUnlock(ref));
       const pendingInput: CreatePendingInput = {
@@ -170,74 +169,72 @@ export async function secretRotationWorkflow(input: SecretRotationInput): Promis
       await vaultStep('set', () => act.rotationSet(pendingInput));
       await vaultStep('test', () => act.rotationTest(ref));
       const promoted = await vaultStep('promote', () => act.rotationPromote(pendingInput));
-      return { promoted, pendingInput };
-    });
-
-    promotedYet = true;
-    // Promoted: the new credential is current. From here the lock is released whatever happens,
-    // even on cancellation (which keeps both credentials valid: nothing is retired).
-    let result: SecretRotationResult = {
-      outcome: 'rotated',
-      current: promoted.current,
-      previous: promoted.previous,
-      waitedFor: [],
-    };
-    if (promoted.previous !== null) {
-      const previous = promoted.previous;
-      // No grace asked for: no timer either (a zero timer still costs a round trip to the server).
-      const rollback =
-        input.graceMs > 0 &&
-        (await steps.run('grace', () => condition(() => rollbackRequested !== undefined, input.graceMs), {
-          as: 'running',
-        }));
-      if (input.graceMs === 0) steps.set('grace', 'done', 'no grace period asked for');
-      if (rollback) {
-        steps.enter('rolling-back');
-        steps.set('grace', 'running', `rollback requested by ${rollbackRequested?.as}`);
-        try {
-          rollbackDone = await sealAware(
-            'rollback',
-            () => act.rotationRollback({ ...pendingInput, previous, current: promoted.current }),
-            {
-              cluster,
-              onQueued: () => steps.set('grace', 'queued-sealed', 'rollback queued until the unseal'),
-              onReleased: () => steps.set('grace', 'running', 'rolling back'),
-            },
+      // Promoted: the new credential is current. Nothing is undone from here; the lock is released
+      // whatever happens, even on cancellation (which keeps both credentials valid: nothing is retired).
+      await saga.commit();
+      let result: SecretRotationResult = {
+        outcome: 'rotated',
+        current: promoted.current,
+        previous: promoted.previous,
+        waitedFor: [],
+      };
+      if (promoted.previous !== null) {
+        const previous = promoted.previous;
+        // No grace asked for: no timer either (a zero timer still costs a round trip to the server).
+        const rollback =
+          input.graceMs > 0 &&
+          (await steps.run('grace', () => condition(() => rollbackRequested !== undefined, input.graceMs), {
+            as: 'running',
+          }));
+        if (input.graceMs === 0) steps.set('grace', 'done', 'no grace period asked for');
+        if (rollback) {
+          steps.enter('rolling-back');
+          steps.set('grace', 'running', `rollback requested by ${rollbackRequested?.as}`);
+          try {
+            rollbackDone = await sealAware(
+              'rollback',
+              () => act.rotationRollback({ ...pendingInput, previous, current: promoted.current }),
+              {
+                cluster,
+                onQueued: () => steps.set('grace', 'queued-sealed', 'rollback queued until the unseal'),
+                onReleased: () => steps.set('grace', 'running', 'rolling back'),
+              },
+            );
+          } catch (err) {
+            rollbackError = failureDetail(err);
+            steps.set('grace', 'failed', `rollback failed: ${rollbackError}`);
+            throw err;
+          }
+          steps.set(
+            'grace',
+            'compensated',
+            `rolled back by ${rollbackRequested?.as}${rollbackRequested?.reason ? `: ${rollbackRequested.reason}` : ''}`,
           );
-        } catch (err) {
-          rollbackError = failureDetail(err);
-          steps.set('grace', 'failed', `rollback failed: ${rollbackError}`);
-          throw err;
+          steps.set('retire', 'compensated', 'rolled back');
+          result = { outcome: 'rolled-back', ...rollbackDone, waitedFor: [] };
+        } else {
+          const waitedFor = await steps.run('retire', () =>
+            retireWhenUnused(
+              ref,
+              previous,
+              promoted.current,
+              input.sessionRecheckMs ?? 60_000,
+              (state, detail) => steps.set('retire', state, detail),
+            ),
+          );
+          result = { ...result, waitedFor };
         }
-        steps.set(
-          'grace',
-          'compensated',
-          `rolled back by ${rollbackRequested?.as}${rollbackRequested?.reason ? `: ${rollbackRequested.reason}` : ''}`,
-        );
-        steps.set('retire', 'compensated', 'rolled back');
-        result = { outcome: 'rolled-back', ...rollbackDone, waitedFor: [] };
       } else {
-        const waitedFor = await steps.run('retire', () =>
-          retireWhenUnused(
-            ref,
-            previous,
-            promoted.current,
-            input.sessionRecheckMs ?? 60_000,
-            (state, detail) => steps.set('retire', state, detail),
-          ),
-        );
-        result = { ...result, waitedFor };
+        steps.set('grace', 'done', 'no previous credential');
+        steps.set('retire', 'done', 'no previous credential');
       }
-    } else {
-      steps.set('grace', 'done', 'no previous credential');
-      steps.set('retire', 'done', 'no previous credential');
-    }
-    await CancellationScope.nonCancellable(() => vaultStep('unlock', () => act.rotationUnlock(ref)));
-    steps.enter('done');
-    await announce(result.outcome, { current: result.current, previous: result.previous });
-    return result;
+      await CancellationScope.nonCancellable(() => vaultStep('unlock', () => act.rotationUnlock(ref)));
+      steps.enter('done');
+      await announce(result.outcome, { current: result.current, previous: result.previous });
+      return result;
+    });
   } catch (err) {
-    if (promotedYet) {
+    if (saga.committed) {
       await CancellationScope.nonCancellable(() => vaultStep('unlock', () => act.rotationUnlock(ref)));
     }
     const outcome = isCancellation(err) ? 'cancelled' : 'failed';

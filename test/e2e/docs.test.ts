@@ -18,6 +18,7 @@ const RUN_ORDER = [
   'secret-rotation',
   'certificate',
   'schedules',
+  'encrypted-payloads',
   'ca',
   'migration',
   'dr-drill',

@@ -22,6 +22,9 @@ export function rememberSecret(value: string, label = `secret #${secrets.length 
   if (!secrets.some((s) => s.value === value)) secrets.push({ value, label });
 }
 
+/** Where one history holds any of the secrets registered so far (e.g. before it is written to a file). */
+export const findRememberedSecrets = (history: History): Promise<string[]> => scanHistory(history, secrets);
+
 /** The secrets registered so far (their labels), e.g. to say what a scan looked for. */
 export const rememberedSecrets = (): string[] => secrets.map((s) => s.label);
 

@@ -11,12 +11,15 @@ import './context.js';
 
 let runtimeInstalled = false;
 
+/** Quiet: the bundler and worker log at INFO; tests print only what fails. Once per process. */
+export function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  runtimeInstalled = true;
+}
+
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  if (!runtimeInstalled) {
-    // Quiet: the bundler and worker log at INFO; tests print only what fails.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    runtimeInstalled = true;
-  }
+  installQuietRuntime();
   return TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: inject('temporalTestServerPath') } },
   });
@@ -38,6 +41,8 @@ export interface WorkflowTestBed {
   env: TestWorkflowEnvironment;
   /** Runs preflight on a fresh task queue with the given activities (real or stand-ins). */
   runPreflight(activities: Partial<Activities>, input?: PreflightInput): Promise<PreflightReport>;
+  /** The workflow id of the latest runPreflight(). */
+  lastWorkflowId(): string;
   teardown(): Promise<void>;
 }
 
@@ -60,6 +65,7 @@ export async function startWorkflowTestBed(): Promise<WorkflowTestBed> {
         env.client.workflow.execute(preflightWorkflow, { taskQueue, workflowId: taskQueue, args: [input] }),
       );
     },
+    lastWorkflowId: () => `preflight-${process.pid}-${runs}`,
     teardown: () => env.teardown(),
   };
 }

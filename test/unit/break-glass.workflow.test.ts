@@ -28,6 +28,7 @@ import {
   stepStates,
   waitForStep,
 } from '../harness/approved-change.js';
+import { keepHistory } from '../histories/keep.js';
 
 let bed: ApprovalTestBed;
 beforeAll(async () => {
@@ -214,6 +215,7 @@ describe('break-glass workflow', () => {
       expect(history).toContain('INC-4711');
       expect(history).not.toContain(vault.token);
       expect(history).not.toContain(vault.wrappingToken);
+      await keepHistory('break-glass-approved-expired', handle(id));
     });
   });
 

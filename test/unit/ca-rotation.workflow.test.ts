@@ -16,6 +16,7 @@ import { type CaRotationInput, caRotationWorkflow } from '../../workflows/ca/rot
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { keepHistory } from '../histories/keep.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -200,7 +201,13 @@ const input = (overrides: Partial<CaRotationInput> = {}): CaRotationInput => ({
 type Decision = 'approve' | 'reject' | 'cancel-in-grace' | 'none';
 
 /** Starts a rotation on a fresh task queue, decides at its approval, and returns its outcome. */
-async function rotate(activities: Partial<Activities>, args: CaRotationInput, decision: Decision) {
+async function rotate(
+  activities: Partial<Activities>,
+  args: CaRotationInput,
+  decision: Decision,
+  /** Keeps the run's history under this name (see test/histories/keep.ts). */
+  keep?: string,
+) {
   const taskQueue = `ca-rotation-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   const worker = await createVaultopsWorker({
     connection: env.nativeConnection,
@@ -241,6 +248,7 @@ async function rotate(activities: Partial<Activities>, args: CaRotationInput, de
       (err: unknown) => ({ result: undefined, failure: rootCause(err) }),
     );
     const steps = Object.fromEntries((await handle.query(workflowStatusQuery)).steps.map((s) => [s.name, s]));
+    if (keep) await keepHistory(keep, handle);
     return { ...outcome, steps, graceDetail };
   });
 }
@@ -268,7 +276,12 @@ describe('caRotationWorkflow (time-skipping, stand-in activities)', () => {
     const { state, activities } = standInMount();
     const started = Date.now();
     const startedSkipped = (await env.currentTimeMs()) as number;
-    const { result, failure, steps } = await rotate(activities, input(), 'approve');
+    const { result, failure, steps } = await rotate(
+      activities,
+      input(),
+      'approve',
+      'ca-rotation-intermediate',
+    );
     expect(failure).toBeUndefined();
     expect(result).toMatchObject({
       oldIssuerId: 'old-id',

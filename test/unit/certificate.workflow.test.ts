@@ -23,6 +23,7 @@ import {
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { keepHistory } from '../histories/keep.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -207,6 +208,11 @@ describe('certificateWorkflow (time-skipping, stand-in activities)', () => {
       await env.sleep(185 * DAY); // renewals due at 60, 120 and 180 days
       const third = await until(handle, (x) => x.renewals === 3 && x.phase === 'waiting', 'three renewals');
       expect((await handle.describe()).runId).not.toBe(firstRun);
+      // The first run: an issue, two renewals and the continue-as-new.
+      await keepHistory(
+        'certificate-renewed-continued',
+        env.client.workflow.getHandle(handle.workflowId, firstRun),
+      );
       return third;
     });
     expect(state.serials).toEqual(['0a:01', '0a:02', '0a:03', '0a:04']);

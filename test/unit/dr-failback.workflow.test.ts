@@ -28,6 +28,7 @@ import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { keepHistory } from '../histories/keep.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -268,7 +269,7 @@ async function failback(
       (err: unknown) => ({ result: undefined, failure: rootCause(err) }),
     );
     const steps = Object.fromEntries((await handle.query(workflowStatusQuery)).steps.map((s) => [s.name, s]));
-    return { ...outcome, steps };
+    return { ...outcome, steps, handle };
   });
 }
 
@@ -331,7 +332,7 @@ describe('drFailbackWorkflow', () => {
         );
     };
     try {
-      const { result, steps } = await failback(dr.activities, { hook: 'true' }, async (h) => {
+      const { result, steps, handle } = await failback(dr.activities, { hook: 'true' }, async (h) => {
         await approve(h);
         expect((await h.step('unseal-before-restore', ['queued-sealed'])).detail).toMatch(
           /^unseal: 0 of 2 shares; key holders: vaultops dr unseal-share dr-failback-unit-\d+ --cluster dr-primary/,
@@ -386,6 +387,7 @@ describe('drFailbackWorkflow', () => {
       );
       const phases = Object.values(result?.rto.phases ?? {}) as number[];
       expect(result?.rto.totalMs).toBe(phases.reduce((x, y) => x + y, 0));
+      await keepHistory('dr-failback-unsealed-by-shares', handle);
     } finally {
       node.server.close();
     }

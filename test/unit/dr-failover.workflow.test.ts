@@ -25,6 +25,7 @@ import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { keepHistory } from '../histories/keep.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -273,7 +274,7 @@ async function failover(
       (err: unknown) => ({ result: undefined, failure: rootCause(err) }),
     );
     const steps = Object.fromEntries((await handle.query(workflowStatusQuery)).steps.map((s) => [s.name, s]));
-    return { ...outcome, steps };
+    return { ...outcome, steps, handle };
   });
 }
 
@@ -378,7 +379,7 @@ describe('drFailoverWorkflow', () => {
     const cli = { cluster: 'standby', address: env.address, namespace: env.namespace ?? 'default' };
     let workflowId = '';
     try {
-      const { result, steps } = await failover(
+      const { result, steps, handle } = await failover(
         dr.activities,
         { approval, hook: 'true' },
         async ({ handle, step }) => {
@@ -460,6 +461,7 @@ describe('drFailoverWorkflow', () => {
           'hook:standby',
         ]),
       );
+      await keepHistory('dr-failover-unsealed-by-shares', handle);
     } finally {
       node.server.close();
     }

@@ -22,6 +22,7 @@ import {
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { keepHistory } from '../histories/keep.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -190,7 +191,7 @@ async function failover(
       (err: unknown) => ({ result: undefined, failure: rootCause(err) }),
     );
     const steps = Object.fromEntries((await handle.query(workflowStatusQuery)).steps.map((s) => [s.name, s]));
-    return { ...outcome, steps };
+    return { ...outcome, steps, handle };
   });
 }
 
@@ -290,7 +291,7 @@ describe('drReplicationFailoverWorkflow', () => {
 
   it('the success path: detected, approved, demoted, promoted, verified, switched, repointed; RTO per phase', async () => {
     const dr = standInReplication({ probes: ['no-answer', 'no-answer', 'no-answer'] });
-    const { result, steps } = await failover(
+    const { result, steps, handle } = await failover(
       dr.activities,
       { approval, hook: './switch-dns.sh' },
       async ({ handle, step }) => {
@@ -328,5 +329,6 @@ describe('drReplicationFailoverWorkflow', () => {
     );
     expect(result?.rto.totalMs).toBe(Object.values(phases).reduce((a, b) => a + b, 0));
     expect(Object.values(steps).every((s) => s.state === 'done')).toBe(true);
+    await keepHistory('dr-replication-failover-demoted-promoted', handle);
   });
 });

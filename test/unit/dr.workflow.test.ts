@@ -14,6 +14,7 @@ import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/wor
 import { drDrillWorkflow } from '../../workflows/dr/drill.js';
 import { drProtectWorkflow } from '../../workflows/dr/protect.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { keepHistory } from '../histories/keep.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -139,18 +140,27 @@ async function withWorker<T>(
   return worker.runUntil(fn(taskQueue));
 }
 
-const protect = (taskQueue: string) =>
-  env.client.workflow.execute(drProtectWorkflow, {
+/** Runs a protect; `keep` keeps its history under that name (see test/histories/keep.ts). */
+async function protect(taskQueue: string, keep?: string) {
+  const handle = await env.client.workflow.start(drProtectWorkflow, {
     taskQueue,
     workflowId: `dr-protect-${run}-${Math.random()}`,
     args: [{ cluster: 'primary' }],
   });
-const drill = (taskQueue: string) =>
-  env.client.workflow.execute(drDrillWorkflow, {
+  const result = await handle.result();
+  if (keep) await keepHistory(keep, handle);
+  return result;
+}
+async function drill(taskQueue: string, keep?: string) {
+  const handle = await env.client.workflow.start(drDrillWorkflow, {
     taskQueue,
     workflowId: `dr-drill-${run}-${Math.random()}`,
     args: [{ sourceCluster: 'primary', targetCluster: 'standby' }],
   });
+  const result = await handle.result();
+  if (keep) await keepHistory(keep, handle);
+  return result;
+}
 
 const failureOf = async (p: Promise<unknown>) => {
   const err = await p.then(
@@ -166,7 +176,7 @@ const failureOf = async (p: Promise<unknown>) => {
 describe('drProtectWorkflow', () => {
   it('records a usable entry with the canary and baseline, after the stored hash is read back', async () => {
     const dr = standInDr();
-    const result = await withWorker(dr.activities, protect);
+    const result = await withWorker(dr.activities, (tq) => protect(tq, 'dr-protect-usable'));
     expect(dr.calls).toEqual([
       'canary',
       'fingerprint',
@@ -212,7 +222,7 @@ describe('drDrillWorkflow', () => {
     const dr = standInDr();
     const report = await withWorker(dr.activities, async (tq) => {
       await protect(tq);
-      return drill(tq);
+      return drill(tq, 'dr-drill-verified');
     });
     expect(report).toMatchObject({
       outcome: 'verified',

@@ -1,6 +1,6 @@
 // The example workflows (ordered writes, approved change) must keep replaying the histories they
 // wrote: each is run here in the time-skipping environment and its fresh history replayed, and a
-// history recorded from an earlier version (test/unit/histories/) is replayed with today's code.
+// history recorded from an earlier version (test/histories/examples/) is replayed with today's code.
 // A change to a workflow that alters its commands without patched() fails here with a
 // determinism violation. VAULTOPS_RECORD_HISTORIES=1 writes the stored histories anew (only for
 // a new workflow: re-recording an existing one hides exactly what this test is for).
@@ -25,13 +25,16 @@ import {
   waitForStep,
 } from '../harness/approved-change.js';
 
-const HISTORIES = join(REPO_DIR, 'test/unit/histories');
+const HISTORIES = join(REPO_DIR, 'test/histories/examples');
 const record = process.env.VAULTOPS_RECORD_HISTORIES === '1';
 
 let bed: ApprovalTestBed;
 let bundle: WorkflowBundle;
 beforeAll(async () => {
-  [bed, bundle] = await Promise.all([startApprovalTestBed(), bundleVaultopsWorkflows({ workflowsPath: TEST_WORKFLOWS_PATH })]);
+  [bed, bundle] = await Promise.all([
+    startApprovalTestBed(),
+    bundleVaultopsWorkflows({ workflowsPath: TEST_WORKFLOWS_PATH }),
+  ]);
 });
 afterAll(async () => {
   await bed?.teardown();

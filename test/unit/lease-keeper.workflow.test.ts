@@ -24,6 +24,7 @@ import {
 } from '../../workflows/lease/keeper.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { keepHistory } from '../histories/keep.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -348,6 +349,11 @@ describe('leaseKeeperWorkflow (time-skipping, stand-in activities)', () => {
       expect(s.run).toBe(2);
       expect(s.leaseId).toBe('database/creds/app/lease-1');
       expect((await handle.describe()).runId).not.toBe(firstRun);
+      // The first run: an issue, two renewals and the continue-as-new.
+      await keepHistory(
+        'lease-keeper-renewed-continued',
+        env.client.workflow.getHandle(handle.workflowId, firstRun),
+      );
     });
     expect(state.issued).toHaveLength(1); // the new run renews the lease it was handed
   });

@@ -29,6 +29,7 @@ import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { confirmFreezeUpdate, migrationProgressQuery } from '../../workflows/migrate/messages.js';
 import { migrateWorkflow } from '../../workflows/migrate/migrate.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { keepHistory } from '../histories/keep.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -372,7 +373,7 @@ async function migrate(m: ReturnType<typeof standInMigration>, args: MigrateRunI
       (await handle.query(workflowStatusQuery)).steps.map((s) => [s.name, s]),
     );
     const progress = await handle.query(migrationProgressQuery);
-    return { ...outcome, status, progress };
+    return { ...outcome, status, progress, handle };
   });
 }
 
@@ -394,12 +395,13 @@ function expectRolledBack(m: ReturnType<typeof standInMigration>) {
 describe('migrateWorkflow', () => {
   it('migrates: copy, verify, freeze, delta (picking up a write made during the copy), cutover, grace, retirement', async () => {
     const m = standInMigration({ paths: 5, writeDuringCopy: 'app/s000' });
-    const { result, failure, status } = await migrate(m, input(), {
+    const { result, failure, status, handle } = await migrate(m, input(), {
       approve: 'approve',
       freeze: true,
       retire: 'approve',
     });
     expect(failure).toBeUndefined();
+    await keepHistory('migrate-copied-cut-over-retired', handle);
     expect(m.calls).toEqual([
       'plan',
       'namespace',
@@ -572,11 +574,16 @@ describe('migrateWorkflow', () => {
 
   it('continues as new between KV batches, carrying the cursor and the totals', async () => {
     const m = standInMigration({ paths: 7 });
-    const { result, progress } = await migrate(m, input({ kvBatchSize: 2, batchesPerRun: 2 }), {
+    const { result, progress, handle } = await migrate(m, input({ kvBatchSize: 2, batchesPerRun: 2 }), {
       approve: 'approve',
       freeze: true,
       retire: 'approve',
     });
+    // The first run: the structure and two KV batches, then the continue-as-new.
+    await keepHistory(
+      'migrate-continued-between-batches',
+      env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId),
+    );
     // Four batches over three runs: each run goes on after the last path the previous one copied.
     expect(m.calls.filter((c) => c.startsWith('kv after'))).toEqual([
       'kv after=-',

@@ -12,7 +12,7 @@ import { createTimeSkippingEnv } from '../harness/temporal.js';
 
 const recorded = (name: string) =>
   temporal.api.history.v1.History.fromObject(
-    JSON.parse(readFileSync(join(REPO_DIR, 'test/unit/histories', name), 'utf8')) as object,
+    JSON.parse(readFileSync(join(REPO_DIR, 'test/histories', name), 'utf8')) as object,
   );
 
 describe('preflightWorkflow replay', () => {

@@ -8,6 +8,7 @@ import type { PreflightActivities } from '../../activities/preflight/observation
 import { VaultErrorType } from '../../vault/errors.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 import { PREFLIGHT_STEPS, startWorkflowTestBed, type WorkflowTestBed } from '../harness/temporal.js';
+import { keepHistory } from '../histories/keep.js';
 import { health, leader, mount, namespaces, seal } from './fixtures.js';
 
 let bed: WorkflowTestBed;
@@ -57,6 +58,7 @@ describe('preflightWorkflow', () => {
     expect(report.secretsEngines?.map((m) => m.path)).toEqual(['secret/', 'pki/']);
     expect(report.namespaces).toMatchObject({ supported: true, children: ['tenant-a/'] });
     expect(report.warnings).toEqual([]);
+    await keepHistory('preflight-healthy', bed.env.client.workflow.getHandle(bed.lastWorkflowId()));
   });
 
   it('stops after health and seal status on a sealed cluster and says it is not ready', async () => {

@@ -18,6 +18,7 @@ import { sealGuardId, sealGuardStateQuery } from '../../workflows/lib/seal-signa
 import { TEST_WORKFLOWS_PATH } from '../fixtures/workflows/index.js';
 import { orderedWritesWorkflow } from '../fixtures/workflows/ordered-writes.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { keepHistory } from '../histories/keep.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -135,6 +136,8 @@ describe('seal-event queuing (time-skipping, Vault stand-in)', () => {
         'vault-unsealed#1',
       ]);
       await guard.terminate('test done');
+      // A seal round: the watch, the queue, the alerts and the releases one by one.
+      await keepHistory('seal-guard-seal-round', guard);
     });
   }, 60_000);
 });

@@ -22,6 +22,7 @@ import {
 } from '../../workflows/rotation/secret-rotation.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { keepHistory } from '../histories/keep.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -213,6 +214,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
       const r = await handle.result();
       const status = await handle.query(workflowStatusQuery);
       expect(status.steps.map((s) => s.state)).toEqual(Array(9).fill('done'));
+      await keepHistory('secret-rotation-rotated', handle);
       return r;
     });
     expect(result).toEqual({ outcome: 'rotated', current: 2, previous: 1, waitedFor: [] });

@@ -347,29 +347,8 @@ export class VaultClient {
     path: string,
     options: { namespace?: string; upload?: Buffer; idempotent?: boolean; signal?: AbortSignal } = {},
   ): Promise<{ contentType: string; body: Buffer }> {
-    const route = checkRequestPath(path);
-    const namespace = normalizeNamespace(options.namespace ?? this.namespace);
-    const method: HttpMethod = options.upload ? 'POST' : 'GET';
-    const held = this.tokens.acquire();
-    const cache = this.#shared.cache;
-    const endWrite = cache && options.upload ? this.#bracketWrite(cache, namespace, route) : undefined;
-    try {
-      const res = await this.#onSomeNode({
-        method,
-        route,
-        namespace,
-        token: held?.value,
-        ...(options.upload ? { body: options.upload } : {}),
-        idempotent: !options.upload || options.idempotent === true,
-        consistent: false,
-        signal: options.signal,
-        details: describeCall(method, route, namespace),
-      });
-      return { contentType: res.contentType, body: res.body };
-    } finally {
-      endWrite?.();
-      this.tokens.release(held);
-    }
+    const res = await this.#bytesCall(path, { ...options, consistent: false, stream: false });
+    return { contentType: res.contentType, body: res.body };
   }
 
   /**
@@ -388,6 +367,29 @@ export class VaultClient {
       signal?: AbortSignal;
     } = {},
   ): Promise<{ contentType: string; stream: Readable | undefined; body: Buffer }> {
+    const res = await this.#bytesCall(path, {
+      ...options,
+      consistent: options.consistent === true,
+      stream: true,
+    });
+    return { contentType: res.contentType, stream: res.stream, body: res.body };
+  }
+
+  /**
+   * The body of requestRaw and requestStream: a GET, or a POST when there is an upload; only a
+   * download may be streamed. An upload is a write like any other for the cache.
+   */
+  async #bytesCall(
+    path: string,
+    options: {
+      namespace?: string;
+      upload?: Buffer | (() => Readable);
+      idempotent?: boolean;
+      consistent: boolean;
+      stream: boolean;
+      signal?: AbortSignal;
+    },
+  ): Promise<RawResponse> {
     const route = checkRequestPath(path);
     const namespace = normalizeNamespace(options.namespace ?? this.namespace);
     const method: HttpMethod = options.upload ? 'POST' : 'GET';
@@ -395,18 +397,17 @@ export class VaultClient {
     const cache = this.#shared.cache;
     const endWrite = cache && options.upload ? this.#bracketWrite(cache, namespace, route) : undefined;
     try {
-      const res = await this.#onSomeNode({
+      return await this.#onSomeNode({
         method,
         route,
         namespace,
         token: held?.value,
-        ...(options.upload ? { body: options.upload } : { stream: true }),
+        ...(options.upload ? { body: options.upload } : options.stream ? { stream: true } : {}),
         idempotent: !options.upload || options.idempotent === true,
-        consistent: options.consistent === true,
+        consistent: options.consistent,
         signal: options.signal,
         details: describeCall(method, route, namespace),
       });
-      return { contentType: res.contentType, stream: res.stream, body: res.body };
     } finally {
       endWrite?.();
       this.tokens.release(held);

@@ -135,6 +135,22 @@ function wrapSession(modulePath: string, slot: graphene.Slot, session: graphene.
     return found.items(0).toType<graphene.Key>();
   };
 
+  /** A key pair on the token whose private half is sensitive and never leaves it. */
+  const generateKeyPair = (
+    label: string,
+    mechanism: graphene.KeyGenMechanism,
+    keyType: graphene.KeyType,
+    publicParams: graphene.ITemplate,
+  ): graphene.IKeyPair => {
+    if (findPrivateKeys(label).length > 0)
+      throw new Error(`a key labelled "${label}" is already on the token`);
+    return session.generateKeyPair(
+      mechanism,
+      { keyType, label, token: true, verify: true, ...publicParams },
+      { keyType, label, token: true, sign: true, private: true, sensitive: true, extractable: false },
+    );
+  };
+
   return {
     info() {
       const token = slot.getToken();
@@ -153,53 +169,17 @@ function wrapSession(modulePath: string, slot: graphene.Slot, session: graphene.
     },
 
     generateEcKeyPair(label, curve) {
-      if (findPrivateKeys(label).length > 0)
-        throw new Error(`a key labelled "${label}" is already on the token`);
-      const keys = session.generateKeyPair(
-        graphene.KeyGenMechanism.EC,
-        {
-          keyType: graphene.KeyType.EC,
-          label,
-          token: true,
-          verify: true,
-          paramsEC: graphene.NamedCurve.getByName(CURVES[curve]).value,
-        },
-        {
-          keyType: graphene.KeyType.EC,
-          label,
-          token: true,
-          sign: true,
-          private: true,
-          sensitive: true,
-          extractable: false,
-        },
-      );
+      const keys = generateKeyPair(label, graphene.KeyGenMechanism.EC, graphene.KeyType.EC, {
+        paramsEC: graphene.NamedCurve.getByName(CURVES[curve]).value,
+      });
       return { label, publicKey: ecPublicKey(keys.publicKey, curve) };
     },
 
     generateRsaKeyPair(label, bits) {
-      if (findPrivateKeys(label).length > 0)
-        throw new Error(`a key labelled "${label}" is already on the token`);
-      const keys = session.generateKeyPair(
-        graphene.KeyGenMechanism.RSA,
-        {
-          keyType: graphene.KeyType.RSA,
-          label,
-          token: true,
-          verify: true,
-          modulusBits: bits,
-          publicExponent: Buffer.from([1, 0, 1]),
-        },
-        {
-          keyType: graphene.KeyType.RSA,
-          label,
-          token: true,
-          sign: true,
-          private: true,
-          sensitive: true,
-          extractable: false,
-        },
-      );
+      const keys = generateKeyPair(label, graphene.KeyGenMechanism.RSA, graphene.KeyType.RSA, {
+        modulusBits: bits,
+        publicExponent: Buffer.from([1, 0, 1]),
+      });
       return { label, publicKey: rsaPublicKey(keys.publicKey) };
     },
 

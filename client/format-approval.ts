@@ -2,6 +2,7 @@
 // Type-only imports: formatting loads no workflow code.
 import { type ApprovalState, describeApproval } from '../common/approval.js';
 import type { WorkflowStatusReport } from '../workflows/lib/status.js';
+import { runnableHints } from './waiting-for.js';
 
 /**
  * A step still pending when its workflow has closed will never run: in a completed workflow it was
@@ -17,7 +18,7 @@ export function formatSteps(report: WorkflowStatusReport, workflowStatus?: strin
   const width = Math.max(...report.steps.map((s) => s.name.length));
   return report.steps.map((s, i) => {
     const since = s.since && s.state !== 'pending' ? ` since ${s.since}` : '';
-    const detail = s.detail ? `: ${s.detail}` : '';
+    const detail = s.detail ? `: ${runnableHints(s.detail)}` : '';
     const state = stateOf(s.state, workflowStatus);
     return `${i === 0 ? 'Steps      ' : '           '} ${s.name.padEnd(width)}  ${state}${since}${detail}`;
   });

@@ -13,6 +13,7 @@ import { type WorkflowStatusReport, workflowStatusQuery } from '../../workflows/
 import { formatPreflight } from '../format.js';
 import { formatApproval, formatSteps } from '../format-approval.js';
 import { type GlobalOptions, resolveTemporal, type TemporalTarget, withClient } from '../temporal-client.js';
+import { runnableHints, waitingFor } from '../waiting-for.js';
 import { VAULTOPS } from './invocation.js';
 
 export interface StatusOptions extends GlobalOptions {
@@ -27,7 +28,7 @@ export interface StatusOptions extends GlobalOptions {
 const CLOSED = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT']);
 
 /** One look at a workflow: what Temporal says (describe) and what it says itself (queries). */
-interface StatusView {
+export interface StatusView {
   workflowId: string;
   runId: string;
   type: string;
@@ -70,7 +71,7 @@ export class WorkflowClosedError extends Error {
   }
 }
 
-async function lookAt(client: Client, workflowId: string, namespace: string): Promise<StatusView> {
+export async function lookAt(client: Client, workflowId: string, namespace: string): Promise<StatusView> {
   const handle = client.workflow.getHandle(workflowId);
   let description: Awaited<ReturnType<typeof handle.describe>>;
   try {
@@ -156,6 +157,8 @@ function render(view: StatusView, target: TemporalTarget): string[] {
   if (view.failure) out(`Failure     ${view.failure}`);
   if (view.steps) for (const line of formatSteps(view.steps, view.status)) out(line);
   if (view.approval) for (const line of formatApproval(view.approval)) out(line);
+  const waiting = waitingFor(view);
+  if (waiting) out(`Waiting     ${waiting.replace(/^waiting for /, '')}`);
   // A closed workflow with no worker left is common and says nothing worth a line.
   if (view.unanswered && view.status === 'RUNNING') out(`Steps       not shown: ${view.unanswered}`);
   if (view.result !== undefined && view.type === 'preflightWorkflow') {
@@ -211,7 +214,7 @@ async function follow(
 }
 
 /** The changes from one look to the next, one line each: `<time>  <what>  <state>`. */
-function changeLines(before: StatusView | undefined, now: StatusView): string[] {
+export function changeLines(before: StatusView | undefined, now: StatusView): string[] {
   const at = new Date().toISOString();
   const lines: string[] = [];
   const why = now.failure ? `: ${now.failure}` : '';
@@ -230,9 +233,11 @@ function changeLines(before: StatusView | undefined, now: StatusView): string[] 
     const old = before?.steps?.steps.find((s) => s.name === step.name);
     if (old && old.state === step.state && old.detail === step.detail) continue;
     lines.push(
-      `${at}  step ${step.name.padEnd(width)}  ${step.state}${step.detail ? `: ${step.detail}` : ''}`,
+      `${at}  step ${step.name.padEnd(width)}  ${step.state}${step.detail ? `: ${runnableHints(step.detail)}` : ''}`,
     );
   }
+  const waiting = waitingFor(now);
+  if (waiting && waiting !== (before && waitingFor(before))) lines.push(`${at}  ${waiting}`);
   if (now.unanswered && now.status === 'RUNNING' && now.unanswered !== before?.unanswered)
     lines.push(`${at}  steps not shown: ${now.unanswered}`);
   if (before && before.status !== now.status) lines.push(`${at}  workflow ${now.status}${why}`);

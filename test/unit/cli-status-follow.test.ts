@@ -92,6 +92,13 @@ describe('vaultops status --follow', () => {
         'step apply    pending',
         'step unlock   pending',
       ]);
+      // What it waits for and what to do, as the user can run it.
+      const run = '(npx )?vaultops approve';
+      expect(lines[7]).toMatch(
+        new RegExp(
+          `^waiting for approval \\(0 of 2; approvers alice, bob, carol\\): approvers run \`${run} ${id} --as <approver> --reason <text>\`$`,
+        ),
+      );
       const at = (line: string) => {
         const i = lines.indexOf(line);
         expect(i, `"${line}" in:\n${lines.join('\n')}`).toBeGreaterThan(0);
@@ -99,6 +106,7 @@ describe('vaultops status --follow', () => {
       };
       const order = [
         lines.findIndex((l) => l.startsWith('approval  waiting: 1 of 2 approvals (alice)')),
+        lines.findIndex((l) => l.startsWith('waiting for approval (1 of 2;')),
         at('approval  approved by alice, bob'),
         at('step approve  done'),
         at('step apply    done'),
@@ -178,6 +186,9 @@ describe('vaultops status --follow', () => {
       expect(frames.length).toBeGreaterThanOrEqual(2);
       expect(frames[0]).toMatch(/Status {6}RUNNING/);
       expect(frames[0]).toMatch(/approve {2}waiting-approval since /);
+      expect(frames[0]).toMatch(
+        /Waiting {5}approval \(0 of 2; approvers alice, bob, carol\): approvers run `/,
+      );
       const final = frames.at(-1) ?? '';
       expect(final).toMatch(/Status {6}COMPLETED/);
       expect(final).toMatch(/unlock {3}done since /);

@@ -32,6 +32,7 @@ import { formatSteps } from '../../format-approval.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
 import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
+import { reportWhile } from '../watch.js';
 
 type Out = (line: string) => void;
 
@@ -215,7 +216,12 @@ async function collect(workflowId: string, opts: DeliverOptions & GlobalOptions,
   let written = false;
   try {
     const { view, audit } = await withClient(resolveTemporal(opts), async (client) => {
-      const view = await waitForDelivery(client, workflowId, (opts.timeout ?? 3600) * 1000, out);
+      // Who must approve, each time that changes (on stderr: --print puts the token on stdout).
+      const view = await reportWhile(
+        client,
+        workflowId,
+        waitForDelivery(client, workflowId, (opts.timeout ?? 3600) * 1000, out),
+      );
       const audit = await client.workflow.getHandle(workflowId).query(breakGlassAuditQuery);
       return { view, audit };
     });

@@ -6,6 +6,7 @@ import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-
 import { VAULTOPS } from '../invocation.js';
 import { splitSecretPath } from '../rotation/args.js';
 import { UsageError } from '../usage-error.js';
+import { followOnTerminal } from '../watch.js';
 
 type Out = (line: string) => void;
 
@@ -141,4 +142,5 @@ export async function caRotateCommand(opts: CaRotateOptions, out: Out): Promise<
     `  grace period: ${opts.grace ?? "the roles' longest leaf TTL"}; then the old issuer signs only CRLs/OCSP, later turns read-only${input.keepOldIssuer ? ' and is kept' : ', and is deleted once it expires'}`,
   );
   out(`  follow it: ${VAULTOPS} status ${workflowId} --follow`);
+  await followOnTerminal(target, workflowId, out);
 }

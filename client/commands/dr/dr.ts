@@ -16,6 +16,7 @@ import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-
 import { VAULTOPS } from '../invocation.js';
 import { SPEC_MEMO } from '../schedule/schedule.js';
 import { UsageError } from '../usage-error.js';
+import { reportWhile } from '../watch.js';
 
 type Out = (line: string) => void;
 
@@ -209,11 +210,13 @@ export async function drDrillCommand(opts: DrDrillOptions, out: Out): Promise<vo
       `Drill: restoring ${input.snapshotId ?? `the newest snapshot of ${input.sourceCluster}`} into ${input.targetCluster}: workflow ${workflowId}`,
     );
     try {
-      return (await client.workflow.execute('drDrillWorkflow', {
+      const handle = await client.workflow.start('drDrillWorkflow', {
         taskQueue: target.temporal.task_queue,
         workflowId,
         args: [input],
-      })) as DrDrillReport;
+      });
+      // A drill can wait minutes for the target's unseal: say so, and who unseals it.
+      return (await reportWhile(client, workflowId, handle.result())) as DrDrillReport;
     } catch (err) {
       throw new Error(`drill failed: ${rootCause(err)}`);
     }

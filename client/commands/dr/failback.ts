@@ -6,6 +6,7 @@ import { startWorkflowOnce } from '../../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
 import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
+import { followOnTerminal } from '../watch.js';
 import { parseDrApproval } from './approval-options.js';
 
 type Out = (line: string) => void;
@@ -75,5 +76,6 @@ export async function drFailbackCommand(opts: DrFailbackOptions, out: Out): Prom
   );
   out(`    ${VAULTOPS} dr unseal-share ${workflowId} --cluster ${input.toCluster}`);
   out(`  follow it: ${VAULTOPS} status ${workflowId} --follow`);
+  await followOnTerminal(target, workflowId, out);
   return workflowId;
 }

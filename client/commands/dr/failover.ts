@@ -6,19 +6,18 @@
 
 import { DEFAULT_DETECTION } from '../../../common/dr/detect.js';
 import {
-  DR_FAILOVER_STATE_QUERY,
-  DR_UNSEAL_PROGRESS_SIGNAL,
-  type DrFailoverState,
   describeUnseal,
   type NodeSealState,
   type UnsealProgressReport,
 } from '../../../common/dr/failover.js';
 import type { SealObservation } from '../../../common/preflight/report.js';
+import { drFailoverStateQuery, drUnsealProgressSignal } from '../../../workflows/dr/messages.js';
 import { startWorkflowOnce } from '../../start-workflow.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
 import { userVaultClient } from '../../user-vault.js';
 import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
+import { followOnTerminal } from '../watch.js';
 import { CLUSTER, type DrFailoverOptions, parseDrFailover } from './failover-args.js';
 
 type Out = (line: string) => void;
@@ -64,6 +63,7 @@ export async function drFailoverCommand(opts: DrFailoverOptions, out: Out): Prom
   );
   out(`    ${VAULTOPS} dr unseal-share ${workflowId} --cluster ${input.toCluster}`);
   out(`  follow it: ${VAULTOPS} status ${workflowId} --follow`);
+  await followOnTerminal(target, workflowId, out);
   return workflowId;
 }
 
@@ -94,7 +94,7 @@ export async function drUnsealShareCommand(
   const target = resolveTemporal(opts);
   return withClient(target, async (client) => {
     const handle = client.workflow.getHandle(workflowId);
-    const state = await handle.query<DrFailoverState>(DR_FAILOVER_STATE_QUERY).catch((err: unknown) => {
+    const state = await handle.query(drFailoverStateQuery).catch((err: unknown) => {
       throw new UsageError(
         `${workflowId} is not a failover or failback that answers (${err instanceof Error ? err.message : err}); ${VAULTOPS} list shows the running ones`,
       );
@@ -125,7 +125,7 @@ export async function drUnsealShareCommand(
       }),
     );
     const progress: UnsealProgressReport = { cluster: opts.cluster, nodes: states };
-    await handle.signal(DR_UNSEAL_PROGRESS_SIGNAL, progress);
+    await handle.signal(drUnsealProgressSignal, progress);
     out(`${opts.cluster}: ${describeUnseal(progress)}`);
     for (const e of errors) out(`  ${e.address}: the share was not taken: ${e.error}`);
     return { progress, errors };

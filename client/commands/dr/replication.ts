@@ -13,6 +13,7 @@ import { startWorkflowOnce } from '../../start-workflow.js';
 import { resolveTemporal, withClient } from '../../temporal-client.js';
 import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
+import { followOnTerminal } from '../watch.js';
 import { type DrFailoverOptions, parseDrFailover } from './failover-args.js';
 
 type Out = (line: string) => void;
@@ -161,5 +162,6 @@ export async function drReplicationFailoverCommand(opts: DrFailoverOptions, out:
     `  ${input.fromCluster} is demoted where it answers, ${input.toCluster} promoted with the DR operation token read on the worker from ${input.drOperationTokenFile ?? '$VAULTOPS_DR_OPERATION_TOKEN_FILE'}`,
   );
   out(`  follow it: ${VAULTOPS} status ${workflowId} --follow`);
+  await followOnTerminal(target, workflowId, out);
   return workflowId;
 }

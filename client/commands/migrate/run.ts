@@ -14,6 +14,7 @@ import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-
 import { withUserVault } from '../../user-vault.js';
 import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
+import { followOnTerminal } from '../watch.js';
 import { parseNamespace } from './plan.js';
 
 type Out = (line: string) => void;
@@ -175,6 +176,7 @@ async function startMigration(opts: MigrateRunOptions, input: MigrateRunInput, o
     `  after cutover: a grace period of ${opts.grace ?? '24h'}, then a second approval ${input.retireSource ? 'DELETES what was migrated at the source' : 'marks the source as migrated (nothing deleted; --retire-source deletes)'}`,
   );
   out(`  follow it: ${VAULTOPS} status ${workflowId} --follow`);
+  await followOnTerminal(target, workflowId, out);
   return workflowId;
 }
 

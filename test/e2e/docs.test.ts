@@ -3,7 +3,7 @@
 // directory. A page that drifts from the tool fails here. The walkthroughs share the stack: each
 // works on its own paths and mounts, and the DR failover, which kills the DR primary, runs last.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,31 @@ afterAll(async () => {
 }, 60_000);
 
 describe('the docs, run as written on vaultops dev', () => {
+  it('takes only the sh blocks right after a marker, in order, and never a prose example', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vaultops-docs-md-'));
+    const sh = (body: string) => `\`\`\`sh\n${body}\n\`\`\``;
+    writeFileSync(
+      join(dir, 'page.md'),
+      [
+        '<!-- run: demo -->',
+        sh('echo one'),
+        sh('echo prose, not run'),
+        '<!-- run: demo -->',
+        '',
+        sh('echo two\necho three'),
+        '```\noutput, not a shell block\n```',
+      ].join('\n'),
+    );
+    try {
+      expect(walkthroughsIn(dir).get('demo')?.blocks).toEqual(['echo one', 'echo two\necho three']);
+      // A marker before anything but a sh block is a mistake in the page, not a shorter walkthrough.
+      writeFileSync(join(dir, 'page.md'), `<!-- run: demo -->\n\`\`\`\nls\n\`\`\`\n`);
+      expect(() => walkthroughsIn(dir)).toThrow(/page\.md: 1 "<!-- run:" marker/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('marks exactly the walkthroughs this test runs', () => {
     expect([...walkthroughs.keys()].sort()).toEqual([...RUN_ORDER].sort());
   });

@@ -13,13 +13,18 @@ export interface Walkthrough {
   blocks: string[];
 }
 
-const MARKED_BLOCK = /<!-- run: ([a-z0-9-]+) -->\s*\n```sh\n([\s\S]*?)\n```/g;
+const MARKED_BLOCK = /^<!-- run: ([a-z0-9-]+) -->\s*\n```sh\n([\s\S]*?)\n```/gm;
 
 /** Every marked walkthrough in the Markdown files of `dir`, by name. */
 export function walkthroughsIn(dir: string): Map<string, Walkthrough> {
   const found = new Map<string, Walkthrough>();
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.md'))) {
     const text = readFileSync(join(dir, file), 'utf8');
+    const markers = text.match(/^<!-- run:/gm)?.length ?? 0;
+    const marked = [...text.matchAll(MARKED_BLOCK)].length;
+    // A marker that no sh block follows would leave its walkthrough silently short.
+    if (markers !== marked)
+      throw new Error(`${file}: ${markers - marked} "<!-- run:" marker(s) not right before a \`\`\`sh block`);
     for (const [, name, block] of text.matchAll(MARKED_BLOCK)) {
       const known = found.get(name as string);
       if (known && known.file !== file)

@@ -25,7 +25,15 @@ import { generateRoot } from '../vault/pki/issuers.js';
 import type { KeyType } from '../vault/pki/keys.js';
 import { writeRole } from '../vault/pki/roles.js';
 import { certificateWorkflow } from '../workflows/cert/certificate.js';
-import { type CountingVaultClient, type LatencyStats, loadNow, processCpuMs, stats } from './lib.js';
+import {
+  allCpuPerOp,
+  type CountingVaultClient,
+  type LatencyStats,
+  loadNow,
+  measured,
+  type RunCost,
+  stats,
+} from './lib.js';
 import { startWorkflowBenchStack } from './workflow-stack.js';
 import { medianTime, type WorkflowTime, workflowTime } from './workflow-time.js';
 
@@ -78,16 +86,8 @@ interface Made {
   workflowId?: string;
 }
 
-interface PathResult {
-  n: number;
-  /** From the first start until the last certificate was done. */
-  wallMs: number;
+interface PathResult extends RunCost {
   perCert: LatencyStats;
-  vaultCalls: number;
-  /** This process's CPU time (activities, key generation, workflow threads, SDK core, client). */
-  cpuMs: number;
-  /** The servers' CPU time (Temporal, OpenBao); NaN off Linux. */
-  serverCpuMs: number;
   made: Made[];
 }
 
@@ -102,33 +102,21 @@ async function withInFlight(
   counter: CountingVaultClient,
   serverPids: number[],
 ): Promise<PathResult> {
-  const callsBefore = counter.calls;
-  const cpuBefore = process.cpuUsage();
-  const serverCpuBefore = processCpuMs(serverPids);
   const samples: number[] = [];
   const made: Made[] = [];
   let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(limit, jobs.length) }, async () => {
-      for (let job = jobs[next++]; job; job = jobs[next++]) {
-        const start = performance.now();
-        made.push(await make(job));
-        samples.push(performance.now() - start);
-      }
-    }),
+  const { value: _, ...cost } = await measured(jobs.length, counter, serverPids, () =>
+    Promise.all(
+      Array.from({ length: Math.min(limit, jobs.length) }, async () => {
+        for (let job = jobs[next++]; job; job = jobs[next++]) {
+          const start = performance.now();
+          made.push(await make(job));
+          samples.push(performance.now() - start);
+        }
+      }),
+    ),
   );
-  const wallMs = performance.now() - t0;
-  const cpu = process.cpuUsage(cpuBefore);
-  return {
-    n: jobs.length,
-    wallMs,
-    perCert: stats(samples),
-    vaultCalls: counter.calls - callsBefore,
-    cpuMs: (cpu.user + cpu.system) / 1000,
-    serverCpuMs: processCpuMs(serverPids) - serverCpuBefore,
-    made,
-  };
+  return { ...cost, perCert: stats(samples), made };
 }
 
 /** Jobs with distinct names and files of their own, each path and round in its own folder. */
@@ -198,13 +186,11 @@ async function checkMade(
 
 const HEADER = `${'key'.padEnd(10)}${'path'.padEnd(12)}${'n'.padStart(5)}${'all done ms'.padStart(13)}${'cert/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'calls/cert'.padStart(12)}${'cpu ms/cert'.padStart(13)}${'servers'.padStart(9)}  vs direct`;
 
-const allCpu = (p: PathResult) => (p.cpuMs + (Number.isNaN(p.serverCpuMs) ? 0 : p.serverCpuMs)) / p.n;
-
 function row(key: string, path: PathName, r: PathResult, baseline?: PathResult): string {
   const perSecond = r.n / (r.wallMs / 1000);
   const calls = r.vaultCalls / r.n;
   const versus = baseline
-    ? `${(r.wallMs / baseline.wallMs).toFixed(2)}x time, ${(r.perCert.p95 / baseline.perCert.p95).toFixed(2)}x p95, ${(calls / (baseline.vaultCalls / baseline.n)).toFixed(2)}x calls, ${(allCpu(r) / allCpu(baseline)).toFixed(2)}x cpu`
+    ? `${(r.wallMs / baseline.wallMs).toFixed(2)}x time, ${(r.perCert.p95 / baseline.perCert.p95).toFixed(2)}x p95, ${(calls / (baseline.vaultCalls / baseline.n)).toFixed(2)}x calls, ${(allCpuPerOp(r) / allCpuPerOp(baseline)).toFixed(2)}x cpu`
     : 'baseline';
   const ms = (v: number) => v.toFixed(1).padStart(9);
   return `${key.padEnd(10)}${path.padEnd(12)}${String(r.n).padStart(5)}${r.wallMs.toFixed(0).padStart(13)}${perSecond.toFixed(1).padStart(9)}${ms(r.perCert.p50)}${ms(r.perCert.p95)}${ms(r.perCert.p99)}${calls.toFixed(1).padStart(12)}${(r.cpuMs / r.n).toFixed(1).padStart(13)}${(r.serverCpuMs / r.n).toFixed(1).padStart(9)}  ${versus}`;
@@ -223,7 +209,7 @@ async function breakdown(client: Client, key: string, r: PathResult): Promise<st
 /** What Temporal adds to the same activities: the workflow row over the direct-csr row. */
 function temporalCost(key: string, csr: PathResult, workflow: PathResult): string {
   const plus = (a: number, b: number) => `${a - b >= 0 ? '+' : ''}${(a - b).toFixed(1)} ms`;
-  return `# ${key}: workflow over direct-csr ${plus(workflow.perCert.p50, csr.perCert.p50)} p50, ${plus(workflow.perCert.p95, csr.perCert.p95)} p95, ${(allCpu(workflow) / allCpu(csr)).toFixed(2)}x cpu`;
+  return `# ${key}: workflow over direct-csr ${plus(workflow.perCert.p50, csr.perCert.p50)} p50, ${plus(workflow.perCert.p95, csr.perCert.p95)} p95, ${(allCpuPerOp(workflow) / allCpuPerOp(csr)).toFixed(2)}x cpu`;
 }
 
 function targetLine(workflows: { key: string; r: PathResult }[]): string {

@@ -87,6 +87,46 @@ export class CountingVaultClient extends VaultClient {
   }
 }
 
+/** What a measured run cost: its wall time, Vault calls, this process's CPU and the servers'. */
+export interface RunCost {
+  /** Operations in the run. */
+  n: number;
+  wallMs: number;
+  vaultCalls: number;
+  /** This process's CPU time (activities, workflow threads, SDK core, client); not the servers'. */
+  cpuMs: number;
+  /** The servers' CPU time; NaN off Linux. */
+  serverCpuMs: number;
+}
+
+/** Runs `work` over `n` operations; the figures count only the calls and CPU spent meanwhile. */
+export async function measured<T>(
+  n: number,
+  counter: CountingVaultClient,
+  serverPids: number[],
+  work: () => Promise<T>,
+): Promise<RunCost & { value: T }> {
+  const callsBefore = counter.calls;
+  const cpuBefore = process.cpuUsage();
+  const serverCpuBefore = processCpuMs(serverPids);
+  const t0 = performance.now();
+  const value = await work();
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    n,
+    wallMs,
+    vaultCalls: counter.calls - callsBefore,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    serverCpuMs: processCpuMs(serverPids) - serverCpuBefore,
+    value,
+  };
+}
+
+/** Both sides' CPU per operation, for ratios; the servers' counts as 0 where it could not be read. */
+export const allCpuPerOp = (r: RunCost) =>
+  (r.cpuMs + (Number.isNaN(r.serverCpuMs) ? 0 : r.serverCpuMs)) / r.n;
+
 const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ on every architecture Node runs on
 
 /** CPU time of processes (and their reaped children) from /proc; NaN where there is no /proc. */

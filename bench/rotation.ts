@@ -17,7 +17,15 @@ import { parseRotationLabels } from '../common/rotation/labels.js';
 import type { VaultClient } from '../vault/client.js';
 import { readMetadata, readSecret, writeSecret } from '../vault/kv.js';
 import { secretRotationWorkflow } from '../workflows/rotation/secret-rotation.js';
-import { type CountingVaultClient, type LatencyStats, loadNow, processCpuMs, stats } from './lib.js';
+import {
+  allCpuPerOp,
+  type CountingVaultClient,
+  type LatencyStats,
+  loadNow,
+  measured,
+  type RunCost,
+  stats,
+} from './lib.js';
 import { startWorkflowBenchStack } from './workflow-stack.js';
 
 const kvRotations = Number(process.env.BENCH_ROTATIONS ?? 100);
@@ -33,16 +41,8 @@ const VAULT_CONNECTIONS = 10;
 const TASK_QUEUE = 'vaultops-bench-rotation';
 const MOUNT = 'bench-rotation';
 
-interface PathResult {
-  n: number;
-  /** From the first start until the last rotation completed. */
-  wallMs: number;
+interface PathResult extends RunCost {
   perRotation: LatencyStats;
-  vaultCalls: number;
-  /** This process's CPU time (activities, workflow threads, SDK core, client); not the servers'. */
-  cpuMs: number;
-  /** The servers' CPU time (Temporal, OpenBao, PostgreSQL with its exited backends); NaN off Linux. */
-  serverCpuMs: number;
 }
 
 /** Runs `rotate` for every ref at once; the figures count only the calls and CPU spent meanwhile. */
@@ -52,27 +52,16 @@ async function allAtOnce(
   counter: CountingVaultClient,
   serverPids: number[],
 ): Promise<PathResult> {
-  const callsBefore = counter.calls;
-  const cpuBefore = process.cpuUsage();
-  const serverCpuBefore = processCpuMs(serverPids);
-  const t0 = performance.now();
-  const samples = await Promise.all(
-    refs.map(async (ref) => {
-      const start = performance.now();
-      await rotate(ref);
-      return performance.now() - start;
-    }),
+  const { value: samples, ...cost } = await measured(refs.length, counter, serverPids, () =>
+    Promise.all(
+      refs.map(async (ref) => {
+        const start = performance.now();
+        await rotate(ref);
+        return performance.now() - start;
+      }),
+    ),
   );
-  const wallMs = performance.now() - t0;
-  const cpu = process.cpuUsage(cpuBefore);
-  return {
-    n: refs.length,
-    wallMs,
-    perRotation: stats(samples),
-    vaultCalls: counter.calls - callsBefore,
-    cpuMs: (cpu.user + cpu.system) / 1000,
-    serverCpuMs: processCpuMs(serverPids) - serverCpuBefore,
-  };
+  return { ...cost, perRotation: stats(samples) };
 }
 
 /** The workflow's protocol with grace 0, step by step, as direct calls (no saga: a failure ends the bench). */
@@ -160,20 +149,15 @@ async function seedPostgres(
   count: number,
 ): Promise<RotationRef[]> {
   const adminPath = `pg-admin/${prefix}`;
-  await writeSecret(vault, MOUNT, adminPath, {
+  const adminLogin = {
     host: db.host,
     port: db.port,
     user: db.adminUser,
     password: db.adminPassword,
     database: 'postgres',
-  });
-  const admin = new pg.Client({
-    host: db.host,
-    port: db.port,
-    user: db.adminUser,
-    password: db.adminPassword,
-    database: 'postgres',
-  });
+  };
+  await writeSecret(vault, MOUNT, adminPath, adminLogin);
+  const admin = new pg.Client(adminLogin);
   await admin.connect();
   const refs: RotationRef[] = [];
   try {
@@ -207,9 +191,8 @@ function row(target: string, path: string, r: PathResult, baseline?: PathResult)
   const calls = r.vaultCalls / r.n;
   const cpu = r.cpuMs / r.n;
   const servers = r.serverCpuMs / r.n;
-  const allCpu = (p: PathResult) => (p.cpuMs + (Number.isNaN(p.serverCpuMs) ? 0 : p.serverCpuMs)) / p.n;
   const versus = baseline
-    ? `${(r.wallMs / baseline.wallMs).toFixed(2)}x time, ${(calls / (baseline.vaultCalls / baseline.n)).toFixed(2)}x calls, ${(allCpu(r) / allCpu(baseline)).toFixed(2)}x cpu`
+    ? `${(r.wallMs / baseline.wallMs).toFixed(2)}x time, ${(calls / (baseline.vaultCalls / baseline.n)).toFixed(2)}x calls, ${(allCpuPerOp(r) / allCpuPerOp(baseline)).toFixed(2)}x cpu`
     : 'baseline';
   return `${target.padEnd(11)}${path.padEnd(10)}${String(r.n).padStart(5)}${r.wallMs.toFixed(0).padStart(13)}${perSecond.toFixed(1).padStart(9)}${r.perRotation.p50.toFixed(0).padStart(9)}${r.perRotation.p99.toFixed(0).padStart(9)}${calls.toFixed(1).padStart(11)}${cpu.toFixed(1).padStart(12)}${servers.toFixed(1).padStart(9)}  ${versus}`;
 }

@@ -9,12 +9,17 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RoleState } from '../../activities/ca/rotation.js';
+import {
+  createCaRotationActivities,
+  type RoleState,
+  rotationLockPath,
+} from '../../activities/ca/rotation.js';
 import type { Activities } from '../../activities/index.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { type CaRotationInput, caRotationWorkflow } from '../../workflows/ca/rotation.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
+import { kvStandIn } from '../harness/kv-stand-in.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
 import { keepHistory } from '../histories/keep.js';
 
@@ -33,6 +38,11 @@ type FailAt = 'csr' | 'sign' | 'import' | 'bundle' | 'switch' | 'verify';
 
 /** A PKI mount in memory: one old issuer (the default), its key, two roles (RSA leaves). */
 function standInMount(options: { failAt?: FailAt } = {}) {
+  // The mount lock is the real one (caRotationLock/Unlock over a record in an in-memory KV), so
+  // a refusal is the product's, not this stand-in's.
+  const kv = kvStandIn();
+  const realLock = createCaRotationActivities({ vault: kv.vault });
+  const lockAt = rotationLockPath(input().root, input().mount);
   const state = {
     issuers: new Map([
       [
@@ -52,8 +62,14 @@ function standInMount(options: { failAt?: FailAt } = {}) {
     ]),
     bundle: [] as string[],
     calls: [] as string[],
-    /** The rotation holding the mount's lock, if any. */
-    lock: null as string | null,
+    /** The rotation holding the mount's lock, if any: the real lock record, read or written. */
+    get lock(): string | null {
+      const record = kv.latest(lockAt.mount, lockAt.path);
+      return record?.state === 'held' ? String(record.owner) : null;
+    },
+    set lock(owner: string) {
+      kv.put(lockAt.mount, lockAt.path, { state: 'held', owner, since: '2026-01-01T00:00:00.000Z' });
+    },
   };
   const fail = (step: string) =>
     ApplicationFailure.create({
@@ -65,21 +81,8 @@ function standInMount(options: { failAt?: FailAt } = {}) {
     if (options.failAt === step) throw fail(step);
   };
   const activities: Partial<Activities> = {
-    async caRotationLock(input) {
-      if (state.lock && state.lock !== input.owner)
-        throw ApplicationFailure.create({
-          type: 'CaRotationInProgress',
-          message: `stand-in: ${input.mount} is being rotated by ${state.lock}`,
-          nonRetryable: true,
-        });
-      state.lock = input.owner;
-      return { version: 1 };
-    },
-    async caRotationUnlock(input) {
-      const released = state.lock === input.owner;
-      if (released) state.lock = null;
-      return { released };
-    },
+    caRotationLock: realLock.caRotationLock,
+    caRotationUnlock: realLock.caRotationUnlock,
     async caRotationPlan(input) {
       state.calls.push('plan');
       return {
@@ -396,8 +399,12 @@ describe('caRotationWorkflow (time-skipping, stand-in activities)', () => {
     const { state, activities } = standInMount();
     state.lock = 'ca-rotate:default:pki_int:int-2026-other';
     const { failure, steps } = await rotate(activities, input(), 'none');
+    // The real lock's refusal, from the record the other rotation holds; the workflow stops
+    // before its plan and releases nothing it did not take.
     expect(failure?.type).toBe('CaRotationInProgress');
-    expect(failure?.message).toMatch(/being rotated by ca-rotate:default:pki_int:int-2026-other/);
+    expect(failure?.message).toMatch(
+      /^pki_int is being rotated by ca-rotate:default:pki_int:int-2026-other \(since 2026-01-01T00:00:00.000Z\); wait for its grace period to end/,
+    );
     expect(state.calls).toEqual([]);
     expect(steps.plan?.state).toBe('failed');
     expect(state.lock, 'the other rotation keeps its lock').toBe('ca-rotate:default:pki_int:int-2026-other');

@@ -14,14 +14,19 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
+import type { Ledger } from '../../activities/migrate/ledger.js';
+import { rollbackMigration } from '../../activities/migrate/rollback.js';
 import { createSealActivities, type SealWatchInput } from '../../activities/seal/watch.js';
 import {
   emptyTotals,
   type KvTotals,
+  type LedgerEntry,
+  type MigrateContext,
   type MigrateRunInput,
   type StepReport,
 } from '../../common/migrate/run.js';
 import type { VaultClient } from '../../vault/client.js';
+import { VaultErrorType, vaultFailure } from '../../vault/errors.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { sealGuardId, sealGuardStateQuery } from '../../workflows/lib/seal-signals.js';
@@ -132,6 +137,7 @@ function standInMigration(
       versionsWritten: totals.versionsWritten + paths.length * 2,
     };
   };
+  const vault = targetVault(target);
   const activities: Partial<Activities> = {
     async migratePlanCheck() {
       calls.push('plan');
@@ -247,13 +253,13 @@ function standInMigration(
       calls.push(`retire remove=${input.remove}`);
       return { mounts: 3, authMethods: 1, policies: 2, removed: input.remove };
     },
-    async migrateRollback() {
+    // The real rollback (what to remove, in which order, what goes with its mount) over the
+    // stand-in ledger, against a target that takes each delete the way Vault would.
+    async migrateRollback(ctx: MigrateContext) {
       calls.push('rollback');
-      for (const item of [...ledger].reverse()) {
-        target.delete(item);
-        removed.push(item);
-      }
-      return { removed: [...removed], withParent: 0, failed: [] };
+      const report = await rollbackMigration(vault, vault, ledgerOf(ledger), vault, ctx);
+      removed.push(...report.removed);
+      return report;
     },
   };
   // The seal guard's side: the real enqueue (it talks to Temporal), a watch of the stand-in seals.
@@ -276,7 +282,72 @@ function standInMigration(
       };
     },
   } satisfies Partial<Activities>);
-  return { activities, calls, target, ledger, removed, source, targetKv, seal };
+  return { activities, calls, target, ledger, removed, deletes: vault.deletes, source, targetKv, seal };
+}
+
+/** The stand-in's ledger items (`<kind> <name>`) as the real ledger reads them. */
+function ledgerOf(items: string[]): Ledger {
+  return {
+    entries: async () =>
+      items.map((item) => {
+        const [kind, name] = item.split(' ') as [LedgerEntry['kind'], string];
+        return { kind, name } as LedgerEntry;
+      }),
+    record: async () => {},
+    recordAll: async () => {},
+  };
+}
+
+/**
+ * The target as a VaultClient for the real rollback: each delete is recorded (`<namespace>:<path>`)
+ * and takes from `target` what Vault would remove with it (a mount or auth method with all it
+ * holds). Reads answer not found: what was deleted is gone.
+ */
+function targetVault(target: Set<string>) {
+  const deletes: string[] = [];
+  const take = (matches: (kind: string, name: string) => boolean) => {
+    for (const item of [...target]) {
+      const [kind = '', name = ''] = item.split(' ');
+      if (matches(kind, name)) target.delete(item);
+    }
+  };
+  const client = (namespace: string) => ({
+    withNamespace: (ns: string) => client(ns),
+    async read(path: string) {
+      throw vaultFailure(VaultErrorType.NotFound, `nothing at ${path}`, {
+        method: 'GET',
+        path,
+        status: 404,
+        namespace,
+      });
+    },
+    async put() {
+      return {};
+    },
+    async delete(path: string) {
+      deletes.push(`${namespace}:${path}`);
+      const [, rest = ''] = path.match(/^[^/]+\/[^/]+\/(.*)$/) ?? [];
+      if (path.startsWith('sys/namespaces/'))
+        take((k, n) => k === 'namespace' && n === `${namespace}/${rest}`);
+      else if (path.startsWith('sys/mounts/'))
+        take(
+          (k, n) =>
+            (k === 'mount' && n === `${rest}/`) ||
+            (k !== 'auth' && k !== 'mount' && n.startsWith(`${rest}/`)),
+        );
+      else if (path.startsWith('sys/auth/'))
+        take((k, n) => (k === 'auth' && n === `${rest}/`) || n.startsWith(`auth/${rest}/`));
+      else if (path.startsWith('sys/policies/acl/')) take((k, n) => k === 'policy' && `acl/${n}` === rest);
+      else if (path.startsWith('identity/entity/name/'))
+        take((k, n) => k === 'identity-entity' && path.endsWith(`/${n}`));
+      else if (path.startsWith('identity/group/name/'))
+        take((k, n) => k === 'identity-group' && path.endsWith(`/${n}`));
+      else if (path.includes('/metadata/'))
+        take((k, n) => k === 'kv-secret' && n === path.replace('/metadata/', '/'));
+      else take((_, n) => n === path);
+    },
+  });
+  return Object.assign(client('') as unknown as VaultClient, { deletes });
 }
 
 const input = (over: Partial<MigrateRunInput> = {}): MigrateRunInput => ({
@@ -389,7 +460,10 @@ function rootCause(err: unknown): { message: string; type: string | undefined; c
 function expectRolledBack(m: ReturnType<typeof standInMigration>) {
   expect([...m.target].sort()).toEqual([...PREEXISTING].sort());
   for (const item of PREEXISTING) expect(m.removed).not.toContain(item);
-  expect(m.removed).toEqual([...m.ledger].reverse()); // newest first
+  // Newest first: each removal was recorded in the ledger before the one removed after it.
+  const at = m.removed.map((item) => m.ledger.indexOf(item));
+  expect(at.every((i) => i >= 0)).toBe(true);
+  expect(at).toEqual([...at].sort((a, b) => b - a));
 }
 
 describe('migrateWorkflow', () => {
@@ -506,6 +580,24 @@ describe('migrateWorkflow', () => {
       expect(m.calls).not.toContain('cutover');
     });
   }
+
+  it('rolls back in the order the real rollback takes: newest first, what a created mount holds goes with it', async () => {
+    const m = standInMigration({ failAt: 'pki', paths: 2 });
+    const { status } = await migrate(m, input(), { approve: 'approve', freeze: true });
+    expect(m.deletes).toEqual([
+      ':pki/roles/web', // in pki/, which the target had before: removed by itself
+      ':legacy/a',
+      ':identity/group/name/ops',
+      ':identity/entity/name/svc-web',
+      ':sys/policies/acl/app-read',
+      ':sys/auth/approle', // with its role
+      ':sys/mounts/transit', // with its key
+      ':sys/mounts/secret', // with the copied secrets
+      'admin:sys/namespaces/team-b',
+    ]);
+    expect(status.rollback?.detail).toBe('9 removed (4 with their mount)');
+    expectRolledBack(m);
+  });
 
   it('a cancellation before cutover (waiting for the freeze) rolls back', async () => {
     const m = standInMigration({ paths: 2 });

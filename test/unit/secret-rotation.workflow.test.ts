@@ -12,6 +12,8 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import type { RotationRef } from '../../activities/rotation/inputs.js';
+import { createRotationActivities } from '../../activities/rotation/protocol.js';
+import { formatRotationLabels, parseRotationLabels } from '../../common/rotation/labels.js';
 import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import {
@@ -21,6 +23,7 @@ import {
   secretRotationWorkflow,
 } from '../../workflows/rotation/secret-rotation.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
+import { kvStandIn } from '../harness/kv-stand-in.js';
 import { createTimeSkippingEnv } from '../harness/temporal.js';
 import { keepHistory } from '../histories/keep.js';
 
@@ -53,9 +56,23 @@ function standIn(
   } = {},
 ) {
   const initial = secret();
+  // The lock is the real one: rotationLock and rotationUnlock over the secret's labels in an
+  // in-memory KV, so a refusal is the product's, not this stand-in's.
+  const kv = kvStandIn();
+  kv.put('secret', 'app/db', { password: 'stand-in' });
+  if (options.lockedBy)
+    kv.setCustomMetadata(
+      'secret',
+      'app/db',
+      formatRotationLabels({ rotation: options.lockedBy, state: 'locked', current: 1 }),
+    );
+  const realLock = createRotationActivities({ vault: kv.vault });
   const state = {
     versions: [initial] as string[], // KV versions of the secret, oldest first
-    lock: options.lockedBy as string | undefined,
+    /** The rotation the secret's labels name as holding it. */
+    get lock(): string | undefined {
+      return parseRotationLabels(kv.customMetadata('secret', 'app/db')).rotation;
+    },
     pending: undefined as string | undefined,
     target: initial, // the password in force on the target
     calls: [] as string[],
@@ -69,16 +86,9 @@ function standIn(
   const activities: Partial<Activities> = {
     async rotationLock(ref: RotationRef) {
       state.calls.push('lock');
-      if (state.lock && state.lock !== ref.rotationId) {
-        throw ApplicationFailure.create({
-          type: 'RotationInProgress',
-          nonRetryable: true,
-          message: `secret ${ref.mount}/${ref.path} is being rotated by ${state.lock}`,
-        });
-      }
-      state.lock = ref.rotationId;
+      const locked = await realLock.rotationLock(ref);
       state.lockedAs.push(ref.rotationId);
-      return { baseVersion: state.versions.length, labels: {} };
+      return locked;
     },
     async rotationCreatePending(input) {
       state.calls.push('create-pending');
@@ -149,7 +159,7 @@ function standIn(
     },
     async rotationUnlock(ref: RotationRef) {
       state.calls.push('unlock');
-      if (state.lock === ref.rotationId) state.lock = undefined;
+      await realLock.rotationUnlock(ref);
     },
     async rotationNotify(event) {
       state.events.push(event.event);
@@ -328,8 +338,12 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
       });
       return failureOf(handle.result());
     });
+    // The real lock's refusal, from the labels the other rotation left on the secret; the
+    // workflow undoes nothing it did not do (no unlock of a lock it never held).
     expect(failure.type).toBe('RotationInProgress');
-    expect(failure.message).toMatch(/being rotated by rotation-of-someone-else/);
+    expect(failure.message).toBe(
+      'secret secret/app/db is being rotated by rotation-of-someone-else; wait for it to finish or roll it back',
+    );
     expect(state.calls).toEqual(['lock']);
     expect(state.lock).toBe('rotation-of-someone-else');
 

@@ -9,9 +9,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { drUnsealShareCommand } from '../client/commands/dr/failover.js';
-import { DR_FAILOVER_STATE_QUERY, type DrFailoverState } from '../common/dr/failover.js';
 import { VaultClient } from '../vault/client.js';
 import { readSealStatus, unseal } from '../vault/sys.js';
+import { drFailoverStateQuery } from '../workflows/dr/messages.js';
 
 const POLL_MS = 100;
 
@@ -82,7 +82,7 @@ export function failoverKeyHolder(
 ): KeyHolder {
   const handle = client.workflow.getHandle(workflowId);
   return watching(async (log) => {
-    const state = await handle.query<DrFailoverState>(DR_FAILOVER_STATE_QUERY);
+    const state = await handle.query(drFailoverStateQuery);
     if (!state.unseal?.waiting) return;
     log.firstSeenWaitingAt ??= Date.now();
     // A node that refuses the share is in result.errors: the benchmark asks again.

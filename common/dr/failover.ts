@@ -141,6 +141,3 @@ export interface DrFailoverState {
   /** Null until the unseal step; `nodes` are the standby's addresses as the worker reaches them. */
   unseal: { waiting: boolean; nodes: string[]; line: string } | null;
 }
-
-export const DR_UNSEAL_PROGRESS_SIGNAL = 'drUnsealProgress';
-export const DR_FAILOVER_STATE_QUERY = 'drFailoverState';

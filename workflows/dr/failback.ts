@@ -25,22 +25,13 @@
 // what to do: restore the same snapshot into the repaired cluster again (`vaultops dr failover
 // --force --snapshot <id>`), or have the key holders unseal the acting primary by hand (it holds
 // every write). No unseal share, token or snapshot byte passes through this history.
-import {
-  ApplicationFailure,
-  defineQuery,
-  defineSignal,
-  proxyActivities,
-  setHandler,
-  uuid4,
-} from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
 import type { DrFailbackActivities } from '../../activities/dr/failback.js';
 import type { DrFailoverActivities } from '../../activities/dr/failover.js';
 import type { DrActivities } from '../../activities/dr/protect-and-drill.js';
 import type { ApprovalPolicy } from '../../common/approval.js';
 import {
   anySealed,
-  DR_FAILOVER_STATE_QUERY,
-  DR_UNSEAL_PROGRESS_SIGNAL,
   type DrFailoverState,
   describeFencing,
   describeUnseal,
@@ -48,12 +39,12 @@ import {
   type FailbackRto,
   type FenceRecord,
   isFenced,
-  type UnsealProgressReport,
 } from '../../common/dr/failover.js';
 import { type SnapshotEntry, snapshotKeyring } from '../../common/dr/snapshots.js';
 import { presets } from '../lib/activity-presets.js';
 import { sealAwareSteps } from '../lib/seal-aware.js';
 import { failureDetail, trackSteps } from '../lib/status.js';
+import { drFailoverStateQuery, drUnsealProgressSignal } from './messages.js';
 import { drApproval, drApprovalGate } from './steps/approve.js';
 import { phaseClock } from './steps/rto.js';
 import { type SwitchResult, switchPrimary } from './steps/switch.js';
@@ -64,10 +55,6 @@ type Acts = DrActivities & DrFailoverActivities & DrFailbackActivities;
 
 const act = proxyActivities<Acts>(presets.drStep);
 const once = proxyActivities<Acts>(presets.once);
-
-// The failover's query and signal names: `vaultops dr unseal-share` serves both workflows.
-export const failbackUnsealProgressSignal = defineSignal<[UnsealProgressReport]>(DR_UNSEAL_PROGRESS_SIGNAL);
-export const failbackStateQuery = defineQuery<DrFailoverState>(DR_FAILOVER_STATE_QUERY);
 
 export interface DrFailbackInput {
   /** The acting primary (the standby the failover made primary). */
@@ -132,9 +119,9 @@ export async function drFailbackWorkflow(input: DrFailbackInput): Promise<DrFail
   const gate = drApprovalGate(input, 'failback'); // a bad policy fails here
   const { timed, rto } = phaseClock<FailbackPhase>();
   const state: DrFailoverState = { fromCluster: from, toCluster: to, unseal: null };
-  setHandler(failbackStateQuery, () => state);
+  setHandler(drFailoverStateQuery, () => state);
   let unsealStep: (typeof DR_FAILBACK_STEPS)[number] = 'unseal-before-restore';
-  setHandler(failbackUnsealProgressSignal, (report) => {
+  setHandler(drUnsealProgressSignal, (report) => {
     // Progress only (k of n), shown until the workflow's own poll of seal-status confirms it.
     if (state.unseal?.waiting && report.cluster === to)
       steps.set(unsealStep, 'queued-sealed', `${describeUnseal(report)} (reported by unseal-share)`);

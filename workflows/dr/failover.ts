@@ -30,20 +30,12 @@
 // fail over again with another snapshot (`--force --snapshot <id>`), or have the key holders
 // unseal the old primary by hand once it is known good. Nothing of an unseal share, token or
 // snapshot passes through this history: shares go from the key holder's CLI to the standby.
-import {
-  ApplicationFailure,
-  defineQuery,
-  defineSignal,
-  proxyActivities,
-  setHandler,
-} from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { DrFailoverActivities, FailoverSnapshotChoice } from '../../activities/dr/failover.js';
 import type { DrActivities } from '../../activities/dr/protect-and-drill.js';
 import type { ApprovalPolicy } from '../../common/approval.js';
 import { DEFAULT_DETECTION, type DetectionPolicy, detectionPolicyProblems } from '../../common/dr/detect.js';
 import {
-  DR_FAILOVER_STATE_QUERY,
-  DR_UNSEAL_PROGRESS_SIGNAL,
   type DrFailoverState,
   describeFencing,
   describeUnseal,
@@ -51,12 +43,12 @@ import {
   type FailoverRto,
   type FenceRecord,
   isFenced,
-  type UnsealProgressReport,
 } from '../../common/dr/failover.js';
 import { type SnapshotEntry, snapshotKeyring } from '../../common/dr/snapshots.js';
 import { presets } from '../lib/activity-presets.js';
 import { sealAwareSteps } from '../lib/seal-aware.js';
 import { failureDetail, trackSteps } from '../lib/status.js';
+import { drFailoverStateQuery, drUnsealProgressSignal } from './messages.js';
 import { drApproval, drApprovalGate } from './steps/approve.js';
 import { detectPrimaryDown } from './steps/detect.js';
 import { watchActivities, watchInBackground } from './steps/fence-watch.js';
@@ -70,9 +62,6 @@ type Acts = DrActivities & DrFailoverActivities;
 const act = proxyActivities<Acts>(presets.drStep);
 const probe = proxyActivities<Acts>(presets.probe);
 const once = proxyActivities<Acts>(presets.once);
-
-export const unsealProgressSignal = defineSignal<[UnsealProgressReport]>(DR_UNSEAL_PROGRESS_SIGNAL);
-export const failoverStateQuery = defineQuery<DrFailoverState>(DR_FAILOVER_STATE_QUERY);
 
 export interface DrFailoverInput {
   fromCluster: string;
@@ -140,8 +129,8 @@ export async function drFailoverWorkflow(input: DrFailoverInput): Promise<DrFail
   if (problems.length > 0) throw refuse('DrBadInput', `detection policy: ${problems.join('; ')}`);
 
   const state: DrFailoverState = { fromCluster: from, toCluster: to, unseal: null };
-  setHandler(failoverStateQuery, () => state);
-  setHandler(unsealProgressSignal, (report) => {
+  setHandler(drFailoverStateQuery, () => state);
+  setHandler(drUnsealProgressSignal, (report) => {
     // Progress only (k of n), shown until the workflow's own poll of seal-status confirms it.
     if (state.unseal?.waiting && report.cluster === to)
       steps.set('unseal', 'queued-sealed', `${describeUnseal(report)} (reported by unseal-share)`);

@@ -10,7 +10,6 @@ import {
   CancellationScope,
   condition,
   continueAsNew,
-  defineQuery,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -22,6 +21,7 @@ import { presets } from '../lib/activity-presets.js';
 import { activityFailure, INPUT_FAILURE_TYPES, unsetOrPositive } from '../lib/failures.js';
 import { sealAware } from '../lib/seal-aware.js';
 import { failureDetail, trackSteps } from '../lib/status.js';
+import { type LeaseKeeperPhase, type LeaseKeeperStatus, leaseKeeperStatusQuery } from './messages.js';
 
 // The keeper retries on its own schedule (backoff, alert, reissue): a step gives up after a few
 // quick attempts and leaves the decision to it; a seal reaches sealAware at once.
@@ -76,38 +76,7 @@ export interface LeaseKeeperCarry {
   runs: number;
 }
 
-export type LeaseKeeperPhase =
-  | 'issuing'
-  | 'waiting'
-  | 'renewing'
-  | 'reissuing'
-  | 'retrying'
-  | 'queued-sealed'
-  | 'revoking'
-  | 'revoked';
-
-export interface LeaseKeeperStatus {
-  phase: LeaseKeeperPhase;
-  leaseId: string | null;
-  expiresAt: string | null;
-  /** When the keeper acts next, and how: renew, or issue fresh credentials (max TTL, not renewable). */
-  nextActionAt: string | null;
-  nextAction: 'renew' | 'reissue' | null;
-  maxTtlReached: boolean;
-  renewals: number;
-  reissues: number;
-  /** Alerts sent: one per episode in which the lease could not be kept. */
-  alerts: number;
-  /** True while an episode lasts (no valid lease, and failing to get one). */
-  failing: boolean;
-  lastError: { at: string; message: string } | null;
-  /** Old leases still to be revoked after the overlap. */
-  retiring: string[];
-  /** Which run of the keeper this is (1 + continue-as-new count). */
-  run: number;
-}
-
-export const leaseKeeperStatusQuery = defineQuery<LeaseKeeperStatus>('leaseKeeperStatus');
+export { type LeaseKeeperPhase, type LeaseKeeperStatus, leaseKeeperStatusQuery };
 
 export const LEASE_KEEPER_STEPS = ['issue', 'keep', 'revoke'] as const;
 

@@ -14,7 +14,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MAX_REASON_LENGTH } from '../../../common/approval.js';
 import { formatDuration } from '../../../common/durations.js';
 import { ROTATION_IN_PROGRESS } from '../../../common/rotation/labels.js';
-import type { RollbackRequest, SecretRotationResult } from '../../../workflows/rotation/secret-rotation.js';
+import {
+  type RollbackRequest,
+  rollbackUpdate,
+  rotationPhaseQuery,
+} from '../../../workflows/rotation/messages.js';
+import type { SecretRotationResult } from '../../../workflows/rotation/secret-rotation.js';
 import { startWorkflowOnce } from '../../start-workflow.js';
 import {
   type GlobalOptions,
@@ -26,9 +31,7 @@ import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
 import {
   idTimestamp,
-  PHASE_QUERY,
   parseRotation,
-  ROLLBACK_UPDATE,
   ROTATION_WORKFLOW,
   type RotateOptions,
   type RotationRequest,
@@ -125,11 +128,7 @@ async function rollbackDuringGrace(
 ): Promise<void> {
   const done = await withClient(resolveTemporal(opts), async (client) => {
     try {
-      return await client.workflow
-        .getHandle(workflowId)
-        .executeUpdate<{ current: number; previous: number }, [RollbackRequest]>(ROLLBACK_UPDATE, {
-          args: [request],
-        });
+      return await client.workflow.getHandle(workflowId).executeUpdate(rollbackUpdate, { args: [request] });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         const why = err.cause?.message ?? err.message;
@@ -232,7 +231,7 @@ async function watchLock(client: Client, handle: WorkflowHandle, target: Tempora
       return;
     }
     const phase = await client.connection
-      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query<string>(PHASE_QUERY))
+      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(rotationPhaseQuery))
       .catch(() => undefined);
     if (phase !== undefined && phase !== 'starting' && phase !== 'lock') {
       out(

@@ -2,15 +2,21 @@
 // come from its KV metadata (read with the user's token, never the secret's data); a rotation
 // that holds it answers for its phase and steps, and the rotation workflows of the secret come
 // from Temporal's visibility.
-import { type Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
-import type { WorkflowStatusReport } from '../../../workflows/lib/status.js';
+import {
+  type Client,
+  type QueryDefinition,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
+import { type WorkflowStatusReport, workflowStatusQuery } from '../../../workflows/lib/status.js';
+import { rotationPhaseQuery } from '../../../workflows/rotation/messages.js';
 import type { SecretRotationResult } from '../../../workflows/rotation/secret-rotation.js';
 import { printTable } from '../../format.js';
 import { formatSteps } from '../../format-approval.js';
 import { type GlobalOptions, resolveTemporal, withClient } from '../../temporal-client.js';
 import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
-import { PHASE_QUERY, ROTATION_WORKFLOW, rotationIdPrefix, splitSecretPath } from './args.js';
+import { ROTATION_WORKFLOW, rotationIdPrefix, splitSecretPath } from './args.js';
 import { readSecretMetadata, versionRows } from './vault-reads.js';
 
 type Out = (line: string) => void;
@@ -85,13 +91,10 @@ async function askHolder(client: Client, workflowId: string): Promise<HolderView
       unanswered: `no workflow ${workflowId} in namespace ${client.options.namespace} (a rotation started elsewhere, or its history is gone)`,
     };
   }
-  const ask = <T>(name: string) =>
-    client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query<T>(name));
+  const ask = <T>(query: QueryDefinition<T>) =>
+    client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(query));
   try {
-    const [phase, report] = await Promise.all([
-      ask<string>(PHASE_QUERY),
-      ask<WorkflowStatusReport>('workflowStatus'),
-    ]);
+    const [phase, report] = await Promise.all([ask(rotationPhaseQuery), ask(workflowStatusQuery)]);
     return { workflowId, status, phase, steps: report.steps, unanswered: null };
   } catch (err) {
     return { workflowId, status, phase: null, steps: null, unanswered: (err as Error).message };

@@ -23,7 +23,6 @@ import { drFailbackCommand } from '../../../client/commands/dr/failback.js';
 import { drFailoverCommand, drUnsealShareCommand } from '../../../client/commands/dr/failover.js';
 import { type RaftCluster, startRaftCluster } from '../../../client/stack/raft-cluster.js';
 import { toolPath } from '../../../client/stack/tools.js';
-import { DR_FAILOVER_STATE_QUERY, type DrFailoverState } from '../../../common/dr/failover.js';
 import { VaultClient } from '../../../vault/client.js';
 import { readSecret, writeSecret } from '../../../vault/kv.js';
 import { readHealth } from '../../../vault/sys.js';
@@ -31,6 +30,7 @@ import { ensureSealGuard } from '../../../workers/seal-guard.js';
 import { createVaultopsWorker } from '../../../workers/worker.js';
 import type { DrFailbackReport } from '../../../workflows/dr/failback.js';
 import type { DrFailoverReport } from '../../../workflows/dr/failover.js';
+import { drFailoverStateQuery } from '../../../workflows/dr/messages.js';
 import { drProtectWorkflow } from '../../../workflows/dr/protect.js';
 import { approveUpdate } from '../../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../../workflows/lib/status.js';
@@ -108,7 +108,7 @@ function keyHolder(workflowId: string, cluster: string) {
   const done = (async () => {
     const handle = env.client.workflow.getHandle(workflowId);
     while (!stop) {
-      const state = await handle.query<DrFailoverState>(DR_FAILOVER_STATE_QUERY).catch(() => undefined);
+      const state = await handle.query(drFailoverStateQuery).catch(() => undefined);
       if (state?.unseal?.waiting)
         await drUnsealShareCommand(
           workflowId,

@@ -36,7 +36,6 @@ import { drFailoverCommand, drUnsealShareCommand } from '../../../client/command
 import { drPrimaryCommand } from '../../../client/commands/dr/primary.js';
 import { type RaftCluster, startRaftCluster } from '../../../client/stack/raft-cluster.js';
 import { toolPath } from '../../../client/stack/tools.js';
-import { DR_FAILOVER_STATE_QUERY, type DrFailoverState } from '../../../common/dr/failover.js';
 import type { SnapshotEntry } from '../../../common/dr/snapshots.js';
 import { VaultClient } from '../../../vault/client.js';
 import { readSecret, writeSecret } from '../../../vault/kv.js';
@@ -45,6 +44,7 @@ import { ensureSealGuard } from '../../../workers/seal-guard.js';
 import { createVaultopsWorker } from '../../../workers/worker.js';
 import type { DrFailbackReport } from '../../../workflows/dr/failback.js';
 import type { DrFailoverReport } from '../../../workflows/dr/failover.js';
+import { drFailoverStateQuery } from '../../../workflows/dr/messages.js';
 import { drProtectWorkflow } from '../../../workflows/dr/protect.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../../harness/history-scan.js';
 import { server } from '../../harness/vault.js';
@@ -171,7 +171,7 @@ function keyHolder(workflowId: string, cluster: string) {
   const done = (async () => {
     const handle = env.client.workflow.getHandle(workflowId);
     while (!stop) {
-      const state = await handle.query<DrFailoverState>(DR_FAILOVER_STATE_QUERY).catch(() => undefined);
+      const state = await handle.query(drFailoverStateQuery).catch(() => undefined);
       if (state?.unseal?.waiting)
         await drUnsealShareCommand(
           workflowId,

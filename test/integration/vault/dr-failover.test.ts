@@ -29,17 +29,14 @@ import { directoryStore } from '../../../activities/dr/directory-store.js';
 import { drFailoverCommand, drUnsealShareCommand } from '../../../client/commands/dr/failover.js';
 import { type RaftCluster, startRaftCluster } from '../../../client/stack/raft-cluster.js';
 import { toolPath } from '../../../client/stack/tools.js';
-import {
-  CURRENT_PRIMARY_KV,
-  DR_FAILOVER_STATE_QUERY,
-  type DrFailoverState,
-} from '../../../common/dr/failover.js';
+import { CURRENT_PRIMARY_KV } from '../../../common/dr/failover.js';
 import { VaultClient } from '../../../vault/client.js';
 import { readSecret, writeSecret } from '../../../vault/kv.js';
 import { readHealth } from '../../../vault/sys.js';
 import { ensureSealGuard } from '../../../workers/seal-guard.js';
 import { createVaultopsWorker } from '../../../workers/worker.js';
 import type { DrFailoverReport } from '../../../workflows/dr/failover.js';
+import { drFailoverStateQuery } from '../../../workflows/dr/messages.js';
 import { drProtectWorkflow } from '../../../workflows/dr/protect.js';
 import { approveUpdate } from '../../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../../workflows/lib/status.js';
@@ -146,7 +143,7 @@ function keyHolder(workflowId: string, unsealKey: string) {
   const done = (async () => {
     const handle = env.client.workflow.getHandle(workflowId);
     while (!stop) {
-      const state = await handle.query<DrFailoverState>(DR_FAILOVER_STATE_QUERY).catch(() => undefined);
+      const state = await handle.query(drFailoverStateQuery).catch(() => undefined);
       if (state?.unseal?.waiting) {
         const lines: string[] = [];
         await drUnsealShareCommand(

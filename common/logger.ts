@@ -5,6 +5,7 @@
 // keys are masked whatever the field is called. Errors are walked too: their message and stack
 // are strings like any other.
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { humanLogLine, type SdkLogEntry, sdkLogRecord } from './log-lines.js';
 
 export const CENSOR = '[redacted]';
 
@@ -115,6 +116,25 @@ function walkError(err: Error, ancestors: Set<object>, depth: number): Record<st
   return out;
 }
 
+let forHumans = false;
+
+/**
+ * Log lines for a person at a terminal from now on (`vaultops dev`, where the worker shares the
+ * terminal with the stack's narration), instead of JSON for a log collector.
+ */
+export function logForHumans(): void {
+  forHumans = true;
+}
+
+/** Stdout, as JSON lines or, after logForHumans(), readable ones (colour only on a terminal). */
+const stdoutLines: DestinationStream = {
+  write(line: string) {
+    if (!forHumans) return process.stdout.write(line);
+    const stacks = logger.levelVal <= 20; // debug or trace: the reader is after the details
+    return process.stdout.write(humanLogLine(line, { colour: process.stdout.isTTY === true, stacks }));
+  },
+};
+
 export interface LoggerOptions {
   level?: string;
   /** Where lines go (default stdout); tests capture them. */
@@ -144,7 +164,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       },
     },
   };
-  const root = options.destination ? pino(config, options.destination) : pino(config);
+  const root = pino(config, options.destination ?? stdoutLines);
   // pino applies `formatters.bindings` to the root's bindings only, not to logger.child(...)'s;
   // children inherit this method, so every generation's bindings are masked.
   const child = root.child;
@@ -155,3 +175,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 }
 
 export const logger = createLogger();
+
+const SDK_LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
+
+/**
+ * The Temporal SDK's log entries (the worker runtime's `DefaultLogger` log function) into this
+ * logger: masked like ours, one line each, and an activity failure as which activity failed, why
+ * and its attempt, without the SDK's task token.
+ */
+export function sdkLogFunction(entry: SdkLogEntry): void {
+  const { fields, message } = sdkLogRecord(entry);
+  logger[SDK_LEVELS[entry.level as keyof typeof SDK_LEVELS] ?? 'info'](fields, message);
+}

@@ -9,7 +9,7 @@ import { HsmPinError, hsmConfigFrom } from '../activities/hsm/token-config.js';
 import { workerDataConverter } from '../codec/select.js';
 import { ConfigError } from '../common/config/errors.js';
 import { DEFAULT_CLUSTER, type VaultopsConfig } from '../common/config/schema.js';
-import { logger } from '../common/logger.js';
+import { logger, sdkLogFunction } from '../common/logger.js';
 import type { VaultClient } from '../vault/client.js';
 import {
   closeVaultClusters,
@@ -28,7 +28,7 @@ export function installRuntime(): void {
   const level = ({ trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' } as const)[
     logger.level as 'info'
   ] as LogLevel | undefined;
-  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger(level ?? 'ERROR') });
+  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger(level ?? 'ERROR', sdkLogFunction) });
   runtimeInstalled = true;
 }
 

@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { DEFAULT_STATE_DIR, stackExports, workflowHistoryUrl } from '../../common/dev-state.js';
-import { logger } from '../../common/logger.js';
+import { logForHumans, logger } from '../../common/logger.js';
 import type { preflightWorkflow } from '../../workflows/preflight/preflight.js';
 import { startDevStack } from '../dev-stack.js';
 import { formatPreflight } from '../format.js';
@@ -30,6 +30,8 @@ function shortPath(path: string): string {
 export async function devCommand(opts: DevOptions, out: (s: string) => void): Promise<void> {
   // The stack narrates itself through `out`; logs show only problems unless asked for more.
   if (!process.env.VAULTOPS_LOG_LEVEL) logger.level = 'warn';
+  // The worker shares this terminal: its lines are for the person watching, not a collector.
+  logForHumans();
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -5,14 +5,11 @@
 import type { RotationTargetSpec } from '../../../activities/rotation/inputs.js';
 import { parseDuration } from '../../../common/durations.js';
 import { isRotationId } from '../../../common/rotation/labels.js';
-import { rollbackUpdate, rotationPhaseQuery } from '../../../workflows/rotation/messages.js';
 import type { SecretRotationInput } from '../../../workflows/rotation/secret-rotation.js';
 import { UsageError } from '../usage-error.js';
 
-/** The workflow's name, and its messages' names from their own module (no activity proxies). */
+/** The workflow's name; its messages are workflows/rotation/messages.ts (no activity proxies). */
 export const ROTATION_WORKFLOW = 'secretRotationWorkflow';
-export const ROLLBACK_UPDATE = rollbackUpdate.name;
-export const PHASE_QUERY = rotationPhaseQuery.name;
 
 export const TARGET_KINDS = ['kv', 'postgres', 'mariadb', 'database-static', 'database-root'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];

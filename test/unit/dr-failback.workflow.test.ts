@@ -8,10 +8,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import { parseDrFailback } from '../../client/commands/dr/failback.js';
 import { drUnsealShareCommand } from '../../client/commands/dr/failover.js';
@@ -22,22 +20,13 @@ import {
   type KeyringIdentity,
   type SnapshotEntry,
 } from '../../common/dr/snapshots.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { type DrFailbackInput, drFailbackWorkflow, measureGap } from '../../workflows/dr/failback.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
-import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
-import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { outcomeOf, stepsOf, useWorkflowBed, waitForStep } from '../harness/workflow-bed.js';
 import { keepHistory } from '../histories/keep.js';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const bed = useWorkflowBed({ prefix: 'dr-failback-unit' });
 
 const fingerprint = (over: Partial<DrFingerprint> = {}): DrFingerprint => ({
   mounts: ['secret/ kv v2', 'sys/ system'],
@@ -225,7 +214,6 @@ function standInFailback(
   return { activities, calls };
 }
 
-let run = 0;
 const ran: string[] = [];
 const approval = { requester: 'alice', approvers: ['bob'], quorum: 1, timeout: '1h' };
 const base = { fromCluster: 'dr-standby', toCluster: 'dr-primary', approval, settleMs: 1000 } as const;
@@ -234,50 +222,16 @@ async function failback(
   activities: Partial<Activities>,
   input: Partial<DrFailbackInput>,
   during?: (h: {
-    handle: Awaited<ReturnType<typeof env.client.workflow.start<typeof drFailbackWorkflow>>>;
+    handle: WorkflowHandleWithFirstExecutionRunId<typeof drFailbackWorkflow>;
     step: (n: string, s: string[]) => Promise<{ detail: string | null }>;
   }) => Promise<void>,
 ) {
-  const taskQueue = `dr-failback-unit-${++run}`;
-  ran.push(taskQueue);
-  const worker = await createVaultopsWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    activities,
-    workflowBundle: bundle,
+  const args = { ...base, ...input } as DrFailbackInput;
+  return bed.start(drFailbackWorkflow, [args], activities, async (handle) => {
+    ran.push(handle.workflowId);
+    await during?.({ handle, step: (name, states) => waitForStep(handle, name, states) });
+    return { ...(await outcomeOf(handle)), steps: await stepsOf(handle), handle };
   });
-  return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(drFailbackWorkflow, {
-      taskQueue,
-      workflowId: taskQueue,
-      args: [{ ...base, ...input } as DrFailbackInput],
-    });
-    const step = async (name: string, states: string[]) => {
-      let last: unknown;
-      for (let waited = 0; waited < 20_000; waited += 50) {
-        const s = (await handle.query(workflowStatusQuery)).steps.find((x) => x.name === name);
-        if (s && states.includes(s.state)) return s;
-        last = s;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`step ${name} never reached ${states.join('/')}: ${JSON.stringify(last)}`);
-    };
-    await during?.({ handle, step });
-    const outcome = await handle.result().then(
-      (result) => ({ result, failure: undefined }),
-      (err: unknown) => ({ result: undefined, failure: rootCause(err) }),
-    );
-    const steps = Object.fromEntries((await handle.query(workflowStatusQuery)).steps.map((s) => [s.name, s]));
-    return { ...outcome, steps, handle };
-  });
-}
-
-function rootCause(err: unknown): { message: string; type: string | undefined } {
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  let cause = (err as WorkflowFailedError).cause as (Error & { cause?: unknown; type?: string }) | undefined;
-  while (cause?.cause instanceof Error) cause = cause.cause as typeof cause;
-  return { message: cause?.message ?? '', type: cause?.type };
 }
 
 const approve = async ({ handle, step }: Parameters<NonNullable<Parameters<typeof failback>[2]>>[0]) => {
@@ -320,8 +274,12 @@ describe('drFailbackWorkflow', () => {
     const shares = ['fake-failback-share-1-0123456789', 'fake-failback-share-2-0123456789'];
     for (const s of shares) rememberSecret(s, 'stand-in unseal share');
     const dr = standInFailback({ node });
-    process.env.TEMPORAL_ADDRESS = env.address;
-    const cli = { cluster: 'dr-primary', address: env.address, namespace: env.namespace ?? 'default' };
+    process.env.TEMPORAL_ADDRESS = bed.env.address;
+    const cli = {
+      cluster: 'dr-primary',
+      address: bed.env.address,
+      namespace: bed.env.namespace ?? 'default',
+    };
     const sendBoth = async (workflowId: string) => {
       for (const s of shares)
         await drUnsealShareCommand(
@@ -335,7 +293,7 @@ describe('drFailbackWorkflow', () => {
       const { result, steps, handle } = await failback(dr.activities, { hook: 'true' }, async (h) => {
         await approve(h);
         expect((await h.step('unseal-before-restore', ['queued-sealed'])).detail).toMatch(
-          /^unseal: 0 of 2 shares; key holders: vaultops dr unseal-share dr-failback-unit-\d+ --cluster dr-primary/,
+          /^unseal: 0 of 2 shares; key holders: vaultops dr unseal-share dr-failback-unit-[\d-]+ --cluster dr-primary/,
         );
         await expect(
           drUnsealShareCommand(
@@ -465,7 +423,7 @@ describe('drFailbackWorkflow', () => {
   });
 
   it('leaves no unseal share in any history', async () => {
-    const scan = await expectNoSecretsInHistory(env.client, { workflowIds: ran });
+    const scan = await expectNoSecretsInHistory(bed.env.client, { workflowIds: ran });
     expect(scan.runs).toBe(ran.length);
   });
 });

@@ -10,31 +10,20 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import { drUnsealShareCommand } from '../../client/commands/dr/failover.js';
 import type { NodeHealth } from '../../common/dr/detect.js';
 import type { FenceRecord, SealProgress } from '../../common/dr/failover.js';
 import { type DrFingerprint, fingerprintDifferences, type SnapshotEntry } from '../../common/dr/snapshots.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { type DrFailoverInput, drFailoverWorkflow } from '../../workflows/dr/failover.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
-import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
-import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { outcomeOf, stepsOf, useWorkflowBed, waitForStep } from '../harness/workflow-bed.js';
 import { keepHistory } from '../histories/keep.js';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const bed = useWorkflowBed({ prefix: 'dr-failover-unit' });
 
 const PRIMARY_NODE = 'http://10.0.0.1:8200';
 const fingerprint = (over: Partial<DrFingerprint> = {}): DrFingerprint => ({
@@ -231,7 +220,6 @@ function standInFailover(
   return { activities, calls };
 }
 
-let run = 0;
 const base = { fromCluster: 'primary', toCluster: 'standby', settleMs: 1000 } as const;
 const ran: string[] = [];
 
@@ -239,50 +227,16 @@ async function failover(
   activities: Partial<Activities>,
   input: Partial<DrFailoverInput>,
   during?: (h: {
-    handle: Awaited<ReturnType<typeof env.client.workflow.start<typeof drFailoverWorkflow>>>;
+    handle: WorkflowHandleWithFirstExecutionRunId<typeof drFailoverWorkflow>;
     step: (n: string, s: string[]) => Promise<{ detail: string | null }>;
   }) => Promise<void>,
 ) {
-  const taskQueue = `dr-failover-unit-${++run}`;
-  ran.push(taskQueue);
-  const worker = await createVaultopsWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    activities,
-    workflowBundle: bundle,
+  const args = { ...base, ...input } as DrFailoverInput;
+  return bed.start(drFailoverWorkflow, [args], activities, async (handle) => {
+    ran.push(handle.workflowId);
+    await during?.({ handle, step: (name, states) => waitForStep(handle, name, states) });
+    return { ...(await outcomeOf(handle)), steps: await stepsOf(handle), handle };
   });
-  return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(drFailoverWorkflow, {
-      taskQueue,
-      workflowId: taskQueue,
-      args: [{ ...base, ...input } as DrFailoverInput],
-    });
-    const step = async (name: string, states: string[]) => {
-      let last: unknown;
-      for (let waited = 0; waited < 20_000; waited += 50) {
-        const s = (await handle.query(workflowStatusQuery)).steps.find((x) => x.name === name);
-        if (s && states.includes(s.state)) return s;
-        last = s;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`step ${name} never reached ${states.join('/')}: ${JSON.stringify(last)}`);
-    };
-    await during?.({ handle, step });
-    const outcome = await handle.result().then(
-      (result) => ({ result, failure: undefined }),
-      (err: unknown) => ({ result: undefined, failure: rootCause(err) }),
-    );
-    const steps = Object.fromEntries((await handle.query(workflowStatusQuery)).steps.map((s) => [s.name, s]));
-    return { ...outcome, steps, handle };
-  });
-}
-
-function rootCause(err: unknown): { message: string; type: string | undefined } {
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  let cause = (err as WorkflowFailedError).cause as (Error & { cause?: unknown; type?: string }) | undefined;
-  while (cause?.cause instanceof Error) cause = cause.cause as typeof cause;
-  return { message: cause?.message ?? '', type: cause?.type };
 }
 
 const approval = { requester: 'alice', approvers: ['bob'], quorum: 1, timeout: '1h' };
@@ -375,8 +329,8 @@ describe('drFailoverWorkflow', () => {
     for (const s of shares) rememberSecret(s, 'stand-in unseal share');
     rememberSecret('fake-share-refused-0123456789abcdef', 'stand-in unseal share');
     const dr = standInFailover({ probes: ['no-answer', 'no-answer', 'no-answer'], node });
-    process.env.TEMPORAL_ADDRESS = env.address;
-    const cli = { cluster: 'standby', address: env.address, namespace: env.namespace ?? 'default' };
+    process.env.TEMPORAL_ADDRESS = bed.env.address;
+    const cli = { cluster: 'standby', address: bed.env.address, namespace: bed.env.namespace ?? 'default' };
     let workflowId = '';
     try {
       const { result, steps, handle } = await failover(
@@ -389,7 +343,7 @@ describe('drFailoverWorkflow', () => {
             args: [{ approver: 'bob', reason: 'primary is gone' }],
           });
           expect((await step('unseal', ['queued-sealed'])).detail).toMatch(
-            /^unseal: 0 of 2 shares; key holders: vaultops dr unseal-share dr-failover-unit-\d+ --cluster standby/,
+            /^unseal: 0 of 2 shares; key holders: vaultops dr unseal-share dr-failover-unit-[\d-]+ --cluster standby/,
           );
           const lines: string[] = [];
           const first = await drUnsealShareCommand(
@@ -581,7 +535,7 @@ describe('drFailoverWorkflow', () => {
   });
 
   it('leaves no unseal share in any history', async () => {
-    const scan = await expectNoSecretsInHistory(env.client, { workflowIds: ran });
+    const scan = await expectNoSecretsInHistory(bed.env.client, { workflowIds: ran });
     expect(scan.runs).toBe(ran.length);
   });
 });

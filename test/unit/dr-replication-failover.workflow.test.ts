@@ -6,32 +6,21 @@
 // promotion (a bad DR operation token) fails clearly with nothing switched; and the success path
 // with the approver's word reports the RTO per phase.
 
-import { WorkflowFailedError } from '@temporalio/client';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import type { NodeHealth } from '../../common/dr/detect.js';
 import type { DemoteRecord, DrReplicationStatus } from '../../common/dr/replication.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import {
   type DrReplicationFailoverInput,
   drReplicationFailoverWorkflow,
 } from '../../workflows/dr/replication-failover.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
-import { workflowStatusQuery } from '../../workflows/lib/status.js';
-import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { outcomeOf, stepsOf, useWorkflowBed, waitForStep } from '../harness/workflow-bed.js';
 import { keepHistory } from '../histories/keep.js';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const bed = useWorkflowBed({ prefix: 'dr-replication-unit' });
 
 const OLD_NODE = 'http://10.0.0.1:8200';
 const NEW_NODE = 'http://10.0.1.1:8200';
@@ -151,7 +140,6 @@ function standInReplication(
   return { activities, calls };
 }
 
-let run = 0;
 const base = { fromCluster: 'primary', toCluster: 'standby', drOperationTokenFile: '/run/dr-token' } as const;
 const approval = { requester: 'alice', approvers: ['bob'], quorum: 1, timeout: '1h' };
 
@@ -159,47 +147,15 @@ async function failover(
   activities: Partial<Activities>,
   input: Partial<DrReplicationFailoverInput>,
   during?: (h: {
-    handle: Awaited<ReturnType<typeof env.client.workflow.start<typeof drReplicationFailoverWorkflow>>>;
+    handle: WorkflowHandleWithFirstExecutionRunId<typeof drReplicationFailoverWorkflow>;
     step: (n: string, s: string[]) => Promise<unknown>;
   }) => Promise<void>,
 ) {
-  const taskQueue = `dr-replication-unit-${++run}`;
-  const worker = await createVaultopsWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    activities,
-    workflowBundle: bundle,
+  const args = { ...base, ...input } as DrReplicationFailoverInput;
+  return bed.start(drReplicationFailoverWorkflow, [args], activities, async (handle) => {
+    await during?.({ handle, step: (name, states) => waitForStep(handle, name, states) });
+    return { ...(await outcomeOf(handle)), steps: await stepsOf(handle), handle };
   });
-  return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(drReplicationFailoverWorkflow, {
-      taskQueue,
-      workflowId: taskQueue,
-      args: [{ ...base, ...input } as DrReplicationFailoverInput],
-    });
-    const step = async (name: string, states: string[]) => {
-      for (let waited = 0; waited < 20_000; waited += 50) {
-        const s = (await handle.query(workflowStatusQuery)).steps.find((x) => x.name === name);
-        if (s && states.includes(s.state)) return s;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`step ${name} never reached ${states.join('/')}`);
-    };
-    await during?.({ handle, step });
-    const outcome = await handle.result().then(
-      (result) => ({ result, failure: undefined }),
-      (err: unknown) => ({ result: undefined, failure: rootCause(err) }),
-    );
-    const steps = Object.fromEntries((await handle.query(workflowStatusQuery)).steps.map((s) => [s.name, s]));
-    return { ...outcome, steps, handle };
-  });
-}
-
-function rootCause(err: unknown): { message: string; type: string | undefined } {
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  let cause = (err as WorkflowFailedError).cause as (Error & { cause?: unknown; type?: string }) | undefined;
-  while (cause?.cause instanceof Error) cause = cause.cause as typeof cause;
-  return { message: cause?.message ?? '', type: cause?.type };
 }
 
 describe('drReplicationFailoverWorkflow', () => {

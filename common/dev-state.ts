@@ -1,6 +1,6 @@
 // The running dev stack leaves a small state file (addresses only, never a token) so that
 // `vaultops preflight` in another terminal finds it without any environment variables.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { REPO_DIR } from './repo-dir.js';
@@ -97,6 +97,21 @@ export function writeStackEnv(stateDir: string, env: StackEnv): string {
 
 export function clearStackEnv(stateDir: string): void {
   rmSync(envFile(stateDir), { force: true });
+}
+
+/**
+ * What a restart of the dev stack keeps that belongs to servers it does not keep: the Temporal
+ * history (its workflows went on against an in-memory Vault that is gone) and the DR snapshots
+ * (of a pair made fresh each start). The codec key and the SoftHSM2 token stay.
+ */
+const EARLIER_RUN = ['temporal.sqlite', 'temporal.sqlite-wal', 'temporal.sqlite-shm', 'snapshots'];
+
+/** `vaultops dev --reset`: forgets the earlier runs; returns what it removed. */
+export function resetDevHistory(stateDir: string): string[] {
+  return EARLIER_RUN.filter((name) => existsSync(join(stateDir, name))).map((name) => {
+    rmSync(join(stateDir, name), { recursive: true, force: true });
+    return name;
+  });
 }
 
 function alive(pid: number): boolean {

@@ -1,8 +1,14 @@
 import { relative } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { DEFAULT_STATE_DIR, stackExports, workflowHistoryUrl } from '../../common/dev-state.js';
+import {
+  DEFAULT_STATE_DIR,
+  resetDevHistory,
+  stackExports,
+  workflowHistoryUrl,
+} from '../../common/dev-state.js';
 import { logForHumans, logger } from '../../common/logger.js';
 import type { preflightWorkflow } from '../../workflows/preflight/preflight.js';
+import { describeLeftovers, leftoverWorkflows } from '../dev-leftovers.js';
 import { startDevStack } from '../dev-stack.js';
 import { formatPreflight } from '../format.js';
 import type { VaultFlavour } from '../stack/vault-dev.js';
@@ -18,6 +24,8 @@ export interface DevOptions {
   preflight: boolean;
   /** Also a DR pair: two single-node raft clusters, configured as dr-primary and dr-standby. */
   dr?: boolean;
+  /** Forget the workflow history and DR snapshots of earlier runs first. */
+  reset?: boolean;
 }
 
 /** The path as the user would type it from here. */
@@ -36,8 +44,14 @@ export async function devCommand(opts: DevOptions, out: (s: string) => void): Pr
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  const stateDir = opts.stateDir ?? DEFAULT_STATE_DIR;
+  if (opts.reset) {
+    const removed = resetDevHistory(stateDir);
+    out(`[dev] reset: ${removed.length > 0 ? `removed ${removed.join(', ')}` : 'nothing from earlier runs'}`);
+  }
+  const startedAt = new Date();
   const stack = await startDevStack({
-    stateDir: opts.stateDir ?? DEFAULT_STATE_DIR,
+    stateDir,
     flavour: opts.server,
     ...(opts.dr ? { dr: true } : {}),
     ...(opts.temporalPort ? { temporalPort: opts.temporalPort } : {}),
@@ -60,37 +74,42 @@ export async function devCommand(opts: DevOptions, out: (s: string) => void): Pr
     out('');
     out(`For your vault, bao and temporal commands (\`source ${shortPath(stack.envFile)}\`, mode 0600):`);
     for (const line of stackExports(stack.env)) out(`    ${line}`);
+    const target = {
+      temporal: {
+        address: stack.temporal.address,
+        namespace: stack.temporal.namespace,
+        task_queue: stack.taskQueue,
+      },
+      uiUrl: stack.temporal.uiUrl,
+      codec: { kind: 'key_file' as const, key_file: stack.codecKeyFile },
+    };
+    const leftovers = await withClient(target, (client) => leftoverWorkflows(client, startedAt)).catch(
+      () => [], // a hint only: the stack works without it
+    );
+    if (leftovers.length > 0) {
+      out('');
+      for (const line of describeLeftovers(leftovers)) out(`[dev] ${line}`);
+    }
     if (opts.preflight) {
-      await withClient(
-        {
-          temporal: {
-            address: stack.temporal.address,
-            namespace: stack.temporal.namespace,
-            task_queue: stack.taskQueue,
-          },
-          uiUrl: stack.temporal.uiUrl,
-          codec: { kind: 'key_file', key_file: stack.codecKeyFile },
-        },
-        async (client) => {
-          const workflowId = `preflight-dev-${Date.now()}`;
-          const handle = await client.workflow.start<typeof preflightWorkflow>('preflightWorkflow', {
-            taskQueue: stack.taskQueue,
-            workflowId,
-            args: [{}],
-          });
-          try {
-            const report = await handle.result();
-            out('');
-            out(formatPreflight(report));
-          } catch (err) {
-            out(`preflight failed: ${err instanceof WorkflowFailedError ? err.cause?.message : String(err)}`);
-          }
+      await withClient(target, async (client) => {
+        const workflowId = `preflight-dev-${Date.now()}`;
+        const handle = await client.workflow.start<typeof preflightWorkflow>('preflightWorkflow', {
+          taskQueue: stack.taskQueue,
+          workflowId,
+          args: [{}],
+        });
+        try {
+          const report = await handle.result();
           out('');
-          out(
-            `Preflight history: ${workflowHistoryUrl(stack.temporal.uiUrl, stack.temporal.namespace, workflowId, handle.firstExecutionRunId)}`,
-          );
-        },
-      );
+          out(formatPreflight(report));
+        } catch (err) {
+          out(`preflight failed: ${err instanceof WorkflowFailedError ? err.cause?.message : String(err)}`);
+        }
+        out('');
+        out(
+          `Preflight history: ${workflowHistoryUrl(stack.temporal.uiUrl, stack.temporal.namespace, workflowId, handle.firstExecutionRunId)}`,
+        );
+      });
     }
     out('');
     out(

@@ -22,6 +22,10 @@ export function registerDev(program: Program, out: Print): void {
     )
     .option('--no-preflight', 'do not run a first preflight once the stack is up')
     .option('--dr', 'also a DR pair: two single-node raft clusters, configured as dr-primary and dr-standby')
+    .option(
+      '--reset',
+      'start clean: forget the workflow history and DR snapshots of earlier runs (their servers are gone)',
+    )
     .action(async (opts) => {
       const { devCommand } = await import('./dev.js');
       await devCommand(opts, out);

@@ -14,14 +14,16 @@ import { readSecret } from '../../vault/kv.js';
 import { vaultPath } from '../../vault/paths.js';
 import { signCsr } from '../../vault/pki/issue.js';
 import {
+  generateIntermediateCsrForKey,
   listIssuers,
   readIssuer,
   setDefaultIssuer,
+  setIssuerUrls,
   setSignedIntermediate,
   updateIssuer,
 } from '../../vault/pki/issuers.js';
-import type { KeySpec } from '../../vault/pki/keys.js';
-import { type RoleSpec, writeRole } from '../../vault/pki/roles.js';
+import { generateNamedKey, type KeySpec } from '../../vault/pki/keys.js';
+import { type RoleSpec, readRole, writeRole } from '../../vault/pki/roles.js';
 import { listSecretsEngines } from '../../vault/sys.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
 import { nodeCrypto, signIntermediate } from '../hsm/ca-certificates.js';
@@ -129,41 +131,12 @@ export function createCaBootstrapActivities(deps: {
       input: IntermediateRef & KeySpec & { keyName: string; commonName: string },
     ): Promise<{ csr: string; keyId: string }> {
       const vault = clusters.get(input.cluster);
-      // A missing key is no 404 here (Vault answers "unable to find PKI key"): look it up by list,
-      // on the active node, so a standby a little behind cannot hide a key made a moment ago.
-      const keyNamed = async (): Promise<string | undefined> => {
-        try {
-          const keys = (await vault.list(vaultPath`${input.mount}/keys`, { consistent: true })) as {
-            data: { keys: string[]; key_info?: Record<string, { key_name?: string }> };
-          };
-          return keys.data.keys.find((id) => keys.data.key_info?.[id]?.key_name === input.keyName);
-        } catch (err) {
-          if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
-          throw err;
-        }
-      };
-      // A lost reply is settled by the key's name: made once, found again.
-      const keyId =
-        (await keyNamed()) ??
-        (await exactlyOnce<string>(
-          async () => {
-            const made = (await vault.write(vaultPath`${input.mount}/keys/generate/internal`, {
-              key_name: input.keyName,
-              key_type: input.keyType,
-              ...(input.keyBits ? { key_bits: input.keyBits } : {}),
-            })) as { data: { key_id: string } };
-            return made.data.key_id;
-          },
-          async () => {
-            const found = await keyNamed();
-            return found ? { done: true, value: found } : { done: false };
-          },
-        ));
-      const csr = (await vault.put(vaultPath`${input.mount}/intermediate/generate/existing`, {
-        key_ref: keyId,
-        common_name: input.commonName,
-      })) as { data: { csr: string } };
-      return { csr: csr.data.csr, keyId };
+      const keyId = await generateNamedKey(vault, input.mount, input);
+      const csr = await generateIntermediateCsrForKey(vault, input.mount, {
+        keyRef: keyId,
+        commonName: input.commonName,
+      });
+      return { csr, keyId };
     },
 
     /** The HSM root signs an intermediate's CSR (or cross-signs one); the certificate (public) comes back. */
@@ -231,17 +204,7 @@ export function createCaBootstrapActivities(deps: {
       }
       if (!issuerId) throw new Error('Vault kept no issuer for the signed intermediate');
       await updateIssuer(vault, input.mount, issuerId, { issuerName: input.issuerName });
-      const base = `${input.baseUrl.replace(/\/+$/, '')}/v1/${input.mount}`;
-      // Each issuer names its own CRL and certificate, so old and new issuers of a rotation each
-      // point at theirs.
-      await vault.request('PATCH', vaultPath`${input.mount}/issuer/${issuerId}`, {
-        body: {
-          issuing_certificates: [`${base}/issuer/${issuerId}/der`],
-          crl_distribution_points: [`${base}/issuer/${issuerId}/crl/der`],
-          ocsp_servers: [`${base}/ocsp`],
-        },
-        idempotent: true,
-      });
+      await setIssuerUrls(vault, input.mount, issuerId, input.baseUrl);
       if (input.makeDefault ?? true) await setDefaultIssuer(vault, input.mount, issuerId);
       return { issuerId };
     },
@@ -264,10 +227,9 @@ export function createCaBootstrapActivities(deps: {
     ): Promise<{ serial: string; chainVerified: true }> {
       const vault = clusters.get(input.cluster);
       const root = new X509Certificate((await readRoot(vault, input.root)).pem);
-      const spec = (await vault.read(vaultPath`${input.mount}/roles/${input.role}`)) as {
-        data: { key_type?: string; key_bits?: number };
-      };
-      const csr = await testLeafCsr(spec.data, input.commonName);
+      // On the active node: the role was written a step before, and a standby may lag behind.
+      const spec = await readRole(vault, input.mount, input.role);
+      const csr = await testLeafCsr(spec, input.commonName);
       const leaf = await signCsr(vault, input.mount, input.role, {
         csr,
         commonName: input.commonName,

@@ -20,7 +20,7 @@ import {
   setDefaultIssuer,
   updateIssuer,
 } from '../../vault/pki/issuers.js';
-import { deleteKey } from '../../vault/pki/keys.js';
+import { deleteKey, findKeyByName } from '../../vault/pki/keys.js';
 import { listRoles, patchRole, readRole } from '../../vault/pki/roles.js';
 import { tidy } from '../../vault/pki/tidy.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
@@ -111,19 +111,6 @@ export function createCaRotationActivities(deps: {
       data: { max_lease_ttl: number };
     };
     return tune.data.max_lease_ttl * 1000;
-  };
-
-  /** The id of the key named `keyName`, if the mount has one (looked up on the active node). */
-  const keyNamed = async (vault: VaultClient, mount: string, keyName: string) => {
-    try {
-      const keys = (await vault.list(vaultPath`${mount}/keys`, { consistent: true })) as {
-        data: { keys: string[]; key_info?: Record<string, { key_name?: string }> };
-      };
-      return keys.data.keys.find((id) => keys.data.key_info?.[id]?.key_name === keyName);
-    } catch (err) {
-      if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
-      throw err;
-    }
   };
 
   return keptAlive({
@@ -446,7 +433,7 @@ export function createCaRotationActivities(deps: {
       input: MountRef & { keyName: string; restoreDefault: string },
     ): Promise<{ removedIssuers: string[]; removedKey: string | null }> {
       const vault = clusters.get(input.cluster);
-      const keyId = await keyNamed(vault, input.mount, input.keyName);
+      const keyId = await findKeyByName(vault, input.mount, input.keyName);
       if (!keyId) return { removedIssuers: [], removedKey: null };
       const ours: string[] = [];
       for (const { issuerId } of await listIssuers(vault, input.mount))

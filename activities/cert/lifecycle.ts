@@ -23,6 +23,7 @@ import { revoke, serialHex, signCsr } from '../../vault/pki/issue.js';
 import { listIssuers, readIssuer } from '../../vault/pki/issuers.js';
 import type { KeyType } from '../../vault/pki/keys.js';
 import { queryOcspVerified } from '../../vault/pki/ocsp.js';
+import { type RoleSettings, readRole } from '../../vault/pki/roles.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
 import { nodeCrypto } from '../hsm/ca-certificates.js';
 import { type StagedFile, stageFile } from '../staged-file.js';
@@ -174,22 +175,8 @@ function sanNames(extensions: readonly x509.Extension[]): { dns: string[]; ip: s
   return out;
 }
 
-/** Vault's role fields that decide a certificate's usages. */
-interface RoleData {
-  key_type?: string;
-  key_bits?: number;
-  key_usage?: string[];
-  ext_key_usage?: string[];
-  server_flag?: boolean;
-  client_flag?: boolean;
-  code_signing_flag?: boolean;
-  email_protection_flag?: boolean;
-  ttl?: number;
-  max_ttl?: number;
-  use_csr_sans?: boolean;
-}
-
-function extKeyUsages(role: RoleData): string[] {
+/** The extended key usages a role gives its certificates: its flags and its own list. */
+function extKeyUsages(role: RoleSettings): string[] {
   const usages = [
     ...(role.server_flag ? ['ServerAuth'] : []),
     ...(role.client_flag ? ['ClientAuth'] : []),
@@ -229,9 +216,10 @@ export function createCertificateActivities(deps: {
     /** Reads the role (and the mount's TTLs, and the CSR) to say what a certificate would get. */
     async certPlan(input: CertPlanInput): Promise<CertPlan> {
       const vault = clusters.get(input.cluster);
-      let role: RoleData;
+      let role: RoleSettings;
       try {
-        role = ((await vault.read(vaultPath`${input.mount}/roles/${input.role}`)) as { data: RoleData }).data;
+        // Any node's view will do for a plan; the issuing write that follows goes to the active one.
+        role = await readRole(vault, input.mount, input.role, { consistent: false });
       } catch (err) {
         if (isVaultFailure(err, VaultErrorType.NotFound))
           throw badInput(`${input.mount} has no role "${input.role}": name one of its roles (--role)`);

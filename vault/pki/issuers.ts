@@ -1,6 +1,6 @@
 // PKI issuers with the multi-issuer API (Vault >= 1.11, OpenBao): the calls a CA rotation is
 // made of — root generation, intermediate CSR, sign-intermediate, set-signed with
-// imported_issuers, default issuer, issuer PATCH and delete.
+// imported_issuers, default issuer, issuer PATCH (usage, chain, name, URLs) and delete.
 import { z } from 'zod';
 import { parseResponse, type VaultClient } from '../client.js';
 import { VaultErrorType, vaultFailure } from '../errors.js';
@@ -60,6 +60,17 @@ export async function generateIntermediateCsr(
     where,
   );
   return { csr: data.csr, keyId: data.key_id };
+}
+
+/** A CSR for a key the mount already keeps (a retry asks again for the same key, not a new one). */
+export async function generateIntermediateCsrForKey(
+  vault: VaultClient,
+  mount: string,
+  options: { keyRef: string; commonName: string },
+): Promise<string> {
+  const where = vaultPath`${mount}/intermediate/generate/existing`;
+  const body = await vault.put(where, { key_ref: options.keyRef, common_name: options.commonName });
+  return parseResponse(z.object({ data: z.object({ csr: z.string() }) }), body, where).data.csr;
 }
 
 const signedSchema = z.object({
@@ -212,6 +223,28 @@ export async function updateIssuer(
     idempotent: true, // a merge patch to given values
   });
   return parseResponse(issuerSchema, body, where).data;
+}
+
+/**
+ * Points an issuer's AIA, CRL and OCSP URLs at its own certificate, its own CRL and the mount's
+ * responder, as clients reach Vault at `baseUrl` (e.g. https://vault.example.com:8200). Each
+ * issuer names its own, so the old and new issuers of a rotation each point at theirs.
+ */
+export async function setIssuerUrls(
+  vault: VaultClient,
+  mount: string,
+  issuerId: string,
+  baseUrl: string,
+): Promise<void> {
+  const base = `${baseUrl.replace(/\/+$/, '')}/v1/${mount}`;
+  await vault.request('PATCH', vaultPath`${mount}/issuer/${segment(issuerId)}`, {
+    body: {
+      issuing_certificates: [`${base}/issuer/${issuerId}/der`],
+      crl_distribution_points: [`${base}/issuer/${issuerId}/crl/der`],
+      ocsp_servers: [`${base}/ocsp`],
+    },
+    idempotent: true, // a merge patch to given values
+  });
 }
 
 export async function deleteIssuer(vault: VaultClient, mount: string, issuerRef: string): Promise<void> {

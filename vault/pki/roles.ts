@@ -46,14 +46,31 @@ const roleSchema = z.object({
     allow_subdomains: z.boolean().optional(),
     allow_bare_domains: z.boolean().optional(),
     allow_any_name: z.boolean().optional(),
+    ttl: z.number().optional(),
+    key_usage: z.array(z.string()).nullish(),
+    ext_key_usage: z.array(z.string()).nullish(),
+    server_flag: z.boolean().optional(),
+    client_flag: z.boolean().optional(),
+    code_signing_flag: z.boolean().optional(),
+    email_protection_flag: z.boolean().optional(),
+    use_csr_sans: z.boolean().optional(),
   }),
 });
 export type RoleSettings = z.output<typeof roleSchema>['data'];
 
-/** A role as Vault keeps it (max_ttl in seconds, 0 meaning the mount's maximum). */
-export async function readRole(vault: VaultClient, mount: string, name: string): Promise<RoleSettings> {
+/**
+ * A role as Vault keeps it (ttl and max_ttl in seconds, 0 meaning the mount's). Read on the active
+ * node unless `consistent: false` lets any node answer.
+ */
+export async function readRole(
+  vault: VaultClient,
+  mount: string,
+  name: string,
+  options: { consistent?: boolean } = {},
+): Promise<RoleSettings> {
   const where = vaultPath`${mount}/roles/${segment(name)}`;
-  return parseResponse(roleSchema, await vault.read(where, { consistent: true }), where).data;
+  return parseResponse(roleSchema, await vault.read(where, { consistent: options.consistent ?? true }), where)
+    .data;
 }
 
 /** The mount's role names (a mount without roles answers 404: NotFound). */

@@ -6,7 +6,7 @@
 //   3. record the certificate in the inventory;
 //   4. wait (a durable timer) until renewal time — 2/3 of the lifetime, or renewBefore its end, as
 //      cert-manager does — or a `renewNow` update; renew (1–3 again); a failure backs off (1m,
-//      2m, ... 1h) and tries again until it works;
+//      2m, ... 1h, not cert-manager's 1h..32h: see lib/keeper.ts) and tries again until it works;
 //   5. continue as new after N renewals, carrying the current certificate's facts;
 //   6. on a `revoke` update or on cancellation: revoke (not cancellable), record, and prove it
 //      from the CRL and a signature-checked OCSP answer; optionally remove the files.
@@ -43,6 +43,7 @@ import {
 import { parseDuration } from '../../common/durations.js';
 import { presets, SEAL_AWARE_FEW_TRIES } from '../lib/activity-presets.js';
 import { activityFailure, INPUT_FAILURE_TYPES, unsetOrPositive } from '../lib/failures.js';
+import { backoffMs, continueAsNewDue, MIN_WAIT_MS, renewalWindowMs } from '../lib/keeper.js';
 import { sealAware } from '../lib/seal-aware.js';
 import { failureDetail, trackSteps } from '../lib/status.js';
 import {
@@ -125,9 +126,6 @@ export interface CertificateOutcome {
 }
 
 export const CERTIFICATE_STEPS = ['policy', 'issue', 'record', 'renew', 'revoke'] as const;
-
-/** Never sleep less than this between attempts: a tiny lifetime or a late wake-up is no busy loop. */
-const MIN_WAIT_MS = 1000;
 
 /** First-issue failures no retry will fix: the workflow fails with them. */
 const BAD_INPUT_TYPES = new Set([
@@ -214,13 +212,9 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
   let renewRequested = false;
   let revokeRequested: RevokeRequest | null = null;
 
-  /** The renewal window: renewBefore when shorter than the lifetime, else its last third. */
   const renewAtMs = (cert: HeldCertificate) => {
-    const notBefore = Date.parse(cert.notBefore);
     const notAfter = Date.parse(cert.notAfter);
-    const lifetimeMs = notAfter - notBefore;
-    const before = input.renewBeforeMs;
-    return notAfter - (before !== undefined && before < lifetimeMs ? before : lifetimeMs / 3);
+    return notAfter - renewalWindowMs(notAfter - Date.parse(cert.notBefore), input.renewBeforeMs);
   };
 
   const steps = trackSteps(CERTIFICATE_STEPS);
@@ -350,14 +344,18 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
     }
   };
 
-  const backoffMs = (attempt: number) => {
-    let wait = Math.min(retryInitialMs * 2 ** attempt, retryMaxMs);
-    const cert = s.cert;
-    // While the certificate still holds, try again well before it runs out.
-    if (cert && Date.now() < Date.parse(cert.notAfter))
-      wait = Math.min(wait, Math.max(MIN_WAIT_MS, (Date.parse(cert.notAfter) - Date.now()) / 2));
-    return Math.max(MIN_WAIT_MS, wait);
-  };
+  // 1m, 2m, 4m ... 1h by default, and while the certificate holds, at most half its time left:
+  // why not cert-manager's 1h..32h is told at backoffMs (lib/keeper.ts).
+  const retryWaitMs = (attempt: number) =>
+    Math.max(
+      MIN_WAIT_MS,
+      backoffMs(
+        attempt,
+        { initialMs: retryInitialMs, maxMs: retryMaxMs },
+        s.cert ? Date.parse(s.cert.notAfter) : null,
+        Date.now(),
+      ),
+    );
 
   /** Issues (or renews), backing off and trying again until it works or a revoke is asked. */
   const obtainWithBackoff = async (event: 'issued' | 'renewed'): Promise<void> => {
@@ -384,7 +382,7 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
         s.phase = 'retrying';
         noteRenew();
         renewRequested = false;
-        await condition(() => renewRequested || revokeRequested !== null, backoffMs(attempt));
+        await condition(() => renewRequested || revokeRequested !== null, retryWaitMs(attempt));
         if (revokeRequested) return;
       }
     }
@@ -490,7 +488,7 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
     // 4–5. Renew at the renewal time or when asked; continue as new now and then.
     while (!revokeRequested) {
       noteRenew();
-      if (s.renewalsThisRun >= renewalsPerRun || workflowInfo().continueAsNewSuggested) {
+      if (continueAsNewDue(s.renewalsThisRun, renewalsPerRun)) {
         // Handlers finish first; a renewNow or revoke waiting on this run is served before.
         const asked = () => renewRequested || revokeRequested !== null;
         await condition(() => allHandlersFinished() || asked());

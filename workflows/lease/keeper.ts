@@ -19,6 +19,7 @@ import {
 import type { IssuedLease, LeaseActivities, LeaseDelivery } from '../../activities/lease/keeper.js';
 import { presets } from '../lib/activity-presets.js';
 import { activityFailure, INPUT_FAILURE_TYPES, unsetOrPositive } from '../lib/failures.js';
+import { backoffMs, continueAsNewDue, MIN_WAIT_MS, renewalWindowMs } from '../lib/keeper.js';
 import { sealAware } from '../lib/seal-aware.js';
 import { failureDetail, trackSteps } from '../lib/status.js';
 import { type LeaseKeeperPhase, type LeaseKeeperStatus, leaseKeeperStatusQuery } from './messages.js';
@@ -80,9 +81,6 @@ export { type LeaseKeeperPhase, type LeaseKeeperStatus, leaseKeeperStatusQuery }
 
 export const LEASE_KEEPER_STEPS = ['issue', 'keep', 'revoke'] as const;
 
-/** Never sleep less than this between actions: a tiny lease or a late wake-up is no busy loop. */
-const MIN_WAIT_MS = 1000;
-
 /** Failures of the first issue that no retry will fix: the input names something wrong. */
 const BAD_INPUT_TYPES = new Set(['LeaseBadInput', 'LeaseDeliveryFailed', ...INPUT_FAILURE_TYPES]);
 
@@ -134,12 +132,7 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
   const retiring = new Map<string, number>();
   let revoking = 0;
 
-  /** The renewal window: renewBefore when shorter than the lease, else the last third of it. */
-  const windowMs = (lease: HeldLease) => {
-    const lifetimeMs = lease.durationSeconds * 1000;
-    const before = input.renewBeforeMs;
-    return before !== undefined && before < lifetimeMs ? before : lifetimeMs / 3;
-  };
+  const windowMs = (lease: HeldLease) => renewalWindowMs(lease.durationSeconds * 1000, input.renewBeforeMs);
   const actAtMs = (lease: HeldLease) => lease.expiresAtMs - windowMs(lease);
   const renewable = (lease: HeldLease) => lease.renewable && !lease.capped;
 
@@ -286,14 +279,14 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
     }
   };
 
-  const backoffMs = (attempt: number) => {
-    let wait = Math.min(retryInitialMs * 2 ** attempt, retryMaxMs);
-    const lease = s.lease;
-    // While the lease still holds, try again well before it runs out.
-    if (lease && Date.now() < lease.expiresAtMs)
-      wait = Math.min(wait, Math.max(MIN_WAIT_MS, (lease.expiresAtMs - Date.now()) / 2));
-    return wait;
-  };
+  // 5s, 10s ... 5m by default, and while the lease holds, at most half its time left.
+  const retryWaitMs = (attempt: number) =>
+    backoffMs(
+      attempt,
+      { initialMs: retryInitialMs, maxMs: retryMaxMs },
+      s.lease ? s.lease.expiresAtMs : null,
+      Date.now(),
+    );
 
   /** Renews or replaces the lease, trying again with backoff until one of them works. */
   const keep = async (): Promise<void> => {
@@ -320,7 +313,7 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
         if (!s.lease || Date.now() >= s.lease.expiresAtMs) await alertOnce(message);
         s.phase = 'retrying';
         noteKeep();
-        await sleep(backoffMs(attempt));
+        await sleep(retryWaitMs(attempt));
       }
     }
   };
@@ -380,7 +373,7 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
     // 2. Keep them: sleep until the renewal time, renew or replace, again.
     for (let cycle = 0; ; cycle++) {
       noteKeep();
-      if (cycle >= cyclesPerRun || workflowInfo().continueAsNewSuggested) {
+      if (continueAsNewDue(cycle, cyclesPerRun)) {
         // A revocation in flight finishes here; ones still waiting out the overlap go along.
         await condition(() => revoking === 0);
         await continueAsNew<typeof leaseKeeperWorkflow>({

@@ -13,6 +13,7 @@ import { startDevStack } from '../dev-stack.js';
 import { formatPreflight } from '../format.js';
 import type { VaultFlavour } from '../stack/vault-dev.js';
 import { withClient } from '../temporal-client.js';
+import { VAULTOPS } from './invocation.js';
 
 export interface DevOptions {
   /** Default: DEFAULT_STATE_DIR. */
@@ -113,7 +114,7 @@ export async function devCommand(opts: DevOptions, out: (s: string) => void): Pr
     }
     out('');
     out(
-      'The stack is up. In another terminal: `npm run vaultops -- preflight`, `... list`, `... status <id>`.',
+      `The stack is up. In another terminal: \`${VAULTOPS} preflight\`, \`${VAULTOPS} list\`, \`${VAULTOPS} status <id>\`.`,
     );
     out('Press Ctrl-C to stop.');
     const reason = await Promise.race([stopRequested, stack.worker.then(() => 'worker stopped' as const)]);

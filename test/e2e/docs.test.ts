@@ -5,9 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_DIR } from '../../client/stack/tools.js';
+import { REPO_DIR, TOOLS_BIN } from '../../client/stack/tools.js';
 import { readerDirectory, runWalkthrough, walkthroughsIn } from '../harness/doc-walkthroughs.js';
 import { type Spawned, spawnCollecting } from '../harness/spawned.js';
 
@@ -28,7 +28,7 @@ const RUN_ORDER = [
 const walkthroughs = walkthroughsIn(join(REPO_DIR, 'docs'));
 const stateDir = mkdtempSync(join(tmpdir(), 'vaultops-e2e-docs-'));
 const home = mkdtempSync(join(tmpdir(), 'vaultops-e2e-docs-home-'));
-const reader = readerDirectory(REPO_DIR, stateDir);
+const reader = readerDirectory(REPO_DIR, stateDir, dirname(TOOLS_BIN));
 const timings: string[] = [];
 let dev: Spawned;
 

@@ -38,14 +38,15 @@ export function walkthroughsIn(dir: string): Map<string, Walkthrough> {
 }
 
 /**
- * A reader's working directory: the repository's package.json, bin/, node_modules and .tools
- * (so `npx vaultops` and `.tools/bin/bao` work as written), and `.vaultops/dev` pointing at the
- * dev stack's state directory (so `source .vaultops/dev/env.sh` does).
+ * A reader's working directory: the repository's package.json, bin/ and node_modules, the tools
+ * as .tools (so `npm run vaultops` and `.tools/bin/bao` work as written), and `.vaultops/dev`
+ * pointing at the dev stack's state directory (so `source .vaultops/dev/env.sh` does).
  */
-export function readerDirectory(repoDir: string, stateDir: string): string {
+export function readerDirectory(repoDir: string, stateDir: string, toolsDir: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'vaultops-docs-reader-'));
-  for (const entry of ['package.json', 'bin', 'node_modules', '.tools'])
+  for (const entry of ['package.json', 'bin', 'node_modules'])
     symlinkSync(join(repoDir, entry), join(dir, entry));
+  symlinkSync(toolsDir, join(dir, '.tools')); // $VAULTOPS_TOOLS_DIR where set, as for the stack
   mkdirSync(join(dir, '.vaultops'));
   symlinkSync(stateDir, join(dir, '.vaultops', 'dev'));
   return dir;

@@ -69,6 +69,37 @@ async function recordNew(ledger: Ledger, target: VaultClient, mount: string, pat
   await ledger.recordAll(absent);
 }
 
+/** The target's mount for a source KV mount, without the trailing slash. */
+const targetKvMount = (mapping: TargetMapping, mount: string) =>
+  targetMount(mapping, `${mount}/`).replace(/\/$/, '');
+
+/**
+ * Records what `paths` may create at the target, then copies them with their history, resuming
+ * where a retried attempt's heartbeat left off.
+ */
+async function recordAndCopy(
+  source: VaultClient,
+  target: VaultClient,
+  ledger: Ledger,
+  mapping: TargetMapping,
+  mounts: { from: string; to: string },
+  paths: string[],
+  limit: number,
+): Promise<KvCopyRollup> {
+  await recordNew(ledger, target, mounts.to, paths);
+  return copyKvBatch(
+    source,
+    target,
+    {
+      source: { namespace: mapping.from, mount: mounts.from },
+      target: { namespace: mapping.to, mount: mounts.to },
+      paths,
+      limit,
+    },
+    cursorFrom(Context.current().info.heartbeatDetails),
+  );
+}
+
 export async function copyKvMountBatch(
   source: VaultClient,
   target: VaultClient,
@@ -76,22 +107,19 @@ export async function copyKvMountBatch(
   mapping: TargetMapping,
   input: { mount: string; after: string | null; limit: number; totals?: KvTotals },
 ): Promise<KvBatchResult> {
-  const to = targetMount(mapping, `${input.mount}/`).replace(/\/$/, '');
+  const to = targetKvMount(mapping, input.mount);
   // From the cursor on, without listing what sorts before it: each batch costs its own paths.
   const page = await kvPathsAfter(source, input.mount, input.after, input.limit);
   const batch = page.paths;
-  await recordNew(ledger, target, to, batch);
-  const resume = cursorFrom(Context.current().info.heartbeatDetails);
-  const result = await copyKvBatch(
+  const mounts = { from: input.mount, to };
+  const result = await recordAndCopy(
     source,
     target,
-    {
-      source: { namespace: mapping.from, mount: input.mount },
-      target: { namespace: mapping.to, mount: to },
-      paths: batch,
-      limit: Math.max(batch.length, 1),
-    },
-    resume,
+    ledger,
+    mapping,
+    mounts,
+    batch,
+    Math.max(batch.length, 1),
   );
   return {
     totals: addToTotals(input.totals ?? emptyTotals(), result),
@@ -114,7 +142,7 @@ export async function copyKvDelta(
   mapping: TargetMapping,
   input: { mount: string },
 ): Promise<KvDeltaResult> {
-  const to = targetMount(mapping, `${input.mount}/`).replace(/\/$/, '');
+  const to = targetKvMount(mapping, input.mount);
   const [paths, copied] = await Promise.all([
     walkKvPaths(source, input.mount, '2'),
     walkKvPaths(target, to, '2'),
@@ -132,19 +160,8 @@ export async function copyKvDelta(
   const here = new Set(paths);
   let totals = emptyTotals();
   if (changed.length > 0) {
-    await recordNew(ledger, target, to, changed);
-    const resume = cursorFrom(Context.current().info.heartbeatDetails);
-    const result = await copyKvBatch(
-      source,
-      target,
-      {
-        source: { namespace: mapping.from, mount: input.mount },
-        target: { namespace: mapping.to, mount: to },
-        paths: changed,
-        limit: changed.length,
-      },
-      resume,
-    );
+    const mounts = { from: input.mount, to };
+    const result = await recordAndCopy(source, target, ledger, mapping, mounts, changed, changed.length);
     totals = addToTotals(totals, result);
   }
   return { totals, changed: changed.length, goneAtSource: copied.filter((p) => !here.has(p)).length };

@@ -133,6 +133,17 @@ export function rootCause(err: unknown): RootCause {
   return { message: cause?.message ?? '', type: cause?.type ?? cause?.name, cancelled };
 }
 
+/** The root cause of a failure that `promise` (a workflow's result) must end in. */
+export async function failureOf(promise: Promise<unknown>): Promise<RootCause> {
+  const err = await promise.then(
+    () => {
+      throw new Error('expected the workflow to fail, and it completed');
+    },
+    (e: unknown) => e,
+  );
+  return rootCause(err);
+}
+
 /** The workflow's result, or its failure's root cause. */
 export async function outcomeOf<R>(
   handle: WorkflowHandle<Workflow> & { result(): Promise<R> },

@@ -3,27 +3,16 @@
 // back; a snapshot that fails, or whose stored hash does not match, is recorded failed and never
 // usable; a drill refuses a snapshot whose file no longer matches its hash (and marks it failed),
 // reports exactly what differs when the restored cluster is not alike, and verifies it when it is.
-import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import { type DrFingerprint, fingerprintDifferences, type SnapshotEntry } from '../../common/dr/snapshots.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { drDrillWorkflow } from '../../workflows/dr/drill.js';
 import { drProtectWorkflow } from '../../workflows/dr/protect.js';
-import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { failureOf, useWorkflowBed } from '../harness/workflow-bed.js';
 import { keepHistory } from '../histories/keep.js';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const bed = useWorkflowBed({ prefix: 'dr-unit' });
 
 const fingerprint = (over: Partial<DrFingerprint> = {}): DrFingerprint => ({
   mounts: ['cubbyhole/ cubbyhole', 'secret/ kv v2', 'sys/ system'],
@@ -124,27 +113,14 @@ function standInDr(options: { failAt?: FailAt; restored?: DrFingerprint } = {}) 
   return { activities, manifest, removed, calls };
 }
 
-let run = 0;
-async function withWorker<T>(
-  activities: Partial<Activities>,
-  fn: (taskQueue: string) => Promise<T>,
-): Promise<T> {
-  const taskQueue = `dr-unit-${++run}`;
-  const worker = await createVaultopsWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    activities,
-    workflowBundle: bundle,
-  });
-  return worker.runUntil(fn(taskQueue));
-}
+const withWorker = <T>(activities: Partial<Activities>, fn: (taskQueue: string) => Promise<T>) =>
+  bed.withWorker(activities, fn);
 
 /** Runs a protect; `keep` keeps its history under that name (see test/histories/keep.ts). */
 async function protect(taskQueue: string, keep?: string) {
-  const handle = await env.client.workflow.start(drProtectWorkflow, {
+  const handle = await bed.env.client.workflow.start(drProtectWorkflow, {
     taskQueue,
-    workflowId: `dr-protect-${run}-${Math.random()}`,
+    workflowId: `${taskQueue}-protect-${Math.random()}`,
     args: [{ cluster: 'primary' }],
   });
   const result = await handle.result();
@@ -152,26 +128,15 @@ async function protect(taskQueue: string, keep?: string) {
   return result;
 }
 async function drill(taskQueue: string, keep?: string) {
-  const handle = await env.client.workflow.start(drDrillWorkflow, {
+  const handle = await bed.env.client.workflow.start(drDrillWorkflow, {
     taskQueue,
-    workflowId: `dr-drill-${run}-${Math.random()}`,
+    workflowId: `${taskQueue}-drill-${Math.random()}`,
     args: [{ sourceCluster: 'primary', targetCluster: 'standby' }],
   });
   const result = await handle.result();
   if (keep) await keepHistory(keep, handle);
   return result;
 }
-
-const failureOf = async (p: Promise<unknown>) => {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  let cause = (err as WorkflowFailedError).cause as (Error & { cause?: Error; type?: string }) | undefined;
-  while (cause?.cause) cause = cause.cause as typeof cause;
-  return cause as ApplicationFailure;
-};
 
 describe('drProtectWorkflow', () => {
   it('records a usable entry with the canary and baseline, after the stored hash is read back', async () => {

@@ -5,16 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import type { RotationRef } from '../../activities/rotation/inputs.js';
 import { createRotationActivities } from '../../activities/rotation/protocol.js';
 import { formatRotationLabels, parseRotationLabels } from '../../common/rotation/labels.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import {
   rollbackUpdate,
@@ -24,17 +20,10 @@ import {
 } from '../../workflows/rotation/secret-rotation.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 import { kvStandIn } from '../harness/kv-stand-in.js';
-import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { failureOf, useWorkflowBed } from '../harness/workflow-bed.js';
 import { keepHistory } from '../histories/keep.js';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const bed = useWorkflowBed({ prefix: 'rotation' });
 
 const secret = () => {
   const value = randomBytes(18).toString('hex');
@@ -180,35 +169,9 @@ const input = (rotationId: string): SecretRotationInput => ({
   sessionRecheckMs: 60_000,
 });
 
-async function withWorker<T>(
-  activities: Partial<Activities>,
-  fn: (taskQueue: string) => Promise<T>,
-): Promise<T> {
-  const taskQueue = `rotation-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-  const worker = await createVaultopsWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    activities,
-    workflowBundle: bundle,
-  });
-  return worker.runUntil(() => fn(taskQueue));
-}
+const { withWorker } = bed;
 
 const ran: string[] = [];
-
-async function failureOf(promise: Promise<unknown>): Promise<{ message: string; type: string | undefined }> {
-  const err = await promise.then(
-    () => {
-      throw new Error('expected the workflow to fail');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  let cause = (err as WorkflowFailedError).cause as (Error & { cause?: unknown; type?: string }) | undefined;
-  while (cause?.cause) cause = cause.cause as typeof cause;
-  return { message: cause?.message ?? '', type: cause?.type };
-}
 
 describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
   it('rotates: lock, pending, set, test, promote, grace, retire, unlock', async () => {
@@ -216,7 +179,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
     const result = await withWorker(activities, async (taskQueue) => {
       const id = `${taskQueue}-happy`;
       ran.push(id);
-      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+      const handle = await bed.env.client.workflow.start(secretRotationWorkflow, {
         taskQueue,
         workflowId: id,
         args: [input(id)],
@@ -249,7 +212,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
       const failure = await withWorker(activities, async (taskQueue) => {
         const id = `${taskQueue}-fail-${failAt}`;
         ran.push(id);
-        const handle = await env.client.workflow.start(secretRotationWorkflow, {
+        const handle = await bed.env.client.workflow.start(secretRotationWorkflow, {
           taskQueue,
           workflowId: id,
           args: [input(id)],
@@ -282,7 +245,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
     const result = await withWorker(activities, async (taskQueue) => {
       const id = `${taskQueue}-rollback`;
       ran.push(id);
-      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+      const handle = await bed.env.client.workflow.start(secretRotationWorkflow, {
         taskQueue,
         workflowId: id,
         args: [input(id)],
@@ -316,7 +279,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
     await withWorker(activities, async (taskQueue) => {
       const id = `${taskQueue}-late-rollback`;
       ran.push(id);
-      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+      const handle = await bed.env.client.workflow.start(secretRotationWorkflow, {
         taskQueue,
         workflowId: id,
         args: [input(id)],
@@ -331,7 +294,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
     const failure = await withWorker(activities, async (taskQueue) => {
       const id = `${taskQueue}-concurrent`;
       ran.push(id);
-      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+      const handle = await bed.env.client.workflow.start(secretRotationWorkflow, {
         taskQueue,
         workflowId: id,
         args: [input(id)],
@@ -350,7 +313,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
     const again = standIn({ lockedBy: 'same-rotation' });
     await withWorker(again.activities, async (taskQueue) => {
       ran.push(`${taskQueue}-same`);
-      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+      const handle = await bed.env.client.workflow.start(secretRotationWorkflow, {
         taskQueue,
         workflowId: `${taskQueue}-same`,
         args: [input('same-rotation')],
@@ -364,7 +327,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
     const result = await withWorker(activities, async (taskQueue) => {
       const id = `${taskQueue}-sessions`;
       ran.push(id);
-      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+      const handle = await bed.env.client.workflow.start(secretRotationWorkflow, {
         taskQueue,
         workflowId: id,
         args: [input(id)],
@@ -383,7 +346,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
     const failure = await withWorker(activities, async (taskQueue) => {
       const id = `${taskQueue}-fail-retire`;
       ran.push(id);
-      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+      const handle = await bed.env.client.workflow.start(secretRotationWorkflow, {
         taskQueue,
         workflowId: id,
         args: [{ ...input(id), webhookUrl: 'http://127.0.0.1:9/stand-in-hook' }],
@@ -402,17 +365,17 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
     await withWorker(activities, async (taskQueue) => {
       const id = `${taskQueue}-notice`;
       ran.push(id);
-      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+      const handle = await bed.env.client.workflow.start(secretRotationWorkflow, {
         taskQueue,
         workflowId: id,
         args: [{ ...input(id), noticeMs: 24 * 60 * 60_000, webhookUrl: 'http://127.0.0.1:9/stand-in-hook' }],
       });
-      const started = await env.currentTimeMs();
+      const started = await bed.env.currentTimeMs();
       expect((await handle.result()).outcome).toBe('rotated');
       const status = await handle.query(workflowStatusQuery);
       expect(status.steps[0]).toMatchObject({ name: 'notice', state: 'done' });
       // The lock came a day after the notice (durable timer), and the rotation after that.
-      expect((await env.currentTimeMs()) - started).toBeGreaterThanOrEqual(24 * 60 * 60_000);
+      expect((await bed.env.currentTimeMs()) - started).toBeGreaterThanOrEqual(24 * 60 * 60_000);
     });
     expect(state.calls[0]).toBe('notify:notice');
     expect(state.calls[1]).toBe('lock');
@@ -424,7 +387,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
     await withWorker(activities, async (taskQueue) => {
       const id = `${taskQueue}-webhook-down`;
       ran.push(id);
-      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+      const handle = await bed.env.client.workflow.start(secretRotationWorkflow, {
         taskQueue,
         workflowId: id,
         args: [{ ...input(id), webhookUrl: 'http://127.0.0.1:9/stand-in-hook' }],
@@ -440,7 +403,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
     await withWorker(activities, async (taskQueue) => {
       const id = `${taskQueue}-cancel-notice`;
       ran.push(id);
-      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+      const handle = await bed.env.client.workflow.start(secretRotationWorkflow, {
         taskQueue,
         workflowId: id,
         args: [{ ...input(id), noticeMs: 60 * 60_000 }],
@@ -463,7 +426,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
     await withWorker(activities, async (taskQueue) => {
       const id = `${taskQueue}-cancel-test`;
       ran.push(id);
-      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+      const handle = await bed.env.client.workflow.start(secretRotationWorkflow, {
         taskQueue,
         workflowId: id,
         args: [input(id)],
@@ -489,7 +452,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
     await withWorker(activities, async (taskQueue) => {
       const id = `${taskQueue}-cancel-grace`;
       ran.push(id);
-      const handle = await env.client.workflow.start(secretRotationWorkflow, {
+      const handle = await bed.env.client.workflow.start(secretRotationWorkflow, {
         taskQueue,
         workflowId: id,
         args: [input(id)],
@@ -515,12 +478,12 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
       const first = `${taskQueue}-restore-1`;
       const second = `${taskQueue}-restore-2`;
       ran.push(first, second);
-      await env.client.workflow.execute(secretRotationWorkflow, {
+      await bed.env.client.workflow.execute(secretRotationWorkflow, {
         taskQueue,
         workflowId: first,
         args: [input(first)],
       });
-      const result = await env.client.workflow.execute(secretRotationWorkflow, {
+      const result = await bed.env.client.workflow.execute(secretRotationWorkflow, {
         taskQueue,
         workflowId: second,
         args: [{ ...input(second), restoreVersion: 1 }],
@@ -538,7 +501,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
       const id = `${taskQueue}-default-id`;
       ran.push(id);
       const { rotationId: _, ...withoutId } = input(id);
-      await env.client.workflow.execute(secretRotationWorkflow, {
+      await bed.env.client.workflow.execute(secretRotationWorkflow, {
         taskQueue,
         workflowId: id,
         args: [withoutId],
@@ -559,7 +522,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
       ].entries()) {
         const id = `${taskQueue}-bad-${n}`;
         ran.push(id);
-        const handle = await env.client.workflow.start(secretRotationWorkflow, {
+        const handle = await bed.env.client.workflow.start(secretRotationWorkflow, {
           taskQueue,
           workflowId: id,
           args: [{ ...input(id), ...bad }],
@@ -571,7 +534,7 @@ describe('secretRotationWorkflow (time-skipping, stand-in activities)', () => {
   });
 
   it('leaves no credential in the history', async () => {
-    const scan = await expectNoSecretsInHistory(env.client, { workflowIds: ran });
+    const scan = await expectNoSecretsInHistory(bed.env.client, { workflowIds: ran });
     expect(scan.runs).toBeGreaterThanOrEqual(ran.length);
   });
 });

@@ -107,11 +107,14 @@ export const FAILOVER_PHASES = [
 ] as const;
 export type FailoverPhase = (typeof FAILOVER_PHASES)[number];
 
-/** The RTO, phase by phase, and in all (the sum: from the start of detection to the switch). */
-export interface FailoverRto {
-  phases: Partial<Record<FailoverPhase, number>>;
+/** A runbook's RTO, phase by phase (milliseconds), and in all (from its first phase's start to its end). */
+export interface PhaseRto<Phase extends string> {
+  phases: Partial<Record<Phase, number>>;
   totalMs: number;
 }
+
+/** The failover's RTO: the sum, from the start of detection to the switch. */
+export type FailoverRto = PhaseRto<FailoverPhase>;
 
 export const FAILBACK_PHASES = [
   'check',
@@ -126,10 +129,7 @@ export const FAILBACK_PHASES = [
 export type FailbackPhase = (typeof FAILBACK_PHASES)[number];
 
 /** The failback's RTO: `unseal` sums the key holders' turns before and after the restore. */
-export interface FailbackRto {
-  phases: Partial<Record<FailbackPhase, number>>;
-  totalMs: number;
-}
+export type FailbackRto = PhaseRto<FailbackPhase>;
 
 /** What `vaultops dr unseal-share` tells the workflow after sending a share: progress only. */
 export type UnsealProgressReport = SealProgress;

@@ -2,6 +2,7 @@
 // each node of the old primary ended up after its demotion, and the RTO phases of that runbook. No
 // DR operation token or secondary activation token appears in any of these: they are what the
 // workflow's history and status carry.
+import type { PhaseRto } from './failover.js';
 
 /** sys/replication/dr/status, normalised ("dr-primary" in old releases is "primary"). */
 export type DrReplicationMode = 'primary' | 'secondary' | 'disabled' | 'unknown';
@@ -65,10 +66,7 @@ export const REPLICATION_FAILOVER_PHASES = [
 export type ReplicationFailoverPhase = (typeof REPLICATION_FAILOVER_PHASES)[number];
 
 /** The RTO, phase by phase, and in all (from the start of detection to the switch). */
-export interface ReplicationFailoverRto {
-  phases: Partial<Record<ReplicationFailoverPhase, number>>;
-  totalMs: number;
-}
+export type ReplicationFailoverRto = PhaseRto<ReplicationFailoverPhase>;
 
 /** Where the DR operation token comes from on the worker when the input names no file. */
 export const DR_OPERATION_TOKEN_FILE_ENV = 'VAULTOPS_DR_OPERATION_TOKEN_FILE';

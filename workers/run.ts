@@ -28,7 +28,13 @@ export function installRuntime(): void {
   const level = ({ trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' } as const)[
     logger.level as 'info'
   ] as LogLevel | undefined;
-  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger(level ?? 'ERROR', sdkLogFunction) });
+  // Core's own (native) lines are forwarded too, so every line goes through our logger.
+  const logging = { forward: {} };
+  Runtime.install({
+    shutdownSignals: [],
+    logger: new DefaultLogger(level ?? 'ERROR', sdkLogFunction),
+    telemetryOptions: { logging },
+  });
   runtimeInstalled = true;
 }
 

@@ -102,7 +102,6 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
 
   const carried = input.carried;
   const s = {
-    phase: 'issuing' as CertificatePhase,
     cert: carried?.certificate ?? null,
     renewals: carried?.renewals ?? 0,
     renewalsThisRun: 0,
@@ -123,12 +122,14 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
     return notAfter - renewalWindowMs(notAfter - Date.parse(cert.notBefore), input.renewBeforeMs);
   };
 
-  const steps = trackSteps(CERTIFICATE_STEPS);
+  // The certificate's phases (waiting, renewing, retrying...) are not its steps: it enters each itself.
+  const steps = trackSteps(CERTIFICATE_STEPS, { phase: 'issuing', phaseFromSteps: false });
+  const phase = () => steps.phase as CertificatePhase;
   const status = (): CertificateStatus => ({
-    phase: s.phase,
+    phase: phase(),
     certificate: s.cert,
     nextRenewalAt:
-      s.cert && !['revoking', 'revoked', 'done'].includes(s.phase) ? iso(renewAtMs(s.cert)) : null,
+      s.cert && !['revoking', 'revoked', 'done'].includes(phase()) ? iso(renewAtMs(s.cert)) : null,
     renewals: s.renewals,
     failing: s.failing,
     lastError: s.lastError,
@@ -152,15 +153,15 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
   // A Vault step runs to its end even when the workflow is cancelled meanwhile: a certificate
   // issued just then is known (and revoked with the rest); while Vault is sealed it queues.
   const vaultStep = <T>(name: string, run: () => Promise<T>): Promise<T> => {
-    const was = s.phase;
+    const was = phase();
     return CancellationScope.nonCancellable(() =>
       sealAware(name, run, {
         cluster,
         onQueued: () => {
-          s.phase = 'queued-sealed';
+          steps.enter('queued-sealed');
         },
         onReleased: () => {
-          s.phase = was;
+          steps.enter(was);
         },
       }),
     );
@@ -267,7 +268,7 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
   const obtainWithBackoff = async (event: 'issued' | 'renewed'): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       try {
-        s.phase = event === 'issued' ? 'issuing' : 'renewing';
+        steps.enter(event === 'issued' ? 'issuing' : 'renewing');
         await obtain(event);
         s.failing = false;
         return;
@@ -285,7 +286,7 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
             message: `cannot issue ${input.commonName} from ${input.mount}/${input.role}: ${message}`,
           });
         s.failing = true;
-        s.phase = 'retrying';
+        steps.enter('retrying');
         noteRenew();
         renewRequested = false;
         await condition(() => renewRequested || revokeRequested !== null, retryWaitMs(attempt));
@@ -297,11 +298,11 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
   /** Step 6: revoke the current certificate, record it, prove it, remove the files if asked. */
   const revokeCurrent = async (request: RevokeRequest): Promise<void> => {
     const cert = s.cert;
-    s.phase = 'revoking';
+    steps.enter('revoking');
     steps.set('renew', 'done', `${s.renewals} renewals`);
     if (!cert) {
       steps.set('revoke', 'done', 'nothing was issued');
-      s.phase = 'revoked';
+      steps.enter('revoked');
       return;
     }
     await steps.run('revoke', async () => {
@@ -323,7 +324,7 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
       'done',
       `serial ${cert.serial} revoked; CRL and OCSP (signed by the ${s.revocation?.ocsp.signedBy}) agree`,
     );
-    s.phase = 'revoked';
+    steps.enter('revoked');
   };
 
   setHandler(
@@ -348,8 +349,8 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
         if (input.once)
           throw new Error('this workflow issues once and ends; start one without --once to renew');
         if (!s.cert) throw new Error('no certificate yet: wait until the first one is deployed');
-        if (revokeRequested || s.phase === 'revoked' || s.phase === 'done')
-          throw new Error(`the certificate is ${s.phase === 'done' ? 'done' : 'being revoked'}`);
+        if (revokeRequested || phase() === 'revoked' || phase() === 'done')
+          throw new Error(`the certificate is ${phase() === 'done' ? 'done' : 'being revoked'}`);
       },
     },
   );
@@ -357,7 +358,7 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
     revokeUpdate,
     async (request): Promise<CertRevocation> => {
       revokeRequested = request ?? {};
-      await condition(() => s.revocation !== null || s.phase === 'revoked');
+      await condition(() => s.revocation !== null || phase() === 'revoked');
       if (!s.revocation)
         throw ApplicationFailure.create({ type: 'CertNothingToRevoke', message: 'nothing was issued' });
       return s.revocation;
@@ -385,7 +386,7 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
       await obtainWithBackoff('issued');
     }
     if (input.once) {
-      s.phase = 'done';
+      steps.enter('done');
       steps.set('renew', 'done', 'issued once');
       await condition(allHandlersFinished);
       return outcome();
@@ -410,7 +411,7 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
           });
       }
       if (revokeRequested) break;
-      s.phase = 'waiting';
+      steps.enter('waiting');
       const due = Math.max(MIN_WAIT_MS, renewAtMs(s.cert as HeldCertificate) - Date.now());
       const woken = await condition(() => renewRequested || revokeRequested !== null, due);
       if (revokeRequested) break;

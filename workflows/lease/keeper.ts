@@ -120,7 +120,6 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
 
   const carried = input.carried;
   const s = {
-    phase: 'issuing' as LeaseKeeperPhase,
     lease: carried?.lease ?? null,
     renewals: carried?.renewals ?? 0,
     reissues: carried?.reissues ?? 0,
@@ -131,17 +130,20 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
   };
   const retiring = new Map<string, number>();
   let revoking = 0;
+  // The keeper's phases (waiting, renewing, retrying...) are not its steps: it enters each itself.
+  const steps = trackSteps(LEASE_KEEPER_STEPS, { phase: 'issuing', phaseFromSteps: false });
+  const phase = () => steps.phase as LeaseKeeperPhase;
 
   const windowMs = (lease: HeldLease) => renewalWindowMs(lease.durationSeconds * 1000, input.renewBeforeMs);
   const actAtMs = (lease: HeldLease) => lease.expiresAtMs - windowMs(lease);
   const renewable = (lease: HeldLease) => lease.renewable && !lease.capped;
 
   const status = (): LeaseKeeperStatus => ({
-    phase: s.phase,
+    phase: phase(),
     leaseId: s.lease?.leaseId ?? null,
     expiresAt: s.lease ? iso(s.lease.expiresAtMs) : null,
-    nextActionAt: s.lease && s.phase !== 'revoked' ? iso(actAtMs(s.lease)) : null,
-    nextAction: !s.lease || s.phase === 'revoked' ? null : renewable(s.lease) ? 'renew' : 'reissue',
+    nextActionAt: s.lease && phase() !== 'revoked' ? iso(actAtMs(s.lease)) : null,
+    nextAction: !s.lease || phase() === 'revoked' ? null : renewable(s.lease) ? 'renew' : 'reissue',
     maxTtlReached: s.lease?.capped ?? false,
     renewals: s.renewals,
     reissues: s.reissues,
@@ -152,7 +154,6 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
     run: s.run,
   });
   setHandler(leaseKeeperStatusQuery, status);
-  const steps = trackSteps(LEASE_KEEPER_STEPS);
   const noteKeep = () =>
     steps.set(
       'keep',
@@ -168,15 +169,15 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
   // Each Vault step runs to its end even when the keeper is cancelled meanwhile: a lease issued
   // just then is then known, and revoked with the rest.
   const vaultStep = <T>(name: string, run: () => Promise<T>): Promise<T> => {
-    const was = s.phase;
+    const was = phase();
     return CancellationScope.nonCancellable(() =>
       sealAware(name, run, {
         cluster,
         onQueued: () => {
-          s.phase = 'queued-sealed';
+          steps.enter('queued-sealed');
         },
         onReleased: () => {
-          s.phase = was;
+          steps.enter(was);
         },
       }),
     );
@@ -218,7 +219,7 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
   /** Fresh credentials, delivered; the old lease (if any) is retired after the overlap. */
   const issue = async (): Promise<void> => {
     const old = s.lease;
-    s.phase = old ? 'reissuing' : 'issuing';
+    steps.enter(old ? 'reissuing' : 'issuing');
     const askedAtMs = Date.now();
     const issued = await vaultStep('issue', () =>
       act.leaseIssue({ cluster, dbMount: input.dbMount, role: input.role, deliver: input.deliver }),
@@ -232,7 +233,7 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
 
   /** Renews the lease; false when fresh credentials are due instead (refused, or max TTL near). */
   const renew = async (lease: HeldLease): Promise<boolean> => {
-    s.phase = 'renewing';
+    steps.enter('renewing');
     const askedAtMs = Date.now();
     const answer = await vaultStep('renew', () =>
       act.leaseRenew({ cluster, leaseId: lease.leaseId, incrementSeconds: lease.durationSeconds }),
@@ -311,7 +312,7 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
           });
         }
         if (!s.lease || Date.now() >= s.lease.expiresAtMs) await alertOnce(message);
-        s.phase = 'retrying';
+        steps.enter('retrying');
         noteKeep();
         await sleep(retryWaitMs(attempt));
       }
@@ -320,7 +321,7 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
 
   /** Cancelled: revoke the current lease and any still retiring, remove the file if asked. */
   const cleanUp = async () => {
-    s.phase = 'revoking';
+    steps.enter('revoking');
     steps.set('keep', 'done', `${s.renewals} renewals, ${s.reissues} reissues`);
     steps.set('revoke', 'running');
     const current = s.lease;
@@ -356,7 +357,7 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
     } else {
       steps.set('revoke', 'done', `revoked ${leaseIds.length} lease(s)`);
     }
-    s.phase = 'revoked';
+    steps.enter('revoked');
   };
 
   try {
@@ -390,7 +391,7 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
           },
         });
       }
-      s.phase = 'waiting';
+      steps.enter('waiting');
       const lease = s.lease as HeldLease;
       await sleep(Math.max(MIN_WAIT_MS, actAtMs(lease) - Date.now()));
       await keep();

@@ -55,6 +55,11 @@ export interface TrackStepsOptions<N extends string> {
   phase?: string;
   /** Steps that belong to a wider phase (e.g. every copy step to "copy"); others are their own. */
   phaseOf?: Partial<Record<N, string>>;
+  /**
+   * False when the workflow enters every phase itself (a keeper's phases, waiting or renewing,
+   * are not its steps); by default a step's run enters the step's phase.
+   */
+  phaseFromSteps?: boolean;
 }
 
 /** Registers the `workflowStatus` query over these steps, all `pending` at first. Call once, at the top. */
@@ -91,7 +96,7 @@ export function trackSteps<const N extends string>(
     },
     async run(name, fn, runOptions = {}) {
       set(name, runOptions.as ?? 'running');
-      phase = options.phaseOf?.[name] ?? name;
+      if (options.phaseFromSteps !== false) phase = options.phaseOf?.[name] ?? name;
       try {
         const result = await fn();
         set(name, 'done');

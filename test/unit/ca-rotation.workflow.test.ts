@@ -4,33 +4,21 @@
 // rejection, a failure at each step before the grace period ends, and a cancellation during it
 // (each rolled back: the old default and roles back, the new issuer and key gone), and a grace
 // period shorter than the longest leaf TTL refused before anything changes.
-import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createCaRotationActivities,
   type RoleState,
   rotationLockPath,
 } from '../../activities/ca/rotation.js';
 import type { Activities } from '../../activities/index.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { type CaRotationInput, caRotationWorkflow } from '../../workflows/ca/rotation.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
-import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { kvStandIn } from '../harness/kv-stand-in.js';
-import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { outcomeOf, stepsOf, useWorkflowBed, waitForStep } from '../harness/workflow-bed.js';
 import { keepHistory } from '../histories/keep.js';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const bed = useWorkflowBed({ prefix: 'ca-rotation' });
 
 const HOUR = 3600_000;
 const YEAR = 365 * 24 * HOUR;
@@ -211,56 +199,23 @@ async function rotate(
   /** Keeps the run's history under this name (see test/histories/keep.ts). */
   keep?: string,
 ) {
-  const taskQueue = `ca-rotation-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-  const worker = await createVaultopsWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    activities,
-    workflowBundle: bundle,
-  });
-  return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(caRotationWorkflow, {
-      taskQueue,
-      workflowId: taskQueue,
-      args: [args],
-    });
-    const stepState = async (name: string) =>
-      (await handle.query(workflowStatusQuery)).steps.find((s) => s.name === name);
-    const waitFor = async (name: string, states: string[]) => {
-      for (let waited = 0; waited < 30_000; waited += 50) {
-        const step = await stepState(name);
-        if (step && states.includes(step.state)) return step;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`step ${name} never reached ${states.join('/')}`);
-    };
+  return bed.start(caRotationWorkflow, [args], activities, async (handle) => {
     if (decision !== 'none') {
-      await waitFor('approve', ['waiting-approval']);
+      await waitForStep(handle, 'approve', 'waiting-approval', 30_000);
       await handle.executeUpdate(decision === 'reject' ? rejectUpdate : approveUpdate, {
         args: [{ approver: 'bob', reason: 'stand-in test' }],
       });
     }
     let graceDetail: string | null = null;
     if (decision === 'cancel-in-grace') {
-      graceDetail = (await waitFor('grace', ['running'])).detail;
+      graceDetail = (await waitForStep(handle, 'grace', 'running', 30_000)).detail;
       await handle.cancel();
     }
-    const outcome = await handle.result().then(
-      (result) => ({ result, failure: undefined }),
-      (err: unknown) => ({ result: undefined, failure: rootCause(err) }),
-    );
-    const steps = Object.fromEntries((await handle.query(workflowStatusQuery)).steps.map((s) => [s.name, s]));
+    const outcome = await outcomeOf(handle);
+    const steps = await stepsOf(handle);
     if (keep) await keepHistory(keep, handle);
     return { ...outcome, steps, graceDetail };
   });
-}
-
-function rootCause(err: unknown): { message: string; type: string | undefined } {
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  let cause = (err as WorkflowFailedError).cause as (Error & { cause?: unknown; type?: string }) | undefined;
-  while (cause?.cause) cause = cause.cause as typeof cause;
-  return { message: cause?.message ?? '', type: cause?.type ?? cause?.name };
 }
 
 /** The mount after a rollback: as it was before the rotation. */
@@ -278,7 +233,7 @@ describe('caRotationWorkflow (time-skipping, stand-in activities)', () => {
   it('rotates through the grace period, narrows the old issuer, then deletes it after it expires', async () => {
     const { state, activities } = standInMount();
     const started = Date.now();
-    const startedSkipped = (await env.currentTimeMs()) as number;
+    const startedSkipped = (await bed.env.currentTimeMs()) as number;
     const { result, failure, steps } = await rotate(
       activities,
       input(),
@@ -318,7 +273,7 @@ describe('caRotationWorkflow (time-skipping, stand-in activities)', () => {
     expect(state.roles.get('client')).toMatchObject({ issuerRef: 'int-2026', keyType: 'ec', keyBits: 256 });
     expect(Object.values(steps).map((s) => s.state)).toEqual(Array(14).fill('done'));
     // Two years of waiting for the old issuer to expire went by in skipped time, not real time.
-    expect(((await env.currentTimeMs()) as number) - startedSkipped).toBeGreaterThan(2 * YEAR);
+    expect(((await bed.env.currentTimeMs()) as number) - startedSkipped).toBeGreaterThan(2 * YEAR);
     expect(Date.now() - started).toBeLessThan(60_000);
   });
 

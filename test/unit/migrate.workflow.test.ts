@@ -8,11 +8,9 @@
 // the SOURCE cluster's seal queued with the source's guard, not the target's.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import type { Ledger } from '../../activities/migrate/ledger.js';
 import { rollbackMigration } from '../../activities/migrate/rollback.js';
@@ -27,23 +25,15 @@ import {
 } from '../../common/migrate/run.js';
 import type { VaultClient } from '../../vault/client.js';
 import { VaultErrorType, vaultFailure } from '../../vault/errors.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { sealGuardId, sealGuardStateQuery } from '../../workflows/lib/seal-signals.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { confirmFreezeUpdate, migrationProgressQuery } from '../../workflows/migrate/messages.js';
 import { migrateWorkflow } from '../../workflows/migrate/migrate.js';
-import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { rootCause, useWorkflowBed } from '../harness/workflow-bed.js';
 import { keepHistory } from '../histories/keep.js';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const bed = useWorkflowBed({ prefix: 'migrate' });
 
 type Step =
   | 'namespace'
@@ -376,24 +366,11 @@ type WaitFor = (
 ) => Promise<{ state: string; detail: string | null } | undefined>;
 
 async function migrate(m: ReturnType<typeof standInMigration>, args: MigrateRunInput, script: Script) {
-  const taskQueue = `migrate-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-  const worker = await createVaultopsWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    activities: m.activities,
-    workflowBundle: bundle,
-  });
-  return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(migrateWorkflow, {
-      taskQueue,
-      workflowId: taskQueue,
-      args: [args],
-    });
+  return bed.start(migrateWorkflow, [args], m.activities, async (handle) => {
     const waitFor = async (name: string, states: string[]) => {
       for (let waited = 0; waited < 30_000; waited += 50) {
         // A query racing a continue-as-new may wait long: bounded, and asked again.
-        const steps = await env.client
+        const steps = await bed.env.client
           .withDeadline(Date.now() + 3000, () => handle.query(workflowStatusQuery))
           .catch(() => ({ steps: [] }));
         const step = steps.steps.find((s) => s.name === name);
@@ -427,14 +404,14 @@ async function migrate(m: ReturnType<typeof standInMigration>, args: MigrateRunI
     // The result once the workflow has closed: awaiting a running chain of continued-as-new runs
     // in the time-skipping server now and then never returns.
     for (let waited = 0; waited < 30_000; waited += 50) {
-      const { status } = await env.client
+      const { status } = await bed.env.client
         .withDeadline(Date.now() + 3000, () => handle.describe())
         .catch(() => ({ status: { name: 'RUNNING' } }));
       if (status.name !== 'RUNNING') break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    const outcome = await env.client.workflow
-      .getHandle(taskQueue)
+    const outcome = await bed.env.client.workflow
+      .getHandle(handle.workflowId)
       .result()
       .then(
         (result) => ({ result, failure: undefined }),
@@ -446,14 +423,6 @@ async function migrate(m: ReturnType<typeof standInMigration>, args: MigrateRunI
     const progress = await handle.query(migrationProgressQuery);
     return { ...outcome, status, progress, handle };
   });
-}
-
-function rootCause(err: unknown): { message: string; type: string | undefined; cancelled: boolean } {
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  let cause = (err as WorkflowFailedError).cause as (Error & { cause?: unknown; type?: string }) | undefined;
-  const cancelled = cause?.name === 'CancelledFailure';
-  while (cause?.cause) cause = cause.cause as typeof cause;
-  return { message: cause?.message ?? '', type: cause?.type ?? cause?.name, cancelled };
 }
 
 /** After a rollback the target is as it was: what was there before stays, nothing else. */
@@ -634,7 +603,7 @@ describe('migrateWorkflow', () => {
       retire: 'approve',
       meanwhile: async (handle, waitFor) => {
         queuedDetail = (await waitFor('kv', ['queued-sealed']))?.detail;
-        const guard = env.client.workflow.getHandle(sealGuardId(sourceCluster));
+        const guard = bed.env.client.workflow.getHandle(sealGuardId(sourceCluster));
         // Started by the enqueue, the guard learns of the seal from its first watch.
         for (let waited = 0; !(await guard.query(sealGuardStateQuery)).sealed; waited += 50) {
           if (waited > 20_000) throw new Error("the source's guard never saw the seal");
@@ -643,7 +612,9 @@ describe('migrateWorkflow', () => {
         const state = await guard.query(sealGuardStateQuery);
         expect(state.queue.map((q) => `${q.workflowId}:${q.step}`)).toEqual([`${handle.workflowId}:kv`]);
         // The target's guard is not involved: it was never started.
-        await expect(env.client.workflow.getHandle(sealGuardId(targetCluster)).describe()).rejects.toThrow();
+        await expect(
+          bed.env.client.workflow.getHandle(sealGuardId(targetCluster)).describe(),
+        ).rejects.toThrow();
         // While the source stays sealed the step waits; nobody releases it to fail again.
         const attempts = m.seal.sealedAttempts;
         await sleep(1500);
@@ -651,7 +622,7 @@ describe('migrateWorkflow', () => {
         m.seal.sealed.delete(sourceCluster);
       },
     });
-    await env.client.workflow.getHandle(sealGuardId(sourceCluster)).terminate('test done');
+    await bed.env.client.workflow.getHandle(sealGuardId(sourceCluster)).terminate('test done');
     expect(failure).toBeUndefined();
     expect(queuedDetail).toBe(`waiting for ${sourceCluster} to be unsealed`);
     expect(attemptsWhileSealed[0]).toBeGreaterThan(0);
@@ -674,7 +645,7 @@ describe('migrateWorkflow', () => {
     // The first run: the structure and two KV batches, then the continue-as-new.
     await keepHistory(
       'migrate-continued-between-batches',
-      env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId),
+      bed.env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId),
     );
     // Four batches over three runs: each run goes on after the last path the previous one copied.
     expect(m.calls.filter((c) => c.startsWith('kv after'))).toEqual([

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Client,
+  type QueryDefinition,
   QueryNotRegisteredError,
   WorkflowFailedError,
   WorkflowNotFoundError,
@@ -275,18 +276,15 @@ async function askWorkflow(
   if (pollers === 0)
     return { steps: null, approval: null, unanswered: `no worker polls task queue "${taskQueue}" to answer` };
   const handle = client.workflow.getHandle(workflowId);
-  const ask = <T>(query: string) =>
+  const ask = <T>(query: QueryDefinition<T>) =>
     client.connection
-      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query<T>(query))
+      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(query))
       .catch((err: unknown) => {
         if (err instanceof QueryNotRegisteredError) return null;
         throw err;
       });
   try {
-    const [steps, approval] = await Promise.all([
-      ask<WorkflowStatusReport>(workflowStatusQuery.name),
-      ask<ApprovalState>(approvalStateQuery.name),
-    ]);
+    const [steps, approval] = await Promise.all([ask(workflowStatusQuery), ask(approvalStateQuery)]);
     return { steps, approval, unanswered: null };
   } catch (err) {
     // The status from Temporal is worth showing even when the workflow cannot answer.

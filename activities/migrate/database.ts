@@ -5,13 +5,12 @@
 // and the operator re-enters the password at the target (the caveat). Dynamic roles are settings
 // and copy exactly. Static roles are not created: creating one rotates the database user's
 // password at once, which needs the connection's password (reported, for the cutover).
-import { type StepReport, type TargetMapping, targetMount } from '../../common/migrate/run.js';
+import type { StepReport, TargetMapping } from '../../common/migrate/run.js';
 import type { VaultClient } from '../../vault/client.js';
 import { segment, vaultPath } from '../../vault/paths.js';
 import { type Compared, compareDigests, digestOf } from './digest.js';
 import type { Ledger } from './ledger.js';
-import { readMounts } from './mount-table.js';
-import { migratedMounts } from './mounts.js';
+import { migratedEngines } from './mounts.js';
 import { listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
 
 /** The connection's settings as compared on both sides (what the target may differ in is left out). */
@@ -58,11 +57,8 @@ export function roleSettings(read: Record<string, unknown>): Record<string, unkn
 export const passwordAction = (mount: string, name: string) =>
   `re-enter the connection's password (vault write ${mount}/config/${name} password=…)`;
 
-function databaseMounts(mounts: Awaited<ReturnType<typeof readMounts>>, mapping: TargetMapping) {
-  return migratedMounts(mounts, mapping, 'sys/mounts')
-    .filter(([, m]) => m.type === 'database')
-    .map(([path]) => ({ from: path.replace(/\/$/, ''), to: targetMount(mapping, path).replace(/\/$/, '') }));
-}
+const databaseMounts = (source: VaultClient, mapping: TargetMapping) =>
+  migratedEngines(source, mapping, (m) => m.type === 'database');
 
 export async function copyDatabase(
   source: VaultClient,
@@ -71,7 +67,7 @@ export async function copyDatabase(
   mapping: TargetMapping,
 ): Promise<StepReport> {
   const report = newReport();
-  for (const { from, to } of databaseMounts(await readMounts(source, 'sys/mounts'), mapping)) {
+  for (const { from, to } of await databaseMounts(source, mapping)) {
     for (const name of await listOrNone(source, vaultPath`${from}/config`)) {
       const read = await readOrNone(source, vaultPath`${from}/config/${segment(name)}`);
       if (!read) continue;
@@ -127,7 +123,7 @@ export async function verifyDatabase(
   mapping: TargetMapping,
 ): Promise<DatabaseVerifyReport> {
   const out: DatabaseVerifyReport = { connections: 0, roles: 0, mismatches: [], source: [], target: [] };
-  for (const { from, to } of databaseMounts(await readMounts(source, 'sys/mounts'), mapping)) {
+  for (const { from, to } of await databaseMounts(source, mapping)) {
     for (const [list, settings, counter] of [
       ['config', connectionSettings, 'connections'],
       ['roles', roleSettings, 'roles'],

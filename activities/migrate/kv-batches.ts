@@ -10,7 +10,6 @@ import {
   type KvTotals,
   type LedgerEntry,
   type TargetMapping,
-  targetMount,
 } from '../../common/migrate/run.js';
 import { inBatches } from '../../vault/batch.js';
 import type { VaultClient } from '../../vault/client.js';
@@ -21,6 +20,7 @@ import { walkKvPaths } from './inventory.js';
 import { copyKvBatch, cursorFrom, type KvCopyRollup } from './kv-copy.js';
 import { kvPathsAfter } from './kv-walk.js';
 import type { Ledger } from './ledger.js';
+import { type MountPair, mountPair } from './mounts.js';
 
 export interface KvBatchResult {
   totals: KvTotals;
@@ -69,10 +69,6 @@ async function recordNew(ledger: Ledger, target: VaultClient, mount: string, pat
   await ledger.recordAll(absent);
 }
 
-/** The target's mount for a source KV mount, without the trailing slash. */
-const targetKvMount = (mapping: TargetMapping, mount: string) =>
-  targetMount(mapping, `${mount}/`).replace(/\/$/, '');
-
 /**
  * Records what `paths` may create at the target, then copies them with their history, resuming
  * where a retried attempt's heartbeat left off.
@@ -82,7 +78,7 @@ async function recordAndCopy(
   target: VaultClient,
   ledger: Ledger,
   mapping: TargetMapping,
-  mounts: { from: string; to: string },
+  mounts: MountPair,
   paths: string[],
   limit: number,
 ): Promise<KvCopyRollup> {
@@ -107,11 +103,10 @@ export async function copyKvMountBatch(
   mapping: TargetMapping,
   input: { mount: string; after: string | null; limit: number; totals?: KvTotals },
 ): Promise<KvBatchResult> {
-  const to = targetKvMount(mapping, input.mount);
+  const mounts = mountPair(mapping, `${input.mount}/`);
   // From the cursor on, without listing what sorts before it: each batch costs its own paths.
   const page = await kvPathsAfter(source, input.mount, input.after, input.limit);
   const batch = page.paths;
-  const mounts = { from: input.mount, to };
   const result = await recordAndCopy(
     source,
     target,
@@ -142,7 +137,8 @@ export async function copyKvDelta(
   mapping: TargetMapping,
   input: { mount: string },
 ): Promise<KvDeltaResult> {
-  const to = targetKvMount(mapping, input.mount);
+  const mounts = mountPair(mapping, `${input.mount}/`);
+  const to = mounts.to;
   const [paths, copied] = await Promise.all([
     walkKvPaths(source, input.mount, '2'),
     walkKvPaths(target, to, '2'),
@@ -160,7 +156,6 @@ export async function copyKvDelta(
   const here = new Set(paths);
   let totals = emptyTotals();
   if (changed.length > 0) {
-    const mounts = { from: input.mount, to };
     const result = await recordAndCopy(source, target, ledger, mapping, mounts, changed, changed.length);
     totals = addToTotals(totals, result);
   }

@@ -5,15 +5,14 @@
 // the target held before with another value is a conflict; with the same value it is kept. Keys
 // are ledgered before they are written unless the migration created the whole mount. Values stay
 // inside the activity: the result is counts, names of mismatches and digests.
-import { type TargetMapping, targetMount } from '../../common/migrate/run.js';
+import type { TargetMapping } from '../../common/migrate/run.js';
 import { inBatches } from '../../vault/batch.js';
 import type { VaultClient } from '../../vault/client.js';
 import { vaultPath } from '../../vault/paths.js';
 import { digestOf } from './digest.js';
 import { walkKvPaths } from './inventory.js';
 import type { Ledger } from './ledger.js';
-import { readMounts } from './mount-table.js';
-import { migratedMounts } from './mounts.js';
+import { migratedEngines } from './mounts.js';
 import { newReport, readOrNone, targetConflict } from './sides.js';
 
 const CONCURRENCY = 8;
@@ -38,9 +37,7 @@ export interface KvV1Report {
 
 /** The KV v1 mounts this migration moves, without their slash. */
 export async function kvV1Mounts(source: VaultClient, mapping: TargetMapping) {
-  return migratedMounts(await readMounts(source, 'sys/mounts'), mapping, 'sys/mounts')
-    .filter(([, m]) => m.type === 'kv' && (m.options?.version ?? '1') === '1')
-    .map(([path]) => ({ from: path.replace(/\/$/, ''), to: targetMount(mapping, path).replace(/\/$/, '') }));
+  return migratedEngines(source, mapping, (m) => m.type === 'kv' && (m.options?.version ?? '1') === '1');
 }
 
 /** A key may span folders ("dir/b"): vaultPath checks and encodes each segment. */

@@ -48,6 +48,28 @@ export function migratedMounts(
     .sort(([a], [b]) => (a < b ? -1 : 1));
 }
 
+/** A migrated mount by name at each side, without the trailing slash (as Vault paths use it). */
+export interface MountPair {
+  from: string;
+  to: string;
+}
+
+export const mountPair = (mapping: TargetMapping, path: string): MountPair => ({
+  from: path.replace(/\/$/, ''),
+  to: targetMount(mapping, path).replace(/\/$/, ''),
+});
+
+/** The source's secrets engines this migration moves that `accept` picks, by name at each side. */
+export async function migratedEngines(
+  source: VaultClient,
+  mapping: TargetMapping,
+  accept: (mount: RawMount) => boolean,
+): Promise<MountPair[]> {
+  return migratedMounts(await readMounts(source, 'sys/mounts'), mapping, 'sys/mounts')
+    .filter(([, m]) => accept(m))
+    .map(([path]) => mountPair(mapping, path));
+}
+
 export async function copyMounts(
   source: VaultClient,
   target: VaultClient,

@@ -1,13 +1,12 @@
 // PKI roles: each role's settings, written to the target's PKI mount of the same name. Issuers
 // are not migratable (their private keys never leave Vault: the plan says so); a role that names
 // an issuer the target lacks is written to use the target's default issuer, and reported.
-import { type StepReport, type TargetMapping, targetMount } from '../../common/migrate/run.js';
+import type { StepReport, TargetMapping } from '../../common/migrate/run.js';
 import type { VaultClient } from '../../vault/client.js';
 import { segment, vaultPath } from '../../vault/paths.js';
 import { digestOf } from './digest.js';
 import type { Ledger } from './ledger.js';
-import { readMounts } from './mount-table.js';
-import { migratedMounts } from './mounts.js';
+import { migratedEngines } from './mounts.js';
 import { listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
 
 export async function copyPkiRoles(
@@ -17,10 +16,7 @@ export async function copyPkiRoles(
   mapping: TargetMapping,
 ): Promise<StepReport> {
   const report = newReport();
-  for (const [path, m] of migratedMounts(await readMounts(source, 'sys/mounts'), mapping, 'sys/mounts')) {
-    if (m.type !== 'pki') continue;
-    const from = path.replace(/\/$/, '');
-    const to = targetMount(mapping, path).replace(/\/$/, '');
+  for (const { from, to } of await migratedEngines(source, mapping, (m) => m.type === 'pki')) {
     for (const name of await listOrNone(source, vaultPath`${from}/roles`)) {
       const settings = (await readOrNone(source, vaultPath`${from}/roles/${segment(name)}`)) ?? {};
       const label = `${to}/roles/${name}`;

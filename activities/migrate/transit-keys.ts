@@ -4,12 +4,11 @@
 // re-created with the same type and flags: ciphertexts made at the source do not decrypt at the
 // target, so apps must rewrap them (the caveat). A key the target already has is compared by type
 // and latest version.
-import { type StepReport, type TargetMapping, targetMount } from '../../common/migrate/run.js';
+import type { StepReport, TargetMapping } from '../../common/migrate/run.js';
 import type { VaultClient } from '../../vault/client.js';
 import { segment, vaultPath } from '../../vault/paths.js';
 import type { Ledger } from './ledger.js';
-import { readMounts } from './mount-table.js';
-import { migratedMounts } from './mounts.js';
+import { migratedEngines } from './mounts.js';
 import { listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
 
 interface KeySettings {
@@ -24,11 +23,9 @@ interface KeySettings {
 /** Every source transit key: "<mount>/keys/<name>" at the source and at the target. */
 export async function transitKeys(source: VaultClient, mapping: TargetMapping) {
   const out: { mount: string; targetMount: string; name: string }[] = [];
-  for (const [path, m] of migratedMounts(await readMounts(source, 'sys/mounts'), mapping, 'sys/mounts')) {
-    if (m.type !== 'transit') continue;
-    const mount = path.replace(/\/$/, '');
-    for (const name of await listOrNone(source, vaultPath`${mount}/keys`))
-      out.push({ mount, targetMount: targetMount(mapping, path).replace(/\/$/, ''), name });
+  for (const { from, to } of await migratedEngines(source, mapping, (m) => m.type === 'transit')) {
+    for (const name of await listOrNone(source, vaultPath`${from}/keys`))
+      out.push({ mount: from, targetMount: to, name });
   }
   return out;
 }

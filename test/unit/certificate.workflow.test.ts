@@ -7,12 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import type { CertRecord } from '../../common/cert/inventory.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { type CertificateInput, certificateWorkflow } from '../../workflows/cert/certificate.js';
 import {
   type CertificateStatus,
@@ -22,17 +19,10 @@ import {
 } from '../../workflows/cert/messages.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
-import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { useWorkflowBed } from '../harness/workflow-bed.js';
 import { keepHistory } from '../histories/keep.js';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const bed = useWorkflowBed({ prefix: 'cert' });
 
 const DAY = 24 * 3600_000;
 
@@ -57,7 +47,7 @@ function standIn(options: { lifetimeMs?: number; keyType?: 'ec' | 'rsa'; keyBits
   };
   const called = async (what: string) => {
     state.calls.push(what);
-    const now = await env.currentTimeMs();
+    const now = await bed.env.currentTimeMs();
     state.times.push(now);
     return now;
   };
@@ -105,7 +95,7 @@ function standIn(options: { lifetimeMs?: number; keyType?: 'ec' | 'rsa'; keyBits
     async certRevoke(input) {
       await called('revoke');
       state.revoked.push(input.serial);
-      return { revokedAt: new Date(await env.currentTimeMs()).toISOString() };
+      return { revokedAt: new Date(await bed.env.currentTimeMs()).toISOString() };
     },
     async certVerifyRevoked(input) {
       await called('verify');
@@ -141,24 +131,15 @@ const certInput = (overrides: Partial<CertificateInput> = {}): CertificateInput 
 });
 
 /** Starts the workflow on a fresh task queue with the stand-ins, runs `fn`, then ends it. */
-async function withCertificate<T>(
+function withCertificate<T>(
   activities: Partial<Activities>,
   input: CertificateInput,
   fn: (handle: WorkflowHandle<typeof certificateWorkflow>) => Promise<T>,
 ): Promise<T> {
-  const taskQueue = `cert-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-  const worker = await createVaultopsWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    activities,
-    workflowBundle: bundle,
-  });
-  return worker.runUntil(async () => {
-    ran.push(taskQueue);
-    await env.client.workflow.start(certificateWorkflow, { taskQueue, workflowId: taskQueue, args: [input] });
+  return bed.start(certificateWorkflow, [input], activities, async (started) => {
+    ran.push(started.workflowId);
     // A handle on the workflow id follows it across continue-as-new.
-    const handle = env.client.workflow.getHandle<typeof certificateWorkflow>(taskQueue);
+    const handle = bed.env.client.workflow.getHandle<typeof certificateWorkflow>(started.workflowId);
     try {
       return await fn(handle);
     } finally {
@@ -205,13 +186,13 @@ describe('certificateWorkflow (time-skipping, stand-in activities)', () => {
         60 * DAY,
       );
       const firstRun = (await handle.describe()).runId;
-      await env.sleep(185 * DAY); // renewals due at 60, 120 and 180 days
+      await bed.env.sleep(185 * DAY); // renewals due at 60, 120 and 180 days
       const third = await until(handle, (x) => x.renewals === 3 && x.phase === 'waiting', 'three renewals');
       expect((await handle.describe()).runId).not.toBe(firstRun);
       // The first run: an issue, two renewals and the continue-as-new.
       await keepHistory(
         'certificate-renewed-continued',
-        env.client.workflow.getHandle(handle.workflowId, firstRun),
+        bed.env.client.workflow.getHandle(handle.workflowId, firstRun),
       );
       return third;
     });
@@ -248,9 +229,9 @@ describe('certificateWorkflow (time-skipping, stand-in activities)', () => {
       expect(Date.parse(first.certificate?.notAfter ?? '') - Date.parse(first.nextRenewalAt ?? '')).toBe(
         10 * DAY,
       );
-      await env.sleep(70 * DAY);
+      await bed.env.sleep(70 * DAY);
       expect((await status(handle)).renewals).toBe(0); // not at 60 days
-      await env.sleep(11 * DAY);
+      await bed.env.sleep(11 * DAY);
       await until(handle, (x) => x.renewals === 1, 'a renewal at 80 days');
     });
     const [t0, t1] = state.issueTimes as [number, number];
@@ -263,12 +244,12 @@ describe('certificateWorkflow (time-skipping, stand-in activities)', () => {
       await deployed(handle);
       // Each issue activity is tried 3 times per workflow attempt: 4 workflow attempts fail.
       state.failIssues = 12;
-      await env.sleep(60 * DAY + 60_000);
+      await bed.env.sleep(60 * DAY + 60_000);
       const failing = await until(handle, (x) => x.failing, 'a failing renewal');
       expect(failing.phase).toBe('retrying');
       expect(failing.lastError?.message).toMatch(/stand-in Vault is unreachable/);
       expect(failing.certificate?.serial).toBe('0a:01'); // the old one still holds
-      await env.sleep(3 * 3600_000);
+      await bed.env.sleep(3 * 3600_000);
       const recovered = await until(handle, (x) => x.renewals === 1 && !x.failing, 'a recovery');
       expect(recovered.certificate?.serial).toBe('0a:02');
     });
@@ -412,7 +393,7 @@ describe('certificateWorkflow (time-skipping, stand-in activities)', () => {
   });
 
   it('leaves no private key in the history', async () => {
-    const scan = await expectNoSecretsInHistory(env.client, { workflowIds: ran });
+    const scan = await expectNoSecretsInHistory(bed.env.client, { workflowIds: ran });
     expect(scan.runs).toBeGreaterThanOrEqual(ran.length);
   });
 });

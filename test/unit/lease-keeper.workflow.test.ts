@@ -6,16 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import type {
   LeaseAlertInput,
   LeaseRemoveFileInput,
   LeaseRenewResult,
 } from '../../activities/lease/keeper.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import {
   type LeaseKeeperInput,
   type LeaseKeeperStatus,
@@ -23,17 +20,10 @@ import {
   leaseKeeperWorkflow,
 } from '../../workflows/lease/keeper.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
-import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { useWorkflowBed } from '../harness/workflow-bed.js';
 import { keepHistory } from '../histories/keep.js';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleVaultopsWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const bed = useWorkflowBed({ prefix: 'lease' });
 
 type RenewStep = 'grant' | 'refuse' | number;
 
@@ -61,7 +51,7 @@ function standIn(
   const script = [...(options.renewals ?? [])];
   const called = async (what: string) => {
     state.calls.push(what);
-    state.times.push(await env.currentTimeMs());
+    state.times.push(await bed.env.currentTimeMs());
   };
   const unavailable = () =>
     ApplicationFailure.create({ type: 'VaultUnavailable', message: 'stand-in Vault is unreachable' });
@@ -124,24 +114,15 @@ const keeperInput = (overrides: Partial<LeaseKeeperInput> = {}): LeaseKeeperInpu
 });
 
 /** Starts a keeper on a fresh task queue with the stand-ins, runs `fn`, then ends the keeper. */
-async function withKeeper<T>(
+function withKeeper<T>(
   activities: Partial<Activities>,
   input: LeaseKeeperInput,
   fn: (handle: WorkflowHandle<typeof leaseKeeperWorkflow>) => Promise<T>,
 ): Promise<T> {
-  const taskQueue = `lease-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-  const worker = await createVaultopsWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    activities,
-    workflowBundle: bundle,
-  });
-  return worker.runUntil(async () => {
-    ran.push(taskQueue);
-    await env.client.workflow.start(leaseKeeperWorkflow, { taskQueue, workflowId: taskQueue, args: [input] });
+  return bed.start(leaseKeeperWorkflow, [input], activities, async (started) => {
+    ran.push(started.workflowId);
     // A handle on the workflow id follows it across continue-as-new.
-    const handle = env.client.workflow.getHandle<typeof leaseKeeperWorkflow>(taskQueue);
+    const handle = bed.env.client.workflow.getHandle<typeof leaseKeeperWorkflow>(started.workflowId);
     try {
       return await fn(handle);
     } finally {
@@ -176,7 +157,7 @@ describe('leaseKeeperWorkflow (time-skipping, stand-in activities)', () => {
       const first = await issued(handle);
       expect(first.nextAction).toBe('renew');
       expect(Date.parse(first.nextActionAt ?? '') - Date.parse(first.expiresAt ?? '')).toBe(-20_000);
-      await env.sleep(130_000); // renewals due at 40 s, 80 s and 120 s
+      await bed.env.sleep(130_000); // renewals due at 40 s, 80 s and 120 s
       return until(handle, (x) => x.renewals === 3 && x.phase === 'waiting', 'three renewals');
     });
     expect(state.issued).toEqual(['database/creds/app/lease-1']);
@@ -195,9 +176,9 @@ describe('leaseKeeperWorkflow (time-skipping, stand-in activities)', () => {
     await withKeeper(activities, keeperInput({ renewBeforeMs: 10_000 }), async (handle) => {
       const first = await issued(handle);
       expect(Date.parse(first.expiresAt ?? '') - Date.parse(first.nextActionAt ?? '')).toBe(10_000);
-      await env.sleep(45_000);
+      await bed.env.sleep(45_000);
       expect((await status(handle)).renewals).toBe(0); // not at 40 s
-      await env.sleep(10_000);
+      await bed.env.sleep(10_000);
       await until(handle, (x) => x.renewals === 1, 'a renewal at 50 s');
     });
     expect(state.increments).toEqual([60]);
@@ -207,7 +188,7 @@ describe('leaseKeeperWorkflow (time-skipping, stand-in activities)', () => {
     const { state, activities } = standIn({ renewals: ['refuse'] });
     const s = await withKeeper(activities, keeperInput(), async (handle) => {
       await issued(handle);
-      await env.sleep(45_000);
+      await bed.env.sleep(45_000);
       return until(handle, (x) => x.reissues === 1 && x.retiring.length === 0, 'a reissue');
     });
     expect(state.calls).toEqual(['issue', 'renew', 'issue', 'revoke']);
@@ -222,7 +203,7 @@ describe('leaseKeeperWorkflow (time-skipping, stand-in activities)', () => {
     const { state, activities } = standIn({ renewals: ['grant', 10] });
     const s = await withKeeper(activities, keeperInput(), async (handle) => {
       await issued(handle);
-      await env.sleep(85_000);
+      await bed.env.sleep(85_000);
       return until(handle, (x) => x.reissues === 1 && x.retiring.length === 0, 'a reissue');
     });
     expect(state.calls).toEqual(['issue', 'renew', 'renew', 'issue', 'revoke']);
@@ -238,7 +219,7 @@ describe('leaseKeeperWorkflow (time-skipping, stand-in activities)', () => {
     const { state, activities } = standIn({ renewals: ['grant', 30] });
     await withKeeper(activities, keeperInput({ overlapMs: 15_000 }), async (handle) => {
       await issued(handle);
-      await env.sleep(85_000);
+      await bed.env.sleep(85_000);
       const capped = await until(
         handle,
         (x) => x.renewals === 2 && x.phase === 'waiting',
@@ -246,12 +227,12 @@ describe('leaseKeeperWorkflow (time-skipping, stand-in activities)', () => {
       );
       expect(capped).toMatchObject({ maxTtlReached: true, nextAction: 'reissue', reissues: 0 });
       expect(Date.parse(capped.expiresAt ?? '') - Date.parse(capped.nextActionAt ?? '')).toBe(20_000);
-      await env.sleep(7_000);
+      await bed.env.sleep(7_000);
       const replaced = await until(handle, (x) => x.reissues === 1, 'a reissue at 90 s');
       // The old lease stays valid through the overlap for clients still using it.
       expect(replaced.retiring).toEqual(['database/creds/app/lease-1']);
       expect(state.revoked).toEqual([]);
-      await env.sleep(16_000);
+      await bed.env.sleep(16_000);
       await until(handle, (x) => x.retiring.length === 0, 'the old lease revoked after the overlap');
     });
     expect(state.calls).toEqual(['issue', 'renew', 'renew', 'issue', 'revoke']);
@@ -271,7 +252,7 @@ describe('leaseKeeperWorkflow (time-skipping, stand-in activities)', () => {
       async (handle) => {
         await issued(handle);
         state.down = true;
-        await env.sleep(10 * 60_000);
+        await bed.env.sleep(10 * 60_000);
         const failing = await until(handle, (x) => x.failing, 'an episode');
         expect(failing.alerts).toBe(1);
         expect(failing.lastError?.message).toMatch(/stand-in Vault is unreachable/);
@@ -290,13 +271,13 @@ describe('leaseKeeperWorkflow (time-skipping, stand-in activities)', () => {
         });
 
         state.down = false;
-        await env.sleep(2 * 60_000);
+        await bed.env.sleep(2 * 60_000);
         const recovered = await until(handle, (x) => !x.failing && x.reissues === 1, 'a recovery');
         expect(recovered.leaseId).toBe('database/creds/app/lease-2');
 
         // A second outage is a second episode: a second alert.
         state.down = true;
-        await env.sleep(10 * 60_000);
+        await bed.env.sleep(10 * 60_000);
         await until(handle, (x) => x.failing && x.alerts === 2, 'a second episode');
       },
     );
@@ -309,7 +290,7 @@ describe('leaseKeeperWorkflow (time-skipping, stand-in activities)', () => {
     const input = keeperInput({ overlapMs: 10 * 60_000, removeFileOnCancel: true });
     const outcome = await withKeeper(activities, input, async (handle) => {
       await issued(handle);
-      await env.sleep(45_000);
+      await bed.env.sleep(45_000);
       await until(handle, (x) => x.reissues === 1, 'a reissue');
       expect(state.revoked).toEqual([]); // lease-1 is in its overlap
       await handle.cancel();
@@ -344,7 +325,7 @@ describe('leaseKeeperWorkflow (time-skipping, stand-in activities)', () => {
     await withKeeper(activities, keeperInput({ cyclesPerRun: 2 }), async (handle) => {
       const firstRun = (await handle.describe()).runId;
       await issued(handle);
-      await env.sleep(130_000);
+      await bed.env.sleep(130_000);
       const s = await until(handle, (x) => x.renewals === 3 && x.phase === 'waiting', 'three renewals');
       expect(s.run).toBe(2);
       expect(s.leaseId).toBe('database/creds/app/lease-1');
@@ -352,7 +333,7 @@ describe('leaseKeeperWorkflow (time-skipping, stand-in activities)', () => {
       // The first run: an issue, two renewals and the continue-as-new.
       await keepHistory(
         'lease-keeper-renewed-continued',
-        env.client.workflow.getHandle(handle.workflowId, firstRun),
+        bed.env.client.workflow.getHandle(handle.workflowId, firstRun),
       );
     });
     expect(state.issued).toHaveLength(1); // the new run renews the lease it was handed
@@ -396,7 +377,7 @@ describe('leaseKeeperWorkflow (time-skipping, stand-in activities)', () => {
   });
 
   it('leaves no credential in the history', async () => {
-    const scan = await expectNoSecretsInHistory(env.client, { workflowIds: ran });
+    const scan = await expectNoSecretsInHistory(bed.env.client, { workflowIds: ran });
     expect(scan.runs).toBeGreaterThanOrEqual(ran.length);
   });
 });

@@ -10,11 +10,18 @@ export interface Leftover {
   startTime: Date;
 }
 
+/**
+ * The worker's own seal guards run for as long as the stack does, across restarts: the new worker
+ * takes them over and they watch the new Vault by its cluster name, so they are no leftovers.
+ */
+const STACK_OWN_TYPES = new Set(['sealGuardWorkflow']);
+
 /** Running workflows started before `since` (this start of the stack), oldest first. */
 export async function leftoverWorkflows(client: Client, since: Date): Promise<Leftover[]> {
   const found: Leftover[] = [];
   for await (const w of client.workflow.list({ query: 'ExecutionStatus="Running"' })) {
-    if (w.startTime < since) found.push({ workflowId: w.workflowId, type: w.type, startTime: w.startTime });
+    if (w.startTime < since && !STACK_OWN_TYPES.has(w.type))
+      found.push({ workflowId: w.workflowId, type: w.type, startTime: w.startTime });
   }
   return found.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
 }

@@ -44,6 +44,12 @@ describe('vaultops dev after a restart', () => {
         workflowId: 'cert:default:pki_int:www.example.com',
         args: [{}],
       });
+      // The worker's seal guard runs across restarts by design: no leftover.
+      await client.workflow.start('sealGuardWorkflow', {
+        taskQueue: 'vaultops',
+        workflowId: 'seal-guard-default',
+        args: [{}],
+      });
     });
 
     const restartedAt = new Date();

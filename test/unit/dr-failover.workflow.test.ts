@@ -18,6 +18,7 @@ import type { NodeHealth } from '../../common/dr/detect.js';
 import type { FenceRecord, SealProgress } from '../../common/dr/failover.js';
 import { type DrFingerprint, fingerprintDifferences, type SnapshotEntry } from '../../common/dr/snapshots.js';
 import { type DrFailoverInput, drFailoverWorkflow } from '../../workflows/dr/failover.js';
+import { drFailoverStateQuery } from '../../workflows/dr/messages.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 import { outcomeOf, stepsOf, useWorkflowBed, waitForStep } from '../harness/workflow-bed.js';
@@ -479,7 +480,7 @@ describe('drFailoverWorkflow', () => {
           const unseal = await step('unseal', ['running']);
           expect(unseal.detail).toBe('unseal: no answer; waiting for every node to answer');
           // What `dr unseal-share` reads: not waiting, so a key holder's share is refused, not sent.
-          const state = await handle.query<{ unseal: { waiting: boolean } | null }>('drFailoverState');
+          const state = await handle.query(drFailoverStateQuery);
           expect(state.unseal?.waiting).toBe(false);
           answering = true;
         },

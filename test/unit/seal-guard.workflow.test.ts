@@ -5,32 +5,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import type { MarkerInput } from '../../activities/markers.js';
 import type { Alert } from '../../activities/notifier.js';
 import { createSealActivities, type SealWatchInput } from '../../activities/seal/watch.js';
 import type { VaultClient } from '../../vault/client.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { sealGuardId, sealGuardStateQuery } from '../../workflows/lib/seal-signals.js';
 import { TEST_WORKFLOWS_PATH } from '../fixtures/workflows/index.js';
 import { orderedWritesWorkflow } from '../fixtures/workflows/ordered-writes.js';
-import { createTimeSkippingEnv } from '../harness/temporal.js';
+import { useWorkflowBed } from '../harness/workflow-bed.js';
 import { keepHistory } from '../histories/keep.js';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([
-    createTimeSkippingEnv(),
-    bundleVaultopsWorkflows({ workflowsPath: TEST_WORKFLOWS_PATH }),
-  ]);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+// The example workflows' bundle: ordered writes is the workflow that meets the seal here.
+const bed = useWorkflowBed({ workflowsPath: TEST_WORKFLOWS_PATH, prefix: 'seal' });
 
 /** A Vault that is sealed or not as the test says, and remembers every marker written. */
 function standInVault() {
@@ -72,18 +60,10 @@ function standInVault() {
 describe('seal-event queuing (time-skipping, Vault stand-in)', () => {
   it('queues steps while sealed and runs each once, in order, after the unseal', async () => {
     const { vault, activities } = standInVault();
-    const taskQueue = `seal-${process.pid}-${Date.now()}`;
-    const worker = await createVaultopsWorker({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      taskQueue,
-      activities,
-      workflowBundle: bundle,
-    });
     const cluster = `stand-in-${Date.now()}`;
-    await worker.runUntil(async () => {
+    await bed.withWorker(activities, async (taskQueue) => {
       const runs = ['a', 'b', 'c'].map((prefix) =>
-        env.client.workflow.start(orderedWritesWorkflow, {
+        bed.env.client.workflow.start(orderedWritesWorkflow, {
           taskQueue,
           workflowId: `${taskQueue}-${prefix}`,
           args: [{ mount: 'secret', prefix, steps: 4, pauseMs: 150, cluster }],
@@ -93,7 +73,7 @@ describe('seal-event queuing (time-skipping, Vault stand-in)', () => {
       while (vault.writes.length < 3) await sleep(20); // each has written its first marker
       vault.sealed = true;
       // Every workflow reaches its next step and queues (the first one starts the guard).
-      const guard = env.client.workflow.getHandle(sealGuardId(cluster));
+      const guard = bed.env.client.workflow.getHandle(sealGuardId(cluster));
       // The steps can queue a moment before the guard's own watch reports the seal: wait for both.
       const queuedWhileSealed = () =>
         guard.query(sealGuardStateQuery).then(
@@ -112,7 +92,7 @@ describe('seal-event queuing (time-skipping, Vault stand-in)', () => {
       vault.sealed = false;
       // A plain client's result(): the test env's would let the server skip time (and time out
       // the guard's waits) while the guard's watch runs in real time.
-      const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
+      const plain = new Client({ connection: bed.env.connection, namespace: bed.env.namespace ?? 'default' });
       const results = await Promise.all(handles.map((h) => plain.workflow.getHandle(h.workflowId).result()));
       expect(results.map((r) => r.written.length)).toEqual([4, 4, 4]);
       expect(writesWhileSealed).toBe(3);

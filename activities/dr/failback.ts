@@ -2,25 +2,16 @@
 // activities: the current-primary record as the last failover wrote it, and the acting primary's
 // raft committed index read just before it is fenced (the gap against the final snapshot's index
 // says whether anything was written after that snapshot). Numbers and cluster names only.
-import { join } from 'node:path';
 import type { CurrentPrimaryRecord } from '../../common/dr/failover.js';
 import { keptAlive } from '../../vault/activity-scope.js';
-import type { VaultClient } from '../../vault/client.js';
 import { readLeader } from '../../vault/sys.js';
-import { type ClusterClients, resolveClusters } from '../clusters.js';
+import { resolveClusters } from '../clusters.js';
 import { drillAccess } from './protect-and-drill.js';
-import type { SnapshotStore } from './snapshot-store.js';
-import { readCurrentPrimaryFile } from './switch.js';
+import { currentPrimaryFileOf, type DrSwitchDeps, readCurrentPrimaryFile } from './switch.js';
 
-export function createDrFailbackActivities(deps: {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
-  store: SnapshotStore;
-  /** Where the current-primary record is (default: current-primary.json in the store's directory). */
-  recordFile?: string;
-}) {
+export function createDrFailbackActivities(deps: DrSwitchDeps) {
   const clusters = resolveClusters(deps);
-  const recordFile = deps.recordFile ?? join(deps.store.location, 'current-primary.json');
+  const recordFile = currentPrimaryFileOf(deps);
 
   return keptAlive({
     /** The current-primary record (file next to the snapshot store); null when no failover wrote one. */

@@ -3,7 +3,6 @@
 // (current-primary record, KV copy, hook). The restore, the wait for the restored standby and the
 // comparison are the drill's (activities/dr/protect-and-drill.ts). What returns to the workflow is node addresses,
 // outcomes, counts and the manifest entry; no token, share or snapshot byte.
-import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { ProbeRound } from '../../common/dr/detect.js';
 import {
@@ -14,14 +13,18 @@ import {
 } from '../../common/dr/failover.js';
 import type { SnapshotEntry } from '../../common/dr/snapshots.js';
 import { keptAlive } from '../../vault/activity-scope.js';
-import type { VaultClient } from '../../vault/client.js';
 import { writeSecret } from '../../vault/kv.js';
-import { type ClusterClients, resolveClusters } from '../clusters.js';
+import { resolveClusters } from '../clusters.js';
 import { fenceCluster, watchAndFence } from './fence.js';
 import { probeCluster } from './probe.js';
 import { drillAccess } from './protect-and-drill.js';
-import type { SnapshotStore } from './snapshot-store.js';
-import { type HookResult, runHook, writeCurrentPrimaryFile } from './switch.js';
+import {
+  currentPrimaryFileOf,
+  type DrSwitchDeps,
+  type HookResult,
+  runHook,
+  writeCurrentPrimaryFile,
+} from './switch.js';
 import { awaitSealChange, readSealProgress } from './unseal-state.js';
 
 const FENCE_TIMEOUTS = { probeTimeoutMs: 2500, sealTimeoutMs: 15_000 };
@@ -36,15 +39,9 @@ function cancellationSignal(): AbortSignal | undefined {
 
 export type FailoverSnapshotChoice = 'named' | 'verified' | 'usable-unverified';
 
-export function createDrFailoverActivities(deps: {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
-  store: SnapshotStore;
-  /** Where the current-primary record goes (default: current-primary.json in the store's directory). */
-  recordFile?: string;
-}) {
+export function createDrFailoverActivities(deps: DrSwitchDeps) {
   const clusters = resolveClusters(deps);
-  const recordFile = deps.recordFile ?? join(deps.store.location, 'current-primary.json');
+  const recordFile = currentPrimaryFileOf(deps);
 
   /** The target as the source's restore left it: its own credentials if honoured, else the source's. */
   const restoredAccess = async (target: string, source: string) =>

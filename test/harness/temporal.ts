@@ -41,8 +41,6 @@ export interface WorkflowTestBed {
   env: TestWorkflowEnvironment;
   /** Runs preflight on a fresh task queue with the given activities (real or stand-ins). */
   runPreflight(activities: Partial<Activities>, input?: PreflightInput): Promise<PreflightReport>;
-  /** The workflow id of the latest runPreflight(). */
-  lastWorkflowId(): string;
   teardown(): Promise<void>;
 }
 
@@ -65,7 +63,6 @@ export async function startWorkflowTestBed(): Promise<WorkflowTestBed> {
         env.client.workflow.execute(preflightWorkflow, { taskQueue, workflowId: taskQueue, args: [input] }),
       );
     },
-    lastWorkflowId: () => `preflight-${process.pid}-${runs}`,
     teardown: () => env.teardown(),
   };
 }

@@ -3,21 +3,17 @@
 
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PreflightActivities } from '../../activities/preflight/observations.js';
 import { VaultErrorType } from '../../vault/errors.js';
+import { preflightWorkflow } from '../../workflows/preflight/preflight.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
-import { PREFLIGHT_STEPS, startWorkflowTestBed, type WorkflowTestBed } from '../harness/temporal.js';
+import { PREFLIGHT_STEPS } from '../harness/temporal.js';
+import { useWorkflowBed } from '../harness/workflow-bed.js';
 import { keepHistory } from '../histories/keep.js';
 import { health, leader, mount, namespaces, seal } from './fixtures.js';
 
-let bed: WorkflowTestBed;
-beforeAll(async () => {
-  bed = await startWorkflowTestBed();
-});
-afterAll(async () => {
-  await bed?.teardown();
-});
+const bed = useWorkflowBed({ prefix: 'preflight' });
 
 function healthyCluster(): PreflightActivities & { calls: string[] } {
   const calls: string[] = [];
@@ -44,12 +40,18 @@ function healthyCluster(): PreflightActivities & { calls: string[] } {
   };
 }
 
-const runPreflight = (activities: Partial<PreflightActivities>) => bed.runPreflight(activities);
+/** Runs preflight with the stand-ins; `keep` keeps its history under that name (test/histories). */
+const runPreflight = (activities: Partial<PreflightActivities>, keep?: string) =>
+  bed.start(preflightWorkflow, [{}], activities, async (handle) => {
+    const report = await handle.result();
+    if (keep) await keepHistory(keep, handle);
+    return report;
+  });
 
 describe('preflightWorkflow', () => {
   it('inspects a healthy cluster step by step and assembles the report', async () => {
     const cluster = healthyCluster();
-    const report = await runPreflight(cluster);
+    const report = await runPreflight(cluster, 'preflight-healthy');
     expect(cluster.calls).toEqual(PREFLIGHT_STEPS);
     expect(report.plugins?.auth).toEqual(['approle', 'jwt']);
     expect(report.flavour).toBe('openbao');
@@ -58,7 +60,6 @@ describe('preflightWorkflow', () => {
     expect(report.secretsEngines?.map((m) => m.path)).toEqual(['secret/', 'pki/']);
     expect(report.namespaces).toMatchObject({ supported: true, children: ['tenant-a/'] });
     expect(report.warnings).toEqual([]);
-    await keepHistory('preflight-healthy', bed.env.client.workflow.getHandle(bed.lastWorkflowId()));
   });
 
   it('stops after health and seal status on a sealed cluster and says it is not ready', async () => {

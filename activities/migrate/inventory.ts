@@ -29,6 +29,7 @@ import { type ClusterClients, resolveClusters } from '../clusters.js';
 import { digestOf } from './digest.js';
 import { identityItems } from './identity.js';
 import { mountItem, type RawMount, readMounts } from './mount-table.js';
+import { listOrNone } from './sides.js';
 
 /** Mounts every namespace has of its own: never copied, never listed. */
 const BUILT_IN_MOUNTS = new Set(['system', 'ns_system', 'identity', 'ns_identity', 'token', 'ns_token']);
@@ -412,17 +413,6 @@ async function readDatabaseMount(vault: VaultClient, mount: string): Promise<Dat
 }
 
 // --- helpers ------------------------------------------------------------------------------------
-
-/** A LIST's keys; a missing list (Vault's 404 for "none") is empty. */
-async function listOrNone(vault: VaultClient, path: string): Promise<string[]> {
-  try {
-    const body = (await vault.list(path)) as { data?: { keys?: string[] } };
-    return body.data?.keys ?? [];
-  } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.NotFound)) return [];
-    throw err;
-  }
-}
 
 /**
  * The values of a batch of reads. What vanished between the list and the read (a secret or key

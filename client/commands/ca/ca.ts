@@ -20,6 +20,7 @@ import { VAULTOPS } from '../invocation.js';
 import { splitSecretPath } from '../rotation/args.js';
 import { withUserVault } from '../rotation/vault-reads.js';
 import { UsageError } from '../usage-error.js';
+import { followOnTerminal } from '../watch.js';
 
 type Out = (line: string) => void;
 
@@ -191,4 +192,5 @@ export async function caBootstrapCommand(opts: CaBootstrapOptions, out: Out): Pr
   );
   out(`    ${VAULTOPS} approve ${workflowId} --as <approver> --reason <text>`);
   out(`  follow it: ${VAULTOPS} status ${workflowId} --follow`);
+  await followOnTerminal(target, workflowId, out);
 }

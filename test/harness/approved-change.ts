@@ -1,10 +1,7 @@
 // The approved-change example in the time-skipping environment: a worker per test with stand-in
 // marker activities that record what they were asked to do, and helpers to follow the workflow.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
-import type { Activities } from '../../activities/index.js';
 import type { ApprovalPolicy } from '../../common/approval.js';
-import { bundleVaultopsWorkflows, createVaultopsWorker } from '../../workers/worker.js';
 import { type StepState, workflowStatusQuery } from '../../workflows/lib/status.js';
 import {
   type ApprovedChangeInput,
@@ -12,7 +9,7 @@ import {
   type ChangeMarkerActivities,
 } from '../fixtures/workflows/approved-change.js';
 import { TEST_WORKFLOWS_PATH } from '../fixtures/workflows/index.js';
-import { createTimeSkippingEnv } from './temporal.js';
+import { startWorkflowBed, waitForStep as waitForStepOf } from './workflow-bed.js';
 
 /** Two of three; carol asks, so alice and bob are the two who can approve. */
 export const POLICY: ApprovalPolicy = {
@@ -60,37 +57,14 @@ export interface ApprovalTestBed {
 }
 
 export async function startApprovalTestBed(): Promise<ApprovalTestBed> {
-  const [env, workflowBundle]: [TestWorkflowEnvironment, WorkflowBundle] = await Promise.all([
-    createTimeSkippingEnv(),
-    bundleVaultopsWorkflows({ workflowsPath: TEST_WORKFLOWS_PATH }),
-  ]);
-  let runs = 0;
-  async function withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-    const taskQueue = `approved-change-${process.pid}-${++runs}`;
-    const worker = await createVaultopsWorker({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      taskQueue,
-      // The example's activities are stand-ins only: the worker has no real ones by these names.
-      activities: activities as Partial<Activities>,
-      workflowBundle,
-    });
-    return worker.runUntil(() => fn(taskQueue));
-  }
+  // The example's activities are stand-ins only: the worker has no real ones by these names.
+  const bed = await startWorkflowBed({ workflowsPath: TEST_WORKFLOWS_PATH, prefix: 'approved-change' });
   return {
-    env,
-    withWorker,
-    withChange(activities, input, fn) {
-      return withWorker(activities, async (taskQueue) => {
-        await env.client.workflow.start(approvedChangeWorkflow, {
-          taskQueue,
-          workflowId: taskQueue,
-          args: [input],
-        });
-        return fn(taskQueue);
-      });
-    },
-    teardown: () => env.teardown(),
+    env: bed.env,
+    withWorker: bed.withWorker,
+    withChange: (activities, input, fn) =>
+      bed.start(approvedChangeWorkflow, [input], activities, (handle) => fn(handle.workflowId)),
+    teardown: bed.teardown,
   };
 }
 
@@ -101,15 +75,7 @@ export async function waitForStep(
   step: string,
   state: StepState,
 ): Promise<void> {
-  const handle = env.client.workflow.getHandle(workflowId);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const { steps } = await handle.query(workflowStatusQuery);
-    const current = steps.find((s) => s.name === step)?.state;
-    if (current === state) return;
-    if (Date.now() > deadline) throw new Error(`step ${step} is ${current}, not ${state}, after 20s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitForStepOf(env.client.workflow.getHandle(workflowId), step, state);
 }
 
 /** Step name → state, the way a reader compares them. */

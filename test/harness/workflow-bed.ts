@@ -42,24 +42,37 @@ export interface BedOptions {
   prefix?: string;
 }
 
+/** A bed of its own, for a caller that manages its lifetime (teardown when done). */
+export async function startWorkflowBed(
+  options: BedOptions = {},
+): Promise<WorkflowBed & { teardown(): Promise<void> }> {
+  const [env, bundle] = await Promise.all([
+    createTimeSkippingEnv(),
+    bundleVaultopsWorkflows(options.workflowsPath ? { workflowsPath: options.workflowsPath } : {}),
+  ]);
+  return { ...bedOver(() => ({ env, bundle }), options), teardown: () => env.teardown() };
+}
+
 /** Registers the file's beforeAll/afterAll and returns the bed they set up. */
 export function useWorkflowBed(options: BedOptions = {}): WorkflowBed {
-  let env: TestWorkflowEnvironment | undefined;
-  let bundle: WorkflowBundle | undefined;
-  let runs = 0;
+  let started: (WorkflowBed & { teardown(): Promise<void> }) | undefined;
   beforeAll(async () => {
-    [env, bundle] = await Promise.all([
-      createTimeSkippingEnv(),
-      bundleVaultopsWorkflows(options.workflowsPath ? { workflowsPath: options.workflowsPath } : {}),
-    ]);
+    started = await startWorkflowBed(options);
   });
   afterAll(async () => {
-    await env?.teardown();
+    await started?.teardown();
   });
-  const ready = () => {
-    if (!env || !bundle) throw new Error('the workflow bed is used before its beforeAll ran');
-    return { env, bundle };
-  };
+  return bedOver(() => {
+    if (!started) throw new Error('the workflow bed is used before its beforeAll ran');
+    return { env: started.env, bundle: started.bundle };
+  }, options);
+}
+
+function bedOver(
+  ready: () => { env: TestWorkflowEnvironment; bundle: WorkflowBundle },
+  options: BedOptions,
+): WorkflowBed {
+  let runs = 0;
   const bed: WorkflowBed = {
     get env() {
       return ready().env;

@@ -2,7 +2,12 @@
 // seal type), and a wait for that to change. Key holders send their shares straight to the nodes
 // (`vaultops dr unseal-share`); this only watches, so no share ever passes through the worker.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type NodeSealState, type SealProgress, sealProgressKey } from '../../common/dr/failover.js';
+import {
+  type NodeSealState,
+  type SealProgress,
+  sealProgressKey,
+  sealStateOf,
+} from '../../common/dr/failover.js';
 import type { VaultClient } from '../../vault/client.js';
 import { readSealStatus } from '../../vault/sys.js';
 
@@ -11,15 +16,7 @@ const PROBE_TIMEOUT_MS = 2500;
 async function nodeSealState(cluster: VaultClient, address: string): Promise<NodeSealState> {
   const node = cluster.forNode(address, { timeoutMs: PROBE_TIMEOUT_MS });
   try {
-    const s = await readSealStatus(node);
-    return {
-      address,
-      sealed: s.sealed,
-      progress: s.progress,
-      threshold: s.threshold,
-      shares: s.shares,
-      type: s.type,
-    };
+    return sealStateOf(address, await readSealStatus(node));
   } catch {
     return { address, sealed: null, progress: 0, threshold: 0, shares: 0, type: null };
   } finally {

@@ -2,6 +2,7 @@
 // primary was fenced, how far the standby's unseal has come ("unseal: k of n shares"), the record
 // of which cluster is primary now, and the RTO by phase. No unseal share, token or snapshot byte
 // appears in any of these: they are what the workflow's history and status carry.
+import type { SealObservation } from '../preflight/report.js';
 
 /**
  * How a node of the old primary ended up. `sealed` (by the failover), `already-sealed` and
@@ -19,21 +20,26 @@ export type FenceOutcome =
   | 'stepped-down'
   | 'failed';
 
-export interface FenceRecord {
+/** How one node of a cluster ended up after a step done to each node (fenced, demoted). */
+export interface NodeOutcomeRecord<Outcome extends string> {
   address: string;
-  outcome: FenceOutcome;
+  outcome: Outcome;
   detail: string;
   /** Worker time, ISO 8601. */
   at: string;
 }
 
+/** "node a sealed; node b unreachable (connection refused)". */
+export function describeNodeOutcomes(records: NodeOutcomeRecord<string>[]): string {
+  return records.map((r) => `${r.address} ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`).join('; ');
+}
+
+export type FenceRecord = NodeOutcomeRecord<FenceOutcome>;
+
 export const isFenced = (r: FenceRecord): boolean =>
   r.outcome === 'sealed' || r.outcome === 'already-sealed' || r.outcome === 'uninitialized';
 
-/** "node a: sealed; node b: unreachable (connection refused)". */
-export function describeFencing(records: FenceRecord[]): string {
-  return records.map((r) => `${r.address} ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`).join('; ');
-}
+export const describeFencing: (records: FenceRecord[]) => string = describeNodeOutcomes;
 
 /** One node's seal status; `sealed` null when the node did not answer. */
 export interface NodeSealState {
@@ -48,6 +54,16 @@ export interface NodeSealState {
   /** shamir, transit, awskms, ... */
   type: string | null;
 }
+
+/** A node's seal state from its sys/seal-status. */
+export const sealStateOf = (address: string, s: SealObservation): NodeSealState => ({
+  address,
+  sealed: s.sealed,
+  progress: s.progress,
+  threshold: s.threshold,
+  shares: s.shares,
+  type: s.type,
+});
 
 export interface SealProgress {
   cluster: string;

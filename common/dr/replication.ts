@@ -2,7 +2,7 @@
 // each node of the old primary ended up after its demotion, and the RTO phases of that runbook. No
 // DR operation token or secondary activation token appears in any of these: they are what the
 // workflow's history and status carry.
-import type { PhaseRto } from './failover.js';
+import { describeNodeOutcomes, type NodeOutcomeRecord, type PhaseRto } from './failover.js';
 
 /** sys/replication/dr/status, normalised ("dr-primary" in old releases is "primary"). */
 export type DrReplicationMode = 'primary' | 'secondary' | 'disabled' | 'unknown';
@@ -36,13 +36,7 @@ export type DemoteOutcome =
   | 'unreachable'
   | 'failed';
 
-export interface DemoteRecord {
-  address: string;
-  outcome: DemoteOutcome;
-  detail: string;
-  /** Worker time, ISO 8601. */
-  at: string;
-}
+export type DemoteRecord = NodeOutcomeRecord<DemoteOutcome>;
 
 export const isDemoted = (r: DemoteRecord): boolean =>
   r.outcome === 'demoted' || r.outcome === 'already-secondary' || r.outcome === 'uninitialized';
@@ -51,9 +45,7 @@ export const isDemoted = (r: DemoteRecord): boolean =>
 export const needsWatch = (r: DemoteRecord): boolean => r.outcome === 'unreachable' || r.outcome === 'sealed';
 
 /** "node a demoted; node b unreachable (connection refused)". */
-export function describeDemotion(records: DemoteRecord[]): string {
-  return records.map((r) => `${r.address} ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`).join('; ');
-}
+export const describeDemotion: (records: DemoteRecord[]) => string = describeNodeOutcomes;
 
 export const REPLICATION_FAILOVER_PHASES = [
   'detection',

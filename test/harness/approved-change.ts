@@ -1,6 +1,7 @@
 // The approved-change example in the time-skipping environment: a worker per test with stand-in
 // marker activities that record what they were asked to do, and helpers to follow the workflow.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll } from 'vitest';
 import type { ApprovalPolicy } from '../../common/approval.js';
 import { type StepState, workflowStatusQuery } from '../../workflows/lib/status.js';
 import {
@@ -65,6 +66,29 @@ export async function startApprovalTestBed(): Promise<ApprovalTestBed> {
     withChange: (activities, input, fn) =>
       bed.start(approvedChangeWorkflow, [input], activities, (handle) => fn(handle.workflowId)),
     teardown: bed.teardown,
+  };
+}
+
+/** Registers the file's beforeAll/afterAll around startApprovalTestBed and returns that bed. */
+export function useApprovalTestBed(): ApprovalTestBed {
+  let started: ApprovalTestBed | undefined;
+  beforeAll(async () => {
+    started = await startApprovalTestBed();
+  });
+  afterAll(async () => {
+    await started?.teardown();
+  });
+  const ready = () => {
+    if (!started) throw new Error('the approval test bed is used before its beforeAll ran');
+    return started;
+  };
+  return {
+    get env() {
+      return ready().env;
+    },
+    withWorker: (activities, fn) => ready().withWorker(activities, fn),
+    withChange: (activities, input, fn) => ready().withChange(activities, input, fn),
+    teardown: async () => {}, // afterAll does it
   };
 }
 

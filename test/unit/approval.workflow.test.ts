@@ -2,28 +2,21 @@
 // quorum, the validators' refusals, the deadline, and what the queries show at each point.
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ApprovalState } from '../../common/approval.js';
 import { approvalStateQuery, approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import type { approvedChangeWorkflow } from '../fixtures/workflows/approved-change.js';
 import {
-  type ApprovalTestBed,
   changeInput,
   markerStandIns,
-  startApprovalTestBed,
   stepStates,
+  useApprovalTestBed,
   waitForStep,
 } from '../harness/approved-change.js';
 import { expectNoSecretsInHistory, rememberSecret } from '../harness/history-scan.js';
 
-let bed: ApprovalTestBed;
-beforeAll(async () => {
-  bed = await startApprovalTestBed();
-});
-afterAll(async () => {
-  await bed?.teardown();
-});
+const bed = useApprovalTestBed();
 
 const handle = (workflowId: string) =>
   bed.env.client.workflow.getHandle<typeof approvedChangeWorkflow>(workflowId);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type {
   BreakGlassActivities,
   CreateBreakGlassTokenInput,
@@ -22,21 +22,10 @@ import {
   revokeBreakGlassUpdate,
 } from '../../workflows/break-glass/messages.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
-import {
-  type ApprovalTestBed,
-  startApprovalTestBed,
-  stepStates,
-  waitForStep,
-} from '../harness/approved-change.js';
+import { stepStates, useApprovalTestBed, waitForStep } from '../harness/approved-change.js';
 import { keepHistory } from '../histories/keep.js';
 
-let bed: ApprovalTestBed;
-beforeAll(async () => {
-  bed = await startApprovalTestBed();
-});
-afterAll(async () => {
-  await bed?.teardown();
-});
+const bed = useApprovalTestBed();
 
 interface StandIns extends BreakGlassActivities {
   calls: string[];

@@ -3,25 +3,18 @@
 // original failure rethrown, and cancellation undoing the steps too.
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { approvalStateQuery, approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { workflowStatusQuery } from '../../workflows/lib/status.js';
 import {
-  type ApprovalTestBed,
   changeInput,
   markerStandIns,
-  startApprovalTestBed,
   stepStates,
+  useApprovalTestBed,
   waitForStep,
 } from '../harness/approved-change.js';
 
-let bed: ApprovalTestBed;
-beforeAll(async () => {
-  bed = await startApprovalTestBed();
-});
-afterAll(async () => {
-  await bed?.teardown();
-});
+const bed = useApprovalTestBed();
 
 const handle = (workflowId: string) => bed.env.client.workflow.getHandle(workflowId);
 

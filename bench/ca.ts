@@ -33,20 +33,15 @@ import {
   measured,
   type RunCost,
   stats,
+  wholeNumberSetting,
 } from './lib.js';
-import { startWorkflowBenchStack } from './workflow-stack.js';
+import { DEV_VAULT_CONNECTIONS, startWorkflowBenchStack } from './workflow-stack.js';
 import { medianTime, type WorkflowTime, workflowTime } from './workflow-time.js';
 
-const certCount = Number(process.env.BENCH_CERTS ?? 64);
-const inFlight = Number(process.env.BENCH_IN_FLIGHT ?? 16);
-if (!Number.isInteger(certCount) || certCount < 1 || !Number.isInteger(inFlight) || inFlight < 1) {
-  console.error('BENCH_CERTS and BENCH_IN_FLIGHT must be whole numbers >= 1');
-  process.exit(2);
-}
+const certCount = wholeNumberSetting('BENCH_CERTS', 64);
+const inFlight = wholeNumberSetting('BENCH_IN_FLIGHT', 16);
 /** Certificates per key type and path before measuring: worker sandbox, connections, issuer ids. */
 const WARMUP = 4;
-/** performance.max_idle_connections' default, which `vaultops dev` runs with; every path gets it. */
-const VAULT_CONNECTIONS = 10;
 const TASK_QUEUE = 'vaultops-bench-ca';
 const PKI_MOUNT = 'bench-pki';
 const INVENTORY_MOUNT = 'bench-cert-inventory';
@@ -259,7 +254,7 @@ const loadAtStart = loadNow();
 const bench = await startWorkflowBenchStack({
   name: 'ca',
   taskQueue: TASK_QUEUE,
-  vaultConnections: VAULT_CONNECTIONS,
+  vaultConnections: DEV_VAULT_CONNECTIONS,
 });
 process.stdout.write(`${bench.readyLine}\n`);
 const { dir, serverPids, setupVault, directVault, workerVault, client, worker } = bench;
@@ -359,7 +354,7 @@ try {
         `# inventory record). workflow: certificateWorkflow once, client start to result, same work.\n` +
         `# p50/p95/p99: one certificate, start to finish. calls: Vault API calls. cpu: this process (key\n` +
         `# generation, activities, worker, client); servers: Temporal and OpenBao, idle work included\n` +
-        `# (ms/cert); x cpu: both together. Vault client: ${VAULT_CONNECTIONS} connections.\n` +
+        `# (ms/cert); x cpu: both together. Vault client: ${DEV_VAULT_CONNECTIONS} connections.\n` +
         `# Load average ${loadAtStart} at start, ${loadNow()} at end (${cpus().length} cores).\n` +
         `${HEADER}\n${lines.join('\n')}\n${notes.join('\n')}\n${targetLine(workflows)}\n`,
     );

@@ -5,6 +5,17 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { type HttpMethod, type RequestOptions, VaultClient } from '../vault/client.js';
 
+/**
+ * A benchmark's size from the environment, `fallback` when unset. A value that is no whole number
+ * of at least `min` stops the benchmark before it starts anything (exit status 2).
+ */
+export function wholeNumberSetting(name: string, fallback: number, min = 1): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (Number.isInteger(value) && value >= min) return value;
+  console.error(`${name} must be a whole number >= ${min}`);
+  process.exit(2);
+}
+
 export interface LatencyStats {
   n: number;
   p50: number;

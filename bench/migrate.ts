@@ -24,14 +24,10 @@ import { UndiciTransport } from '../vault/transport.js';
 import { approveUpdate } from '../workflows/lib/approval.js';
 import { confirmFreezeUpdate } from '../workflows/migrate/messages.js';
 import { migrateWorkflow } from '../workflows/migrate/migrate.js';
-import { loadNow } from './lib.js';
-import { startWorkflowBenchStack } from './workflow-stack.js';
+import { loadNow, wholeNumberSetting } from './lib.js';
+import { DEV_VAULT_CONNECTIONS, startWorkflowBenchStack } from './workflow-stack.js';
 
-const SECRETS = Number(process.env.BENCH_MIGRATE_SECRETS ?? 10_000);
-if (!Number.isInteger(SECRETS) || SECRETS < 1) {
-  console.error('BENCH_MIGRATE_SECRETS must be a whole number >= 1');
-  process.exit(2);
-}
+const SECRETS = wholeNumberSetting('BENCH_MIGRATE_SECRETS', 10_000);
 const VERSIONS = 3;
 const FOLDERS = 100;
 const CONCURRENCY = 4; // the KV copy activity's paths side by side
@@ -98,7 +94,11 @@ const row = (r: Row, base?: Row) => {
 };
 
 const loadAtStart = loadNow();
-const bench = await startWorkflowBenchStack({ name: 'migrate', taskQueue: TASK_QUEUE, vaultConnections: 10 });
+const bench = await startWorkflowBenchStack({
+  name: 'migrate',
+  taskQueue: TASK_QUEUE,
+  vaultConnections: DEV_VAULT_CONNECTIONS,
+});
 try {
   const { setupVault, client, worker } = bench;
   process.stdout.write(`${bench.readyLine}\n`);

@@ -25,19 +25,14 @@ import {
   measured,
   type RunCost,
   stats,
+  wholeNumberSetting,
 } from './lib.js';
-import { startWorkflowBenchStack } from './workflow-stack.js';
+import { DEV_VAULT_CONNECTIONS, startWorkflowBenchStack } from './workflow-stack.js';
 
-const kvRotations = Number(process.env.BENCH_ROTATIONS ?? 100);
-const pgRotations = Number(process.env.BENCH_PG_ROTATIONS ?? 20);
-if (!Number.isInteger(kvRotations) || kvRotations < 1 || !Number.isInteger(pgRotations) || pgRotations < 0) {
-  console.error('BENCH_ROTATIONS must be a whole number >= 1, BENCH_PG_ROTATIONS >= 0 (0 skips PostgreSQL)');
-  process.exit(2);
-}
+const kvRotations = wholeNumberSetting('BENCH_ROTATIONS', 100);
+const pgRotations = wholeNumberSetting('BENCH_PG_ROTATIONS', 20, 0);
 /** Rotations per path and target before measuring: worker sandbox, connection pools, pg's SCRAM. */
 const WARMUP = 2;
-/** performance.max_idle_connections' default, which `vaultops dev` runs with; both paths get it. */
-const VAULT_CONNECTIONS = 10;
 const TASK_QUEUE = 'vaultops-bench-rotation';
 const MOUNT = 'bench-rotation';
 
@@ -204,7 +199,7 @@ const loadAtStart = loadNow();
 const bench = await startWorkflowBenchStack({
   name: 'rotation',
   taskQueue: TASK_QUEUE,
-  vaultConnections: VAULT_CONNECTIONS,
+  vaultConnections: DEV_VAULT_CONNECTIONS,
   postgres: pgRotations > 0,
 });
 process.stdout.write(`${bench.readyLine}\n`);
@@ -241,7 +236,7 @@ try {
 
     process.stdout.write(
       `\n# Secret rotation (issue 9): all started at once, grace 0; each workflow row beside the same\n` +
-        `# protocol as direct activity calls without Temporal (baseline). Vault client: ${VAULT_CONNECTIONS} connections.\n` +
+        `# protocol as direct activity calls without Temporal (baseline). Vault client: ${DEV_VAULT_CONNECTIONS} connections.\n` +
         `# PostgreSQL: alternating users. p50/p99: one rotation, start to finish. cpu: this process\n` +
         `# (activities, worker, client); servers: Temporal, OpenBao, PostgreSQL, idle work over the\n` +
         `# window included (ms/rot); x cpu: both together.\n` +

@@ -10,24 +10,12 @@ import { startVaultDevServer } from '../client/stack/vault-dev.js';
 import { benchTokenRenewal } from './auth.js';
 import { benchCliStartup } from './cli-startup.js';
 import { benchKv } from './kv.js';
+import { wholeNumberSetting } from './lib.js';
 import { benchSysRead } from './sys-read.js';
 
-const iterations = Number(process.env.BENCH_ITERATIONS ?? 2000);
-const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const startupRuns = Number(process.env.BENCH_STARTUP_RUNS ?? 15);
-if (
-  !Number.isInteger(iterations) ||
-  iterations < 10 ||
-  !Number.isInteger(concurrency) ||
-  concurrency < 1 ||
-  !Number.isInteger(startupRuns) ||
-  startupRuns < 1
-) {
-  console.error(
-    'BENCH_ITERATIONS must be a whole number >= 10, BENCH_CONCURRENCY and BENCH_STARTUP_RUNS >= 1',
-  );
-  process.exit(2);
-}
+const iterations = wholeNumberSetting('BENCH_ITERATIONS', 2000, 10);
+const concurrency = wholeNumberSetting('BENCH_CONCURRENCY', 16);
+const startupRuns = wholeNumberSetting('BENCH_STARTUP_RUNS', 15);
 
 process.stdout.write(
   `vaultops benchmarks: ${iterations} iterations, ${concurrency} in flight, node ${process.version}\n`,

@@ -35,6 +35,9 @@ export interface WorkflowBenchStack {
   close(): Promise<void>;
 }
 
+/** performance.max_idle_connections' default, which `vaultops dev` runs with; every path gets it. */
+export const DEV_VAULT_CONNECTIONS = 10;
+
 export async function startWorkflowBenchStack(options: {
   /** Names the temporary directory. */
   name: string;

@@ -17,7 +17,7 @@ import type { Ledger } from './ledger.js';
 import { readMounts } from './mount-table.js';
 import { migratedMounts } from './mounts.js';
 import { migratedPolicyNames } from './policies.js';
-import { listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
+import { type CopyStep, listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
 
 /** Where each method keeps its roles, and its configuration's fields Vault never returns. */
 const AUTH_COPY: Record<string, { lists: string[]; config?: (c: Record<string, unknown>) => string[] }> = {
@@ -75,12 +75,7 @@ export function withTargetPolicies(
   return out;
 }
 
-export async function copyAuthRoles(
-  source: VaultClient,
-  target: VaultClient,
-  ledger: Ledger,
-  mapping: TargetMapping,
-): Promise<StepReport> {
+export const copyAuthRoles: CopyStep = async (source, target, ledger, mapping) => {
   const report = newReport();
   const policies = new Set(await migratedPolicyNames(source, mapping));
   const created = new Set((await ledger.entries()).filter((e) => e.kind === 'auth').map((e) => e.name));
@@ -105,7 +100,7 @@ export async function copyAuthRoles(
       await copyRoles(source, target, ledger, { m, from, to, list, mapping, policies }, report);
   }
   return report;
-}
+};
 
 /**
  * The method's configuration, into an auth mount this migration created (one the target had

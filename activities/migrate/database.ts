@@ -5,13 +5,12 @@
 // and the operator re-enters the password at the target (the caveat). Dynamic roles are settings
 // and copy exactly. Static roles are not created: creating one rotates the database user's
 // password at once, which needs the connection's password (reported, for the cutover).
-import type { StepReport, TargetMapping } from '../../common/migrate/run.js';
+import type { TargetMapping } from '../../common/migrate/run.js';
 import type { VaultClient } from '../../vault/client.js';
 import { segment, vaultPath } from '../../vault/paths.js';
 import { type Compared, compareDigests, digestOf } from './digest.js';
-import type { Ledger } from './ledger.js';
 import { migratedEngines } from './mounts.js';
-import { listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
+import { type CopyStep, listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
 
 /** The connection's settings as compared on both sides (what the target may differ in is left out). */
 export function connectionSettings(read: Record<string, unknown>): Record<string, unknown> {
@@ -60,12 +59,7 @@ export const passwordAction = (mount: string, name: string) =>
 const databaseMounts = (source: VaultClient, mapping: TargetMapping) =>
   migratedEngines(source, mapping, (m) => m.type === 'database');
 
-export async function copyDatabase(
-  source: VaultClient,
-  target: VaultClient,
-  ledger: Ledger,
-  mapping: TargetMapping,
-): Promise<StepReport> {
+export const copyDatabase: CopyStep = async (source, target, ledger, mapping) => {
   const report = newReport();
   for (const { from, to } of await databaseMounts(source, mapping)) {
     for (const name of await listOrNone(source, vaultPath`${from}/config`)) {
@@ -109,7 +103,7 @@ export async function copyDatabase(
       );
   }
   return report;
-}
+};
 
 export interface DatabaseVerifyReport extends Compared {
   connections: number;

@@ -8,7 +8,6 @@
 import type { IdentityEntityItem, IdentityGroupItem } from '../../common/migrate/inventory.js';
 import {
   type LedgerEntry,
-  type StepReport,
   type TargetMapping,
   targetIdentityName,
   targetMount,
@@ -34,11 +33,10 @@ import {
   writeGroup,
 } from '../../vault/identity.js';
 import { type Compared, compareDigests, digestOf } from './digest.js';
-import type { Ledger } from './ledger.js';
 import { readMounts } from './mount-table.js';
 import { migratedMounts } from './mounts.js';
 import { migratedPolicyNames } from './policies.js';
-import { newReport, targetConflict } from './sides.js';
+import { type CopyStep, newReport, targetConflict } from './sides.js';
 
 const CONCURRENCY = 8;
 
@@ -165,12 +163,7 @@ const entityShape = (e: { policies: string[]; metadata: Record<string, string>; 
   disabled: e.disabled,
 });
 
-export async function copyIdentity(
-  source: VaultClient,
-  target: VaultClient,
-  ledger: Ledger,
-  mapping: TargetMapping,
-): Promise<StepReport> {
+export const copyIdentity: CopyStep = async (source, target, ledger, mapping) => {
   const report = newReport();
   const p = await planned(source, target, mapping);
   const sourceEntityName = new Map(p.all.entities.map((e) => [e.id, e.name]));
@@ -317,7 +310,7 @@ export async function copyIdentity(
     report.created.push(`${label} on auth/${mount.path}`);
   }
   return report;
-}
+};
 
 export interface IdentityVerifyReport extends Compared {
   entities: number;

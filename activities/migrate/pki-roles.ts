@@ -1,20 +1,12 @@
 // PKI roles: each role's settings, written to the target's PKI mount of the same name. Issuers
 // are not migratable (their private keys never leave Vault: the plan says so); a role that names
 // an issuer the target lacks is written to use the target's default issuer, and reported.
-import type { StepReport, TargetMapping } from '../../common/migrate/run.js';
-import type { VaultClient } from '../../vault/client.js';
 import { segment, vaultPath } from '../../vault/paths.js';
 import { digestOf } from './digest.js';
-import type { Ledger } from './ledger.js';
 import { migratedEngines } from './mounts.js';
-import { listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
+import { type CopyStep, listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
 
-export async function copyPkiRoles(
-  source: VaultClient,
-  target: VaultClient,
-  ledger: Ledger,
-  mapping: TargetMapping,
-): Promise<StepReport> {
+export const copyPkiRoles: CopyStep = async (source, target, ledger, mapping) => {
   const report = newReport();
   for (const { from, to } of await migratedEngines(source, mapping, (m) => m.type === 'pki')) {
     for (const name of await listOrNone(source, vaultPath`${from}/roles`)) {
@@ -42,4 +34,4 @@ export async function copyPkiRoles(
     }
   }
   return report;
-}
+};

@@ -1,20 +1,14 @@
 // ACL policies. Each source policy's text is adjusted for the target (common/migrate/run.ts
 // adjustPolicyText: namespace paths, prefixed mounts) and compared by digest: identical at the
 // target is skipped, different is a conflict. `root` and `default` belong to each namespace.
-import {
-  adjustPolicyText,
-  type StepReport,
-  type TargetMapping,
-  targetPolicy,
-} from '../../common/migrate/run.js';
+import { adjustPolicyText, type TargetMapping, targetPolicy } from '../../common/migrate/run.js';
 import type { VaultClient } from '../../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { listPolicies, readPolicy, writePolicy } from '../../vault/sys.js';
 import { digestOf } from './digest.js';
-import type { Ledger } from './ledger.js';
 import { readMounts } from './mount-table.js';
 import { migratedMounts } from './mounts.js';
-import { newReport, targetConflict } from './sides.js';
+import { type CopyStep, newReport, targetConflict } from './sides.js';
 
 const OWN_POLICIES = new Set(['root', 'default']);
 
@@ -67,12 +61,7 @@ export async function readPolicyOrNone(vault: VaultClient, name: string): Promis
   }
 }
 
-export async function copyPolicies(
-  source: VaultClient,
-  target: VaultClient,
-  ledger: Ledger,
-  mapping: TargetMapping,
-): Promise<StepReport> {
+export const copyPolicies: CopyStep = async (source, target, ledger, mapping) => {
   const report = newReport();
   for (const p of await plannedPolicies(source, mapping)) {
     const there = await readPolicyOrNone(target, p.target);
@@ -89,4 +78,4 @@ export async function copyPolicies(
       report.caveats.push(`policy ${p.target}: paths adjusted (${p.adjusted.join(', ')})`);
   }
   return report;
-}
+};

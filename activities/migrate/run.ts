@@ -1,7 +1,7 @@
 // The activities of `vaultops migrate run` (workflows/migrate/migrate.ts), one per step, over the files of
 // this folder. Each takes the MigrateContext (ids, clusters, mapping, ledger) and returns names,
 // counts and digests only: values, role IDs, passwords and transit backups stay inside them.
-import type { KvTotals, MigrateContext, StepReport, TargetMapping } from '../../common/migrate/run.js';
+import type { KvTotals, MigrateContext, StepReport } from '../../common/migrate/run.js';
 import { keptAlive } from '../../vault/activity-scope.js';
 import type { VaultClient } from '../../vault/client.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
@@ -11,13 +11,12 @@ import { copyDatabase } from './database.js';
 import { copyIdentity } from './identity.js';
 import { copyKvDelta, copyKvMountBatch } from './kv-batches.js';
 import { copyKvV1 } from './kv-v1.js';
-import type { Ledger } from './ledger.js';
 import { copyMounts } from './mounts.js';
 import { copyPkiRoles } from './pki-roles.js';
 import { checkPlan } from './plan-check.js';
 import { copyPolicies } from './policies.js';
 import { rollbackMigration } from './rollback.js';
-import { clusterOf, sidesOf } from './sides.js';
+import { type CopyStep, clusterOf, sidesOf } from './sides.js';
 import { ensureTargetNamespace } from './target-namespace.js';
 import { copyTransitKeys } from './transit-keys.js';
 import { verifyStructure } from './verify.js';
@@ -31,16 +30,9 @@ export function createMigrateRunActivities(deps: {
   const ledgerRoot = (ctx: MigrateContext) =>
     clusterOf(clusters, ctx.ledger.cluster ?? ctx.targetCluster).withNamespace('');
   const sourceRoot = (ctx: MigrateContext) => clusterOf(clusters, ctx.sourceCluster).withNamespace('');
-  /** A step that copies one kind of thing from the source to the target, ledgering its creations. */
+  /** The activity for a copy step: the step over the context's two sides and its ledger. */
   const copyStep =
-    (
-      copy: (
-        source: VaultClient,
-        target: VaultClient,
-        ledger: Ledger,
-        mapping: TargetMapping,
-      ) => Promise<StepReport>,
-    ) =>
+    (copy: CopyStep) =>
     async (ctx: MigrateContext): Promise<StepReport> => {
       const s = sides(ctx);
       return copy(s.source, s.target, s.ledger, ctx.mapping);

@@ -3,7 +3,7 @@
 // in a VaultSealed failure, so that the workflow queues the step with the guard of the cluster that
 // is sealed (a migration spans two), not with the target's, which would release it at once.
 import { ApplicationFailure } from '@temporalio/common';
-import type { MigrateContext, StepReport } from '../../common/migrate/run.js';
+import type { MigrateContext, StepReport, TargetMapping } from '../../common/migrate/run.js';
 import { VaultClient } from '../../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { type ClusterClients, DEFAULT_CLUSTER } from '../clusters.js';
@@ -68,6 +68,14 @@ export function sidesOf(clusters: ClusterClients, ctx: MigrateContext): Sides {
     ),
   };
 }
+
+/** A step that copies one kind of thing from the source to the target, ledgering its creations. */
+export type CopyStep = (
+  source: VaultClient,
+  target: VaultClient,
+  ledger: Ledger,
+  mapping: TargetMapping,
+) => Promise<StepReport>;
 
 /** The target holds something of this name with other content: the migration stops (and rolls back). */
 export const targetConflict = (message: string) =>

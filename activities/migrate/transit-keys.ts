@@ -4,12 +4,11 @@
 // re-created with the same type and flags: ciphertexts made at the source do not decrypt at the
 // target, so apps must rewrap them (the caveat). A key the target already has is compared by type
 // and latest version.
-import type { StepReport, TargetMapping } from '../../common/migrate/run.js';
+import type { TargetMapping } from '../../common/migrate/run.js';
 import type { VaultClient } from '../../vault/client.js';
 import { segment, vaultPath } from '../../vault/paths.js';
-import type { Ledger } from './ledger.js';
 import { migratedEngines } from './mounts.js';
-import { listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
+import { type CopyStep, listOrNone, newReport, readOrNone, targetConflict } from './sides.js';
 
 interface KeySettings {
   type: string;
@@ -30,12 +29,7 @@ export async function transitKeys(source: VaultClient, mapping: TargetMapping) {
   return out;
 }
 
-export async function copyTransitKeys(
-  source: VaultClient,
-  target: VaultClient,
-  ledger: Ledger,
-  mapping: TargetMapping,
-): Promise<StepReport> {
+export const copyTransitKeys: CopyStep = async (source, target, ledger, mapping) => {
   const report = newReport();
   for (const k of await transitKeys(source, mapping)) {
     const key = (await readOrNone(source, vaultPath`${k.mount}/keys/${segment(k.name)}`)) as
@@ -76,4 +70,4 @@ export async function copyTransitKeys(
     );
   }
   return report;
-}
+};

@@ -57,6 +57,16 @@ export function isVaultFailure(err: unknown, type?: VaultErrorType): err is Appl
   );
 }
 
+/** The call's answer, or `absent` when Vault says there is no such thing (404); other failures pass. */
+export async function ifFound<T, A>(call: Promise<T>, absent: A): Promise<T | A> {
+  try {
+    return await call;
+  } catch (err) {
+    if (isVaultFailure(err, VaultErrorType.NotFound)) return absent;
+    throw err;
+  }
+}
+
 function truncate(message: string): string {
   return message.length > 500 ? `${message.slice(0, 497)}...` : message;
 }

@@ -3,7 +3,7 @@
 // accessor, which differs between clusters: callers map accessors to mount paths.
 import { z } from 'zod';
 import type { VaultClient } from './client.js';
-import { isVaultFailure, VaultErrorType } from './errors.js';
+import { ifFound } from './errors.js';
 import { segment, vaultPath } from './paths.js';
 
 const aliasSchema = z.object({
@@ -57,23 +57,15 @@ const groupSchema = z.object({
 export type Group = z.infer<typeof groupSchema>;
 
 async function readOrNone<T>(vault: VaultClient, path: string, schema: z.ZodType<T>): Promise<T | undefined> {
-  try {
-    const body = (await vault.read(path, { consistent: true })) as { data?: unknown } | undefined;
-    return body?.data ? schema.parse(body.data) : undefined;
-  } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
-    throw err;
-  }
+  const body = (await ifFound(vault.read(path, { consistent: true }), undefined)) as
+    | { data?: unknown }
+    | undefined;
+  return body?.data ? schema.parse(body.data) : undefined;
 }
 
 async function names(vault: VaultClient, path: string): Promise<string[]> {
-  try {
-    const body = (await vault.list(path)) as { data?: { keys?: string[] } };
-    return (body.data?.keys ?? []).sort();
-  } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.NotFound)) return [];
-    throw err;
-  }
+  const body = (await ifFound(vault.list(path), undefined)) as { data?: { keys?: string[] } } | undefined;
+  return (body?.data?.keys ?? []).sort();
 }
 
 export const listEntityNames = (vault: VaultClient) => names(vault, 'identity/entity/name');

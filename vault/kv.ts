@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { inBatches, type Outcome } from './batch.js';
 import { parseResponse, type VaultClient } from './client.js';
-import { isVaultFailure, VaultErrorType } from './errors.js';
+import { ifFound, isVaultFailure, VaultErrorType } from './errors.js';
 import { exactlyOnce } from './exactly-once.js';
 import { vaultPath } from './paths.js';
 
@@ -143,14 +143,8 @@ async function versionHolding(
   }
 }
 
-async function readLatestOrNothing(vault: VaultClient, mount: string, path: string) {
-  try {
-    return await readSecret(vault, mount, path, { consistent: true });
-  } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
-    throw err;
-  }
-}
+const readLatestOrNothing = (vault: VaultClient, mount: string, path: string) =>
+  ifFound(readSecret(vault, mount, path, { consistent: true }), undefined);
 
 export async function readMetadata(
   vault: VaultClient,
@@ -234,12 +228,8 @@ export async function listKeys(vault: VaultClient, mount: string, folder = ''): 
     folder.replace(/^\/+|\/+$/g, '') === ''
       ? vaultPath`${mount}/metadata/`
       : vaultPath`${mount}/metadata/${folder}/`;
-  try {
-    return parseResponse(listSchema, await vault.list(where), where).data.keys;
-  } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.NotFound)) return [];
-    throw err;
-  }
+  const body = await ifFound(vault.list(where), null);
+  return body === null ? [] : parseResponse(listSchema, body, where).data.keys;
 }
 
 export function readSecrets(

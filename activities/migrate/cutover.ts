@@ -8,7 +8,7 @@
 // Its unlock key is kept in the target root's KV beside the ledger, never in the history.
 import type { MigrateContext } from '../../common/migrate/run.js';
 import type { VaultClient } from '../../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { ifFound, isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { deleteAll, readSecret, writeSecret } from '../../vault/kv.js';
 import { segment, vaultPath } from '../../vault/paths.js';
 import { deletePolicy } from '../../vault/sys.js';
@@ -79,14 +79,9 @@ export async function lockSource(
 
 /** What the ledger says of the lock this migration took: none, or its record (with the key, if known). */
 async function readLockRecord(ledgerRoot: VaultClient, ctx: MigrateContext) {
-  try {
-    return (
-      await readSecret(ledgerRoot, ctx.ledger.mount, `${ctx.ledger.path}/unlock-key`, { consistent: true })
-    ).data;
-  } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
-    throw err;
-  }
+  const where = `${ctx.ledger.path}/unlock-key`;
+  return (await ifFound(readSecret(ledgerRoot, ctx.ledger.mount, where, { consistent: true }), undefined))
+    ?.data;
 }
 
 export async function unlockSource(

@@ -13,7 +13,7 @@ import {
 } from '../../common/migrate/run.js';
 import { inBatches } from '../../vault/batch.js';
 import type { VaultClient } from '../../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { ifFound } from '../../vault/errors.js';
 import { readMetadata } from '../../vault/kv.js';
 import { digestOf } from './digest.js';
 import { walkKvPaths } from './inventory.js';
@@ -44,12 +44,9 @@ export function addToTotals(totals: KvTotals, result: KvCopyRollup): KvTotals {
 }
 
 async function currentVersion(vault: VaultClient, mount: string, path: string): Promise<number | null> {
-  try {
-    return (await readMetadata(vault, mount, path, { consistent: true })).current_version;
-  } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.NotFound)) return null;
-    throw err;
-  }
+  return (
+    (await ifFound(readMetadata(vault, mount, path, { consistent: true }), null))?.current_version ?? null
+  );
 }
 
 /**

@@ -20,7 +20,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { currentActivityScope, heartbeatWith, keptAlive } from '../../vault/activity-scope.js';
 import { inBatches } from '../../vault/batch.js';
 import type { VaultClient } from '../../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { ifFound } from '../../vault/errors.js';
 import {
   destroy,
   type KvMetadata,
@@ -165,14 +165,8 @@ function stateOf(v: { deletion_time: string; destroyed: boolean }, now: number):
   return v.deletion_time !== '' && Date.parse(v.deletion_time) <= now ? 'deleted' : 'live';
 }
 
-async function metadataOrNothing(vault: VaultClient, mount: string, path: string) {
-  try {
-    return await readMetadata(vault, mount, path, { consistent: true });
-  } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
-    throw err;
-  }
-}
+const metadataOrNothing = (vault: VaultClient, mount: string, path: string) =>
+  ifFound(readMetadata(vault, mount, path, { consistent: true }), undefined);
 
 /** Stops between versions when the activity is cancelled (a worker shutting down, a test). */
 function throwIfCancelled(): void {

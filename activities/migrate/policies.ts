@@ -3,7 +3,7 @@
 // target is skipped, different is a conflict. `root` and `default` belong to each namespace.
 import { adjustPolicyText, type TargetMapping, targetPolicy } from '../../common/migrate/run.js';
 import type { VaultClient } from '../../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { ifFound } from '../../vault/errors.js';
 import { listPolicies, readPolicy, writePolicy } from '../../vault/sys.js';
 import { digestOf } from './digest.js';
 import { readMounts } from './mount-table.js';
@@ -52,14 +52,8 @@ export async function migratedPolicyNames(source: VaultClient, mapping: TargetMa
     .sort();
 }
 
-export async function readPolicyOrNone(vault: VaultClient, name: string): Promise<string | undefined> {
-  try {
-    return await readPolicy(vault, name);
-  } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
-    throw err;
-  }
-}
+export const readPolicyOrNone = (vault: VaultClient, name: string): Promise<string | undefined> =>
+  ifFound(readPolicy(vault, name), undefined);
 
 export const copyPolicies: CopyStep = async (source, target, ledger, mapping) => {
   const report = newReport();

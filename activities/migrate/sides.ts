@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { MigrateContext, StepReport, TargetMapping } from '../../common/migrate/run.js';
 import { VaultClient } from '../../vault/client.js';
-import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { ifFound, isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { type ClusterClients, DEFAULT_CLUSTER } from '../clusters.js';
 import { type Ledger, ledgerAt } from './ledger.js';
 
@@ -83,13 +83,8 @@ export const targetConflict = (message: string) =>
 
 /** A LIST's keys; Vault's 404 for an empty list is none. */
 export async function listOrNone(vault: VaultClient, path: string): Promise<string[]> {
-  try {
-    const body = (await vault.list(path)) as { data?: { keys?: string[] } };
-    return body.data?.keys ?? [];
-  } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.NotFound)) return [];
-    throw err;
-  }
+  const body = (await ifFound(vault.list(path), undefined)) as { data?: { keys?: string[] } } | undefined;
+  return body?.data?.keys ?? [];
 }
 
 /** A read's data, or undefined when there is none. */
@@ -97,12 +92,8 @@ export async function readOrNone(
   vault: VaultClient,
   path: string,
 ): Promise<Record<string, unknown> | undefined> {
-  try {
-    return ((await vault.read(path)) as { data?: Record<string, unknown> }).data ?? {};
-  } catch (err) {
-    if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
-    throw err;
-  }
+  const body = (await ifFound(vault.read(path), null)) as { data?: Record<string, unknown> } | null;
+  return body === null ? undefined : (body.data ?? {});
 }
 
 /** A new StepReport. */

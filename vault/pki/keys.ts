@@ -2,7 +2,7 @@
 // Vault (`internal` generation).
 import { z } from 'zod';
 import { parseResponse, type VaultClient } from '../client.js';
-import { isVaultFailure, VaultErrorType } from '../errors.js';
+import { ifFound } from '../errors.js';
 import { exactlyOnce } from '../exactly-once.js';
 import { segment, vaultPath } from '../paths.js';
 
@@ -38,14 +38,11 @@ export async function findKeyByName(
   keyName: string,
 ): Promise<string | undefined> {
   const where = vaultPath`${mount}/keys`;
-  try {
-    const { data } = parseResponse(keyListSchema, await vault.list(where, { consistent: true }), where);
-    return data.keys.find((id) => data.key_info?.[id]?.key_name === keyName);
-  } catch (err) {
-    // A mount without keys answers its list with 404.
-    if (isVaultFailure(err, VaultErrorType.NotFound)) return undefined;
-    throw err;
-  }
+  // A mount without keys answers its list with 404.
+  const body = await ifFound(vault.list(where, { consistent: true }), null);
+  if (body === null) return undefined;
+  const { data } = parseResponse(keyListSchema, body, where);
+  return data.keys.find((id) => data.key_info?.[id]?.key_name === keyName);
 }
 
 /**

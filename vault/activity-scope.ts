@@ -21,6 +21,15 @@ export function heartbeatWith(details: unknown): void {
   context.heartbeat(details);
 }
 
+/** The running activity's cancellation signal; undefined outside an activity. */
+export function activityCancellation(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The running activity's scope, or undefined when not called from an activity. */
 export function currentActivityScope(): CallScope | undefined {
   let context: Context;

@@ -3,7 +3,6 @@
 // (current-primary record, KV copy, hook). The restore, the wait for the restored standby and the
 // comparison are the drill's (activities/dr/protect-and-drill.ts). What returns to the workflow is node addresses,
 // outcomes, counts and the manifest entry; no token, share or snapshot byte.
-import { Context } from '@temporalio/activity';
 import type { ProbeRound } from '../../common/dr/detect.js';
 import {
   CURRENT_PRIMARY_KV,
@@ -12,7 +11,7 @@ import {
   type SealProgress,
 } from '../../common/dr/failover.js';
 import type { SnapshotEntry } from '../../common/dr/snapshots.js';
-import { keptAlive } from '../../vault/activity-scope.js';
+import { activityCancellation, keptAlive } from '../../vault/activity-scope.js';
 import { writeSecret } from '../../vault/kv.js';
 import { resolveClusters } from '../clusters.js';
 import { fenceCluster, watchAndFence } from './fence.js';
@@ -28,14 +27,6 @@ import {
 import { awaitSealChange, readSealProgress } from './unseal-state.js';
 
 const FENCE_TIMEOUTS = { probeTimeoutMs: 2500, sealTimeoutMs: 15_000 };
-
-function cancellationSignal(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined;
-  }
-}
 
 export type FailoverSnapshotChoice = 'named' | 'verified' | 'usable-unverified';
 
@@ -61,7 +52,7 @@ export function createDrFailoverActivities(deps: DrSwitchDeps) {
       const vault = input.restoredFrom
         ? await restoredAccess(input.cluster, input.restoredFrom).catch(() => clusters.get(input.cluster))
         : clusters.get(input.cluster);
-      return fenceCluster(vault, FENCE_TIMEOUTS, cancellationSignal());
+      return fenceCluster(vault, FENCE_TIMEOUTS, activityCancellation());
     },
 
     /** Seals each of `addresses` as soon as it answers again, until `until` (ISO 8601). */
@@ -71,7 +62,7 @@ export function createDrFailoverActivities(deps: DrSwitchDeps) {
       until: string;
       pollMs?: number;
     }): Promise<FenceRecord[]> {
-      const signal = cancellationSignal();
+      const signal = activityCancellation();
       return watchAndFence(clusters.get(input.cluster), input.addresses, {
         ...FENCE_TIMEOUTS,
         untilMs: Date.parse(input.until),
@@ -114,7 +105,7 @@ export function createDrFailoverActivities(deps: DrSwitchDeps) {
       knownKey: string;
       maxWaitMs: number;
     }): Promise<SealProgress> {
-      const signal = cancellationSignal();
+      const signal = activityCancellation();
       return awaitSealChange(input.cluster, clusters.get(input.cluster), {
         knownKey: input.knownKey,
         maxWaitMs: input.maxWaitMs,
@@ -162,7 +153,7 @@ export function createDrFailoverActivities(deps: DrSwitchDeps) {
       oldPrimary: string;
       timeoutMs: number;
     }): Promise<HookResult> {
-      const signal = cancellationSignal();
+      const signal = activityCancellation();
       return runHook(
         input.command,
         { VAULTOPS_DR_NEW_PRIMARY: input.newPrimary, VAULTOPS_DR_OLD_PRIMARY: input.oldPrimary },

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { planRetention, type RetentionPolicy } from '../../common/dr/retention.js';
 import {
   type DrBaseline,
@@ -16,7 +16,7 @@ import {
   type SnapshotEntry,
   type SnapshotStatus,
 } from '../../common/dr/snapshots.js';
-import { keptAlive } from '../../vault/activity-scope.js';
+import { activityCancellation, keptAlive } from '../../vault/activity-scope.js';
 import type { VaultClient } from '../../vault/client.js';
 import { isVaultFailure, VaultErrorType, vaultFailure } from '../../vault/errors.js';
 import { writeSecret } from '../../vault/kv.js';
@@ -45,14 +45,6 @@ const RESTORE_UPLOAD_MS = 600_000;
 
 const refuse = (type: string, message: string) =>
   ApplicationFailure.create({ type, nonRetryable: true, message });
-
-function cancellationSignal(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The client a drill reaches the target with. A standby that has been restored from the source
@@ -142,7 +134,7 @@ export function createDrActivities(deps: {
       id: string;
     }): Promise<Omit<SnapshotEntry, 'status' | 'canaryIds'>> {
       const vault = clusters.get(input.cluster);
-      const signal = cancellationSignal();
+      const signal = activityCancellation();
       const leader = await readLeader(vault);
       const takenAt = new Date().toISOString();
       const inspector = raftSnapshotInspector();
@@ -261,7 +253,7 @@ export function createDrActivities(deps: {
           'DrSnapshotCorrupt',
           `snapshot ${input.id}: the stored file's sha256 is ${found.sha256} (${found.size} bytes), the manifest says ${entry.sha256} (${entry.size} bytes); not restored`,
         );
-      const signal = cancellationSignal();
+      const signal = activityCancellation();
       const file = entry.file;
       const target = clusters.get(input.targetCluster);
       // A never-initialised standby is initialised (throwaway keys) and unsealed first: see
@@ -308,7 +300,7 @@ export function createDrActivities(deps: {
      */
     async drAwaitRestored(input: { targetCluster: string; sourceCluster: string }): Promise<{ ready: true }> {
       const borrowed = clusters.get(input.targetCluster).withTokensOf(clusters.get(input.sourceCluster));
-      await untilServing(borrowed, cancellationSignal());
+      await untilServing(borrowed, activityCancellation());
       return { ready: true };
     },
 
@@ -326,7 +318,7 @@ export function createDrActivities(deps: {
       const borrowed = clusters.get(input.targetCluster).withTokensOf(clusters.get(input.sourceCluster));
       return restoredKeyringVerdict(borrowed, input.snapshotKeyring, {
         withinMs: input.withinMs,
-        signal: cancellationSignal(),
+        signal: activityCancellation(),
       });
     },
 

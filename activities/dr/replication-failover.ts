@@ -4,10 +4,9 @@
 // the old primary pointed at the new one. The DR operation token and the secondary activation token
 // are read or made inside these activities and never returned: what goes back to the workflow is
 // modes, node addresses, outcomes and where the token was read from.
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DemoteRecord, DrReplicationStatus } from '../../common/dr/replication.js';
-import { keptAlive } from '../../vault/activity-scope.js';
+import { activityCancellation, keptAlive } from '../../vault/activity-scope.js';
 import type { VaultClient } from '../../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import {
@@ -23,14 +22,6 @@ import { drillAccess } from './protect-and-drill.js';
 import { demoteCluster, watchAndDemote } from './replication-fence.js';
 
 const TIMEOUTS = { probeTimeoutMs: 2500, demoteTimeoutMs: 15_000 };
-
-function cancellationSignal(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined;
-  }
-}
 
 const refuse = (type: string, message: string) =>
   ApplicationFailure.create({ type, nonRetryable: true, message });
@@ -119,7 +110,7 @@ export function createDrReplicationActivities(deps: {
       until: string;
       pollMs?: number;
     }): Promise<DemoteRecord[]> {
-      const signal = cancellationSignal();
+      const signal = activityCancellation();
       return watchAndDemote(clusters.get(input.cluster), input.addresses, {
         ...TIMEOUTS,
         untilMs: Date.parse(input.until),
@@ -174,7 +165,7 @@ export function createDrReplicationActivities(deps: {
      */
     async drReplicationAwaitPrimary(input: { cluster: string; maxWaitMs: number }): Promise<PrimaryServing> {
       const vault = clusters.get(input.cluster);
-      const signal = cancellationSignal();
+      const signal = activityCancellation();
       const started = Date.now();
       let last = 'no answer yet';
       for (;;) {

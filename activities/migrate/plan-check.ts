@@ -32,49 +32,22 @@ export interface PlanCheck {
 /** Keeps what starts with `prefix` (and takes it off), or drops it (`keep: false`). */
 function byPrefix(inv: NamespaceInventory, prefix: string, keep: boolean): NamespaceInventory {
   if (prefix === '') return inv;
-  const pick = <T>(items: T[], name: (t: T) => string, rename: (t: T, n: string) => T) =>
+  // Each list names its items by one field (a mount path, a policy name): kept items lose the prefix there.
+  const pick = <K extends string, T extends Record<K, string>>(items: T[], field: K): T[] =>
     items.flatMap((t) => {
-      const n = name(t);
+      const n = t[field];
       if (n.startsWith(prefix) !== keep) return [];
-      return [keep ? rename(t, n.slice(prefix.length)) : t];
+      return [keep ? { ...t, [field]: n.slice(prefix.length) } : t];
     });
   return {
     ...inv,
-    secretsEngines: pick(
-      inv.secretsEngines,
-      (m) => m.path,
-      (m, path) => ({ ...m, path }),
-    ),
-    authMethods: pick(
-      inv.authMethods,
-      (m) => m.path,
-      (m, path) => ({ ...m, path }),
-    ),
-    policies: pick(
-      inv.policies,
-      (p) => p.name,
-      (p, name) => ({ ...p, name }),
-    ),
-    kv: pick(
-      inv.kv,
-      (k) => k.mount,
-      (k, mount) => ({ ...k, mount }),
-    ),
-    transitKeys: pick(
-      inv.transitKeys,
-      (k) => k.mount,
-      (k, mount) => ({ ...k, mount }),
-    ),
-    pki: pick(
-      inv.pki,
-      (p) => p.mount,
-      (p, mount) => ({ ...p, mount }),
-    ),
-    database: pick(
-      inv.database,
-      (d) => d.mount,
-      (d, mount) => ({ ...d, mount }),
-    ),
+    secretsEngines: pick(inv.secretsEngines, 'path'),
+    authMethods: pick(inv.authMethods, 'path'),
+    policies: pick(inv.policies, 'name'),
+    kv: pick(inv.kv, 'mount'),
+    transitKeys: pick(inv.transitKeys, 'mount'),
+    pki: pick(inv.pki, 'mount'),
+    database: pick(inv.database, 'mount'),
     identity: identityByPrefix(inv.identity, prefix, keep),
   };
 }

@@ -10,6 +10,7 @@ import { type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SnapshotManifest } from '../../common/dr/snapshots.js';
+import { fsyncPath } from './fsync.js';
 import type { SnapshotStore, StoredSnapshot } from './snapshot-store.js';
 
 const MANIFEST = 'manifest.json';
@@ -41,14 +42,7 @@ export function directoryStore(dir: string): SnapshotStore {
     return join(dir, file);
   };
 
-  const syncDir = async () => {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  };
+  const syncDir = () => fsyncPath(dir);
 
   /** Writes `bytes` (or what `write` streams) to a temp file, fsyncs it and renames it to `name`. */
   const writeAtomically = async (
@@ -70,12 +64,7 @@ export function directoryStore(dir: string): SnapshotStore {
     try {
       await write(tap);
       await stored;
-      const handle = await open(temp, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await fsyncPath(temp, 'r+');
       await rename(temp, path(name));
       await syncDir();
       return { sha256: hash.digest('hex'), size };

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import type { CurrentPrimaryRecord } from '../../common/dr/failover.js';
 import type { VaultClient } from '../../vault/client.js';
 import type { ClusterClients } from '../clusters.js';
+import { fsyncPath } from './fsync.js';
 import type { SnapshotStore } from './snapshot-store.js';
 
 /** What the failover and failback activities are made from. */
@@ -40,12 +41,7 @@ export async function writeCurrentPrimaryFile(file: string, record: CurrentPrima
     await rm(temp, { force: true });
     throw err;
   }
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  await fsyncPath(dir);
 }
 
 export interface HookResult {

@@ -140,6 +140,20 @@ export async function listSecretsEngines(vault: VaultClient): Promise<MountSumma
   return summarizeMounts(parseResponse(mountTableSchema, await vault.read('sys/mounts'), 'sys/mounts'));
 }
 
+const mountTuneSchema = z.object({
+  data: z.object({ default_lease_ttl: z.number().optional(), max_lease_ttl: z.number().optional() }),
+});
+
+/** A secrets engine's lease TTLs in seconds, as its tune says (0 where it does not say). */
+export async function readMountTune(
+  vault: VaultClient,
+  mount: string,
+): Promise<{ defaultLeaseTtlSeconds: number; maxLeaseTtlSeconds: number }> {
+  const where = vaultPath`sys/mounts/${mount}/tune`;
+  const { data } = parseResponse(mountTuneSchema, await vault.read(where), where);
+  return { defaultLeaseTtlSeconds: data.default_lease_ttl ?? 0, maxLeaseTtlSeconds: data.max_lease_ttl ?? 0 };
+}
+
 export async function listAuthMethods(vault: VaultClient): Promise<MountSummary[]> {
   return summarizeMounts(parseResponse(mountTableSchema, await vault.read('sys/auth'), 'sys/auth'));
 }

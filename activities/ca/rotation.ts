@@ -9,7 +9,6 @@ import { keptAlive } from '../../vault/activity-scope.js';
 import type { VaultClient } from '../../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { readSecret, writeSecret } from '../../vault/kv.js';
-import { vaultPath } from '../../vault/paths.js';
 import { readCertificate, signCsr, signCsrByIssuer } from '../../vault/pki/issue.js';
 import {
   deleteIssuer,
@@ -23,6 +22,7 @@ import {
 import { deleteKey, findKeyByName } from '../../vault/pki/keys.js';
 import { listRoles, patchRole, readRole } from '../../vault/pki/roles.js';
 import { tidy } from '../../vault/pki/tidy.js';
+import { readMountTune } from '../../vault/sys.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
 import { type RootStore, readRoot, testLeafCsr } from './bootstrap.js';
 
@@ -106,12 +106,8 @@ export function createCaRotationActivities(deps: {
   const clusters = resolveClusters(deps);
 
   /** The mount's own maximum TTL, which a role without max_ttl issues up to. */
-  const mountMaxTtlMs = async (vault: VaultClient, mount: string) => {
-    const tune = (await vault.read(vaultPath`sys/mounts/${mount}/tune`)) as {
-      data: { max_lease_ttl: number };
-    };
-    return tune.data.max_lease_ttl * 1000;
-  };
+  const mountMaxTtlMs = async (vault: VaultClient, mount: string) =>
+    (await readMountTune(vault, mount)).maxLeaseTtlSeconds * 1000;
 
   return keptAlive({
     /**

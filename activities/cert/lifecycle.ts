@@ -17,13 +17,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { keptAlive } from '../../vault/activity-scope.js';
 import type { VaultClient } from '../../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
-import { vaultPath } from '../../vault/paths.js';
 import { fetchCrl } from '../../vault/pki/crl.js';
 import { revoke, serialHex, signCsr } from '../../vault/pki/issue.js';
 import { listIssuers, readIssuer } from '../../vault/pki/issuers.js';
 import type { KeyType } from '../../vault/pki/keys.js';
 import { queryOcspVerified } from '../../vault/pki/ocsp.js';
 import { type RoleSettings, readRole } from '../../vault/pki/roles.js';
+import { readMountTune } from '../../vault/sys.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
 import { nodeCrypto } from '../hsm/ca-certificates.js';
 import { type StagedFile, stageFile } from '../staged-file.js';
@@ -225,9 +225,7 @@ export function createCertificateActivities(deps: {
           throw badInput(`${input.mount} has no role "${input.role}": name one of its roles (--role)`);
         throw err;
       }
-      const tune = (await vault.read(vaultPath`sys/mounts/${input.mount}/tune`)) as {
-        data: { default_lease_ttl?: number; max_lease_ttl?: number };
-      };
+      const tune = await readMountTune(vault, input.mount);
       let key: CertKey;
       let csrNames: CertPlan['csrNames'] = null;
       if (input.csr) {
@@ -254,8 +252,8 @@ export function createCertificateActivities(deps: {
         extKeyUsages: extKeyUsages(role),
         roleTtlSeconds: role.ttl ?? 0,
         roleMaxTtlSeconds: role.max_ttl ?? 0,
-        mountDefaultTtlSeconds: tune.data.default_lease_ttl ?? 0,
-        mountMaxTtlSeconds: tune.data.max_lease_ttl ?? 0,
+        mountDefaultTtlSeconds: tune.defaultLeaseTtlSeconds,
+        mountMaxTtlSeconds: tune.maxLeaseTtlSeconds,
         usesCsrSans: role.use_csr_sans ?? true,
         csrNames,
       };

@@ -154,6 +154,16 @@ export async function readMountTune(
   return { defaultLeaseTtlSeconds: data.default_lease_ttl ?? 0, maxLeaseTtlSeconds: data.max_lease_ttl ?? 0 };
 }
 
+/** Sets a secrets engine's maximum lease TTL (a duration such as "87600h"); the same value twice is one. */
+export async function tuneMaxLeaseTtl(vault: VaultClient, mount: string, maxLeaseTtl: string): Promise<void> {
+  await vault.put(vaultPath`sys/mounts/${mount}/tune`, { max_lease_ttl: maxLeaseTtl });
+}
+
+/** Enables a secrets engine of `type` at `mount`. Vault refuses a second enable ("path is already in use"). */
+export async function enableSecretsEngine(vault: VaultClient, mount: string, type: string): Promise<void> {
+  await vault.write(vaultPath`sys/mounts/${mount}`, { type });
+}
+
 export async function listAuthMethods(vault: VaultClient): Promise<MountSummary[]> {
   return summarizeMounts(parseResponse(mountTableSchema, await vault.read('sys/auth'), 'sys/auth'));
 }

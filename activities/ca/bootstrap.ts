@@ -11,7 +11,6 @@ import type { VaultClient } from '../../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { exactlyOnce } from '../../vault/exactly-once.js';
 import { readSecret } from '../../vault/kv.js';
-import { vaultPath } from '../../vault/paths.js';
 import { signCsr } from '../../vault/pki/issue.js';
 import {
   generateIntermediateCsrForKey,
@@ -24,7 +23,7 @@ import {
 } from '../../vault/pki/issuers.js';
 import { generateNamedKey, type KeySpec } from '../../vault/pki/keys.js';
 import { type RoleSpec, readRole, writeRole } from '../../vault/pki/roles.js';
-import { listSecretsEngines } from '../../vault/sys.js';
+import { enableSecretsEngine, listSecretsEngines, tuneMaxLeaseTtl } from '../../vault/sys.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
 import { nodeCrypto, signIntermediate } from '../hsm/ca-certificates.js';
 import { type HsmConfig, openHsm } from '../hsm/pkcs11.js';
@@ -115,11 +114,11 @@ export function createCaBootstrapActivities(deps: {
         // Enabling twice is refused ("path is already in use"), so a lost reply is settled by the
         // mount table: our earlier send landed if the pki mount is there now.
         await exactlyOnce(
-          () => vault.write(vaultPath`sys/mounts/${input.mount}`, { type: 'pki' }),
+          () => enableSecretsEngine(vault, input.mount, 'pki'),
           async () => ((await pkiMount())?.type === 'pki' ? { done: true, value: null } : { done: false }),
         );
       }
-      await vault.put(vaultPath`sys/mounts/${input.mount}/tune`, { max_lease_ttl: input.maxTtl });
+      await tuneMaxLeaseTtl(vault, input.mount, input.maxTtl);
       return { created: !existing };
     },
 

@@ -41,10 +41,13 @@ export function clusterClients(
   };
 }
 
-/** An activity factory's clusters: the given ones, or just `vault` as the default cluster. */
-export function resolveClusters(deps: {
+/** What every activity factory is made from: the default cluster's client, and any others by name. */
+export interface ClusterDeps {
   vault: VaultClient;
   clusters?: ClusterClients | undefined;
-}): ClusterClients {
+}
+
+/** An activity factory's clusters: the given ones, or just `vault` as the default cluster. */
+export function resolveClusters(deps: ClusterDeps): ClusterClients {
   return deps.clusters ?? clusterClients({ [DEFAULT_CLUSTER]: deps.vault });
 }

@@ -15,7 +15,7 @@ import { logger } from '../../common/logger.js';
 import { checkRecipientKey, seal } from '../../common/sealed-box.js';
 import { parseResponse, type VaultClient } from '../../vault/client.js';
 import { accessorsWithMeta, createToken, revokeAccessor } from '../../vault/token.js';
-import { type ClusterClients, resolveClusters } from '../clusters.js';
+import { type ClusterDeps, resolveClusters } from '../clusters.js';
 
 export interface CreateBreakGlassTokenInput {
   /** The workflow asking: put in the token's metadata, so a retried attempt finds an earlier one's token. */
@@ -50,10 +50,7 @@ const wrapSchema = z.object({
   }),
 });
 
-export function createBreakGlassActivities(deps: {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
-}) {
+export function createBreakGlassActivities(deps: ClusterDeps) {
   const clusters = resolveClusters(deps);
   return {
     async createBreakGlassToken(input: CreateBreakGlassTokenInput): Promise<BreakGlassDelivery> {

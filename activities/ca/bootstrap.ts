@@ -24,7 +24,7 @@ import {
 import { generateNamedKey, type KeySpec } from '../../vault/pki/keys.js';
 import { type RoleSpec, readRole, writeRole } from '../../vault/pki/roles.js';
 import { enableSecretsEngine, listSecretsEngines, tuneMaxLeaseTtl } from '../../vault/sys.js';
-import { type ClusterClients, resolveClusters } from '../clusters.js';
+import { type ClusterDeps, resolveClusters } from '../clusters.js';
 import { nodeCrypto, signIntermediate } from '../hsm/ca-certificates.js';
 import { type HsmConfig, openHsm } from '../hsm/pkcs11.js';
 
@@ -91,11 +91,11 @@ export async function testLeafCsr(
   return csr.toString('pem');
 }
 
-export function createCaBootstrapActivities(deps: {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
-  hsm?: HsmConfig | undefined;
-}) {
+export function createCaBootstrapActivities(
+  deps: ClusterDeps & {
+    hsm?: HsmConfig | undefined;
+  },
+) {
   const clusters = resolveClusters(deps);
 
   return keptAlive({

@@ -6,10 +6,9 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RootKeyType } from '../../common/ca/facts.js';
-import type { VaultClient } from '../../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { readSecret, writeSecret } from '../../vault/kv.js';
-import { type ClusterClients, resolveClusters } from '../clusters.js';
+import { type ClusterDeps, resolveClusters } from '../clusters.js';
 import { createRootCertificate } from '../hsm/ca-certificates.js';
 import { type HsmConfig, type HsmKeyType, type HsmSession, openHsm } from '../hsm/pkcs11.js';
 
@@ -58,12 +57,12 @@ function keyTypeOf(type: HsmKeyType): RootKeyType | undefined {
   return undefined;
 }
 
-export function createCaRootActivities(deps: {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
-  /** The token's settings (`hsm:` in the configuration); absent: CA activities refuse. */
-  hsm?: HsmConfig | undefined;
-}) {
+export function createCaRootActivities(
+  deps: ClusterDeps & {
+    /** The token's settings (`hsm:` in the configuration); absent: CA activities refuse. */
+    hsm?: HsmConfig | undefined;
+  },
+) {
   const clusters = resolveClusters(deps);
   const withToken = async <T>(fn: (session: HsmSession) => Promise<T> | T): Promise<T> => {
     if (!deps.hsm) {

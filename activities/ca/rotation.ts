@@ -23,7 +23,7 @@ import { deleteKey, findKeyByName } from '../../vault/pki/keys.js';
 import { listRoles, patchRole, readRole } from '../../vault/pki/roles.js';
 import { tidy } from '../../vault/pki/tidy.js';
 import { readMountTune } from '../../vault/sys.js';
-import { type ClusterClients, resolveClusters } from '../clusters.js';
+import { type ClusterDeps, resolveClusters } from '../clusters.js';
 import { type RootStore, readRoot, testLeafCsr } from './bootstrap.js';
 
 export interface MountRef {
@@ -99,10 +99,7 @@ function testLeafFor(name: string, role: Awaited<ReturnType<typeof readRole>>): 
   return null;
 }
 
-export function createCaRotationActivities(deps: {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
-}) {
+export function createCaRotationActivities(deps: ClusterDeps) {
   const clusters = resolveClusters(deps);
 
   /** The mount's own maximum TTL, which a role without max_ttl issues up to. */

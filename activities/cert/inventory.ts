@@ -15,7 +15,7 @@ import { inBatches } from '../../vault/batch.js';
 import type { VaultClient } from '../../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { type KvSecret, listKeys, readSecret, writeSecret } from '../../vault/kv.js';
-import { type ClusterClients, resolveClusters } from '../clusters.js';
+import { type ClusterDeps, resolveClusters } from '../clusters.js';
 
 export interface CertInventoryRecordInput {
   cluster?: string | undefined;
@@ -143,10 +143,7 @@ export async function listInventory(
   );
 }
 
-export function createCertInventoryActivities(deps: {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
-}) {
+export function createCertInventoryActivities(deps: ClusterDeps) {
   const clusters = resolveClusters(deps);
   return {
     /** Records an issue, renewal or revocation of one certificate (public facts only). */

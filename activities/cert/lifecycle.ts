@@ -24,7 +24,7 @@ import type { KeyType } from '../../vault/pki/keys.js';
 import { queryOcspVerified } from '../../vault/pki/ocsp.js';
 import { type RoleSettings, readRole } from '../../vault/pki/roles.js';
 import { readMountTune } from '../../vault/sys.js';
-import { type ClusterClients, resolveClusters } from '../clusters.js';
+import { type ClusterDeps, resolveClusters } from '../clusters.js';
 import { nodeCrypto } from '../hsm/ca-certificates.js';
 import { type StagedFile, stageFile } from '../staged-file.js';
 import {
@@ -189,10 +189,7 @@ function extKeyUsages(role: RoleSettings): string[] {
 
 const pem = (text: string) => `${text.trim()}\n`;
 
-export function createCertificateActivities(deps: {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
-}) {
+export function createCertificateActivities(deps: ClusterDeps) {
   const clusters = resolveClusters(deps);
   /** Issuer ids by mount and certificate fingerprint: looked up once, the list re-read on a miss. */
   const issuerIds = new Map<string, Map<string, string>>();

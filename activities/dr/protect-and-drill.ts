@@ -27,7 +27,7 @@ import {
   restoreRaftSnapshotStream,
   streamRaftSnapshot,
 } from '../../vault/sys.js';
-import { type ClusterClients, resolveClusters } from '../clusters.js';
+import { type ClusterDeps, resolveClusters } from '../clusters.js';
 import { activeNode } from './active-node.js';
 import { CANARY, readFingerprint } from './fingerprint.js';
 import { prepareFreshStandby } from './fresh-standby.js';
@@ -65,13 +65,13 @@ export async function drillAccess(
   );
 }
 
-export function createDrActivities(deps: {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
-  store: SnapshotStore;
-  /** Where a fresh standby's throwaway init waits for its restore (default: the store's directory). */
-  stateDir?: string;
-}) {
+export function createDrActivities(
+  deps: ClusterDeps & {
+    store: SnapshotStore;
+    /** Where a fresh standby's throwaway init waits for its restore (default: the store's directory). */
+    stateDir?: string;
+  },
+) {
   const clusters = resolveClusters(deps);
   const { store } = deps;
   const stateDir = deps.stateDir ?? store.location;

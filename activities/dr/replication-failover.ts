@@ -7,7 +7,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { DemoteRecord, DrReplicationStatus } from '../../common/dr/replication.js';
 import { activityCancellation, keptAlive } from '../../vault/activity-scope.js';
-import type { VaultClient } from '../../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import {
   createDrSecondaryToken,
@@ -15,7 +14,7 @@ import {
   readDrStatus,
   updateDrPrimary,
 } from '../../vault/replication.js';
-import { type ClusterClients, resolveClusters } from '../clusters.js';
+import { type ClusterDeps, resolveClusters } from '../clusters.js';
 import { drOperationTokenSource, readDrOperationToken } from './dr-operation-token.js';
 import { probeCluster } from './probe.js';
 import { drillAccess } from './protect-and-drill.js';
@@ -61,10 +60,7 @@ export type RepointResult =
     }
   | { outcome: 'skipped' | 'failed'; oldPrimary: string; newPrimary: string; detail: string };
 
-export function createDrReplicationActivities(deps: {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
-}) {
+export function createDrReplicationActivities(deps: ClusterDeps) {
   const clusters = resolveClusters(deps);
 
   return keptAlive({

@@ -1,11 +1,10 @@
 import { readFile, rm } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import type { VaultClient } from '../../vault/client.js';
 import { dynamicCredentials, renewLease, revokeLease } from '../../vault/database.js';
 import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
 import { writeSecret } from '../../vault/kv.js';
-import { type ClusterClients, DEFAULT_CLUSTER, resolveClusters } from '../clusters.js';
+import { type ClusterDeps, DEFAULT_CLUSTER, resolveClusters } from '../clusters.js';
 import type { Notifier } from '../notifier.js';
 import { type StagedFile, stageFile } from '../staged-file.js';
 
@@ -113,11 +112,11 @@ async function leaseIdInFile(path: string): Promise<string | undefined> {
 const isRefusal = (err: unknown) =>
   isVaultFailure(err, VaultErrorType.InvalidRequest) || isVaultFailure(err, VaultErrorType.NotFound);
 
-export function createLeaseActivities(deps: {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
-  notifier: Notifier;
-}) {
+export function createLeaseActivities(
+  deps: ClusterDeps & {
+    notifier: Notifier;
+  },
+) {
   const clusters = resolveClusters(deps);
 
   return {

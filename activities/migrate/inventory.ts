@@ -25,7 +25,7 @@ import { listKeys, readMetadata } from '../../vault/kv.js';
 import { segment, vaultPath } from '../../vault/paths.js';
 import { listIssuers } from '../../vault/pki/issuers.js';
 import { listPolicies, probeNamespaces, readHealth, readPluginCatalog, readPolicy } from '../../vault/sys.js';
-import { type ClusterClients, resolveClusters } from '../clusters.js';
+import { type ClusterDeps, resolveClusters } from '../clusters.js';
 import { digestOf } from './digest.js';
 import { identityItems } from './identity.js';
 import { mountItem, type RawMount, readMounts } from './mount-table.js';
@@ -138,10 +138,7 @@ export async function readInventory(
   };
 }
 
-export function createMigrateInventoryActivities(deps: {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
-}) {
+export function createMigrateInventoryActivities(deps: ClusterDeps) {
   const clusters = resolveClusters(deps);
   return keptAlive({
     /** The inventory of a namespace. For large KV trees prefer the CLI's plan (it is no history). */

@@ -3,8 +3,7 @@
 // counts and digests only: values, role IDs, passwords and transit backups stay inside them.
 import type { KvTotals, MigrateContext, StepReport } from '../../common/migrate/run.js';
 import { keptAlive } from '../../vault/activity-scope.js';
-import type { VaultClient } from '../../vault/client.js';
-import { type ClusterClients, resolveClusters } from '../clusters.js';
+import { type ClusterDeps, resolveClusters } from '../clusters.js';
 import { copyAuthRoles } from './auth-roles.js';
 import { lockSource, recordCutover, retireSource, unlockSource } from './cutover.js';
 import { copyDatabase } from './database.js';
@@ -21,10 +20,7 @@ import { ensureTargetNamespace } from './target-namespace.js';
 import { copyTransitKeys } from './transit-keys.js';
 import { verifyStructure } from './verify.js';
 
-export function createMigrateRunActivities(deps: {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
-}) {
+export function createMigrateRunActivities(deps: ClusterDeps) {
   const clusters = resolveClusters(deps);
   const sides = (ctx: MigrateContext) => sidesOf(clusters, ctx);
   const ledgerRoot = (ctx: MigrateContext) =>

@@ -6,8 +6,7 @@
 import type { Logger } from 'pino';
 import { logger } from '../../common/logger.js';
 import { keptAlive } from '../../vault/activity-scope.js';
-import type { VaultClient } from '../../vault/client.js';
-import { type ClusterClients, resolveClusters } from '../clusters.js';
+import { type ClusterDeps, resolveClusters } from '../clusters.js';
 import { lockActivities } from './lock.js';
 import { notifyActivities } from './notify.js';
 import { pendingActivities } from './pending.js';
@@ -15,12 +14,12 @@ import { promoteActivities } from './promote.js';
 import { retireActivities } from './retire.js';
 import { rollbackActivities } from './rollback.js';
 
-export function createRotationActivities(deps: {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
-  /** Where rotation events are logged (the webhook is per rotation). */
-  logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
-}) {
+export function createRotationActivities(
+  deps: ClusterDeps & {
+    /** Where rotation events are logged (the webhook is per rotation). */
+    logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  },
+) {
   const clusters = resolveClusters(deps);
   return keptAlive({
     ...notifyActivities(deps.logger ?? logger),

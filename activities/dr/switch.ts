@@ -7,15 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CurrentPrimaryRecord } from '../../common/dr/failover.js';
-import type { VaultClient } from '../../vault/client.js';
-import type { ClusterClients } from '../clusters.js';
+import type { ClusterDeps } from '../clusters.js';
 import { fsyncPath } from './fsync.js';
 import type { SnapshotStore } from './snapshot-store.js';
 
 /** What the failover and failback activities are made from. */
-export interface DrSwitchDeps {
-  vault: VaultClient;
-  clusters?: ClusterClients | undefined;
+export interface DrSwitchDeps extends ClusterDeps {
   store: SnapshotStore;
   /** Where the current-primary record is (default: current-primary.json in the store's directory). */
   recordFile?: string;

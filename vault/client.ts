@@ -127,6 +127,17 @@ interface Call {
   details: VaultErrorDetails;
 }
 
+/** The configuration's tls section as the transport takes it (for clients built by hand too). */
+export function tlsFromConfig(config: VaultIntegrationConfig): TransportTls {
+  return {
+    caCertPath: config.tls.ca_cert,
+    clientCertPath: config.tls.client_cert,
+    clientKeyPath: config.tls.client_key,
+    serverName: config.tls.tls_server_name,
+    skipVerify: config.tls.skip_verify,
+  };
+}
+
 export class VaultClient {
   /** The first configured node: where reports say they looked. */
   readonly address: string;
@@ -178,13 +189,7 @@ export class VaultClient {
       cache: config.caching.enable
         ? new ReadCache({ ttlMs: config.caching.ttl, maxEntries: config.caching.max_entries })
         : undefined,
-      tls: {
-        caCertPath: config.tls.ca_cert,
-        clientCertPath: config.tls.client_cert,
-        clientKeyPath: config.tls.client_key,
-        serverName: config.tls.tls_server_name,
-        skipVerify: config.tls.skip_verify,
-      },
+      tls: tlsFromConfig(config),
     });
   }
 

@@ -2,18 +2,10 @@
 // issue|renew|revoke`). A module of its own, so the CLI loads the definitions without the
 // workflow's activity proxies. Everything here is public: serials, dates, fingerprints.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { CertRevocationProof } from '../../activities/cert/lifecycle.js';
+import type { CertRevocationProof, IssuedCertFacts } from '../../activities/cert/lifecycle.js';
 
-/** The certificate the workflow holds now (deployed, recorded). */
-export interface HeldCertificate {
-  serial: string;
-  issuerId: string;
-  subject: string;
-  sans: string[];
-  notBefore: string;
-  notAfter: string;
-  fingerprint: string;
-}
+/** The certificate the workflow holds now (deployed, recorded): the issue's facts, without the reload's outcome. */
+export type HeldCertificate = Omit<IssuedCertFacts, 'reload'>;
 
 export type CertificatePhase =
   | 'issuing'

@@ -8,6 +8,7 @@ import { DEFAULT_DETECTION } from '../../../common/dr/detect.js';
 import {
   describeUnseal,
   type NodeSealState,
+  sealStateOf,
   type UnsealProgressReport,
 } from '../../../common/dr/failover.js';
 import type { SealObservation } from '../../../common/preflight/report.js';
@@ -116,7 +117,7 @@ export async function drUnsealShareCommand(
     const states = await Promise.all(
       nodes.map(async (address): Promise<NodeSealState> => {
         try {
-          return nodeState(address, await sendShare(address, share));
+          return sealStateOf(address, await sendShare(address, share));
         } catch (err) {
           // The client's messages name the method, path and Vault's reason; never the body sent.
           errors.push({ address, error: err instanceof Error ? err.message : String(err) });
@@ -140,15 +141,6 @@ async function sendShare(address: string, share: string): Promise<SealObservatio
     await vault.close();
   }
 }
-
-const nodeState = (address: string, s: SealObservation): NodeSealState => ({
-  address,
-  sealed: s.sealed,
-  progress: s.progress,
-  threshold: s.threshold,
-  shares: s.shares,
-  type: s.type,
-});
 
 /** The share from the terminal, not echoed; or the first line of stdin when it is not a terminal. */
 export async function readShareFromTerminal(): Promise<string> {

@@ -23,7 +23,7 @@ export async function readStandbyReplication(
   opts: Pick<DrFailoverOptions, 'config'>,
   cluster: string,
 ): Promise<{ status: DrReplicationStatus } | { error: string }> {
-  const [{ VaultClient }, { readDrStatus }] = await Promise.all([
+  const [{ VaultClient, tlsFromConfig }, { readDrStatus }] = await Promise.all([
     import('../../../vault/client.js'),
     import('../../../vault/replication.js'),
   ]);
@@ -40,13 +40,7 @@ export async function readStandbyReplication(
     addresses: [config.address, ...config.ha_addresses],
     timeoutMs: 5000,
     retry: { maxRetries: 0, waitMinMs: 0, waitMaxMs: 0 },
-    tls: {
-      caCertPath: config.tls.ca_cert,
-      clientCertPath: config.tls.client_cert,
-      clientKeyPath: config.tls.client_key,
-      serverName: config.tls.tls_server_name,
-      skipVerify: config.tls.skip_verify,
-    },
+    tls: tlsFromConfig(config),
   });
   try {
     return { status: await readDrStatus(vault) };

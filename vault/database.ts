@@ -3,8 +3,9 @@
 // Connection configs are checked here with zod before Vault sees them, so a typo is our clear
 // error, not a half-configured connection.
 import { z } from 'zod';
-import { parseResponse, type VaultClient } from './client.js';
+import type { VaultClient } from './client.js';
 import { segment, vaultPath } from './paths.js';
+import { parseResponse } from './response.js';
 
 const templated = z.string().refine((u) => u.includes('{{username}}') && u.includes('{{password}}'), {
   message: 'must contain {{username}} and {{password}} so Vault can rotate the credentials it holds',

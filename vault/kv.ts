@@ -5,10 +5,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { inBatches, type Outcome } from './batch.js';
-import { parseResponse, type VaultClient } from './client.js';
+import type { VaultClient } from './client.js';
 import { ifFound, isVaultFailure, VaultErrorType } from './errors.js';
 import { exactlyOnce } from './exactly-once.js';
 import { vaultPath } from './paths.js';
+import { parseResponse } from './response.js';
 
 const versionMetadataSchema = z.object({
   version: z.number().int(),

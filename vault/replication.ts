@@ -9,7 +9,8 @@
 // into an error: the client's messages carry the method, path and Vault's own reason only.
 import { z } from 'zod';
 import type { DrReplicationMode, DrReplicationStatus } from '../common/dr/replication.js';
-import { parseResponse, type VaultClient } from './client.js';
+import type { VaultClient } from './client.js';
+import { parseResponse } from './response.js';
 
 /** Replication is cluster-wide: answered in the root namespace only. */
 const ROOT = { namespace: '' };

@@ -11,9 +11,10 @@ import type {
   PluginCatalog,
   SealObservation,
 } from '../common/preflight/report.js';
-import { parseResponse, type VaultClient } from './client.js';
+import type { VaultClient } from './client.js';
 import { isVaultFailure, VaultErrorType } from './errors.js';
 import { segment, vaultPath } from './paths.js';
+import { parseResponse } from './response.js';
 
 /** Health, seal status and leader describe the cluster; they are answered in the root namespace only. */
 const CLUSTER_WIDE = { namespace: '' };

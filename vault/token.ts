@@ -4,9 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { inBatches } from './batch.js';
-import { parseResponse, type VaultClient } from './client.js';
+import type { VaultClient } from './client.js';
 import { isVaultFailure, VaultErrorType } from './errors.js';
 import { exactlyOnce } from './exactly-once.js';
+import { parseResponse } from './response.js';
 
 export interface TokenRequest {
   policies: string[];

@@ -1,10 +1,11 @@
 // Transit: encryption as a service. Keys never leave Vault; plaintext crosses this module as
 // Buffers and goes to Vault base64-encoded. Batch calls use Vault's own batch_input.
 import { z } from 'zod';
-import { parseResponse, type VaultClient } from './client.js';
+import type { VaultClient } from './client.js';
 import { VaultErrorType, vaultFailure } from './errors.js';
 import { exactlyOnce } from './exactly-once.js';
 import { segment, vaultPath } from './paths.js';
+import { parseResponse } from './response.js';
 
 export type TransitKeyType = 'aes256-gcm96' | 'chacha20-poly1305' | 'ed25519' | 'ecdsa-p384';
 

@@ -13,7 +13,8 @@ import {
 } from '../../common/break-glass/break-glass.js';
 import { logger } from '../../common/logger.js';
 import { checkRecipientKey, seal } from '../../common/sealed-box.js';
-import { parseResponse, type VaultClient } from '../../vault/client.js';
+import type { VaultClient } from '../../vault/client.js';
+import { parseResponse } from '../../vault/response.js';
 import { accessorsWithMeta, createToken, revokeAccessor } from '../../vault/token.js';
 import { type ClusterDeps, resolveClusters } from '../clusters.js';
 

@@ -11,8 +11,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { type KeyringIdentity, sameKeyring } from '../../common/dr/snapshots.js';
-import { parseResponse, type VaultClient } from '../../vault/client.js';
+import type { VaultClient } from '../../vault/client.js';
 import { isVaultFailure, VaultErrorType } from '../../vault/errors.js';
+import { parseResponse } from '../../vault/response.js';
 import { readHealth } from '../../vault/sys.js';
 import { honoursToken } from './token-honoured.js';
 

@@ -3,8 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { VaultAuthConfig } from '../../common/config/auth-schema.js';
-import { parseResponse, type VaultClient } from '../client.js';
+import type { VaultClient } from '../client.js';
 import { segment, vaultPath } from '../paths.js';
+import { parseResponse } from '../response.js';
 import { identityOf } from '../tokens.js';
 
 const authBlockSchema = z.object({

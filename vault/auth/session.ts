@@ -5,7 +5,8 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { VaultAuthConfig } from '../../common/config/auth-schema.js';
-import { parseResponse, type VaultClient } from '../client.js';
+import type { VaultClient } from '../client.js';
+import { parseResponse } from '../response.js';
 import { type LoginResult, login } from './login.js';
 
 const renewSchema = z.object({ auth: z.object({ lease_duration: z.number(), renewable: z.boolean() }) });

@@ -3,9 +3,10 @@
 // deliver it and not pass it on to a workflow.
 import { z } from 'zod';
 import { inBatches } from '../batch.js';
-import { parseResponse, type VaultClient } from '../client.js';
+import type { VaultClient } from '../client.js';
 import { exactlyOnce } from '../exactly-once.js';
 import { segment, vaultPath } from '../paths.js';
+import { parseResponse } from '../response.js';
 import { x509 } from './x509.js';
 
 const issuedSchema = z.object({

@@ -2,9 +2,10 @@
 // made of — root generation, intermediate CSR, sign-intermediate, set-signed with
 // imported_issuers, default issuer, issuer PATCH (usage, chain, name, URLs) and delete.
 import { z } from 'zod';
-import { parseResponse, type VaultClient } from '../client.js';
+import type { VaultClient } from '../client.js';
 import { VaultErrorType, vaultFailure } from '../errors.js';
 import { segment, vaultPath } from '../paths.js';
+import { parseResponse } from '../response.js';
 import { type KeySpec, keyFields } from './keys.js';
 
 const generatedRootSchema = z.object({

@@ -1,10 +1,11 @@
 // PKI keys (Vault's /key/ and the key fields of generate and role calls). Private keys stay in
 // Vault (`internal` generation).
 import { z } from 'zod';
-import { parseResponse, type VaultClient } from '../client.js';
+import type { VaultClient } from '../client.js';
 import { ifFound } from '../errors.js';
 import { exactlyOnce } from '../exactly-once.js';
 import { segment, vaultPath } from '../paths.js';
+import { parseResponse } from '../response.js';
 
 export type KeyType = 'ec' | 'rsa' | 'ed25519';
 

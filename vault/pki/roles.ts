@@ -1,7 +1,8 @@
 // PKI roles: what a mount may issue, and through which issuer.
 import { z } from 'zod';
-import { parseResponse, type VaultClient } from '../client.js';
+import type { VaultClient } from '../client.js';
 import { segment, vaultPath } from '../paths.js';
+import { parseResponse } from '../response.js';
 import { type KeySpec, keyFields } from './keys.js';
 
 export interface RoleSpec extends Partial<KeySpec> {

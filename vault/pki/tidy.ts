@@ -1,7 +1,8 @@
 // Tidy: Vault's clean-up of expired and revoked certificates (and expired issuers).
 import { z } from 'zod';
-import { parseResponse, type VaultClient } from '../client.js';
+import type { VaultClient } from '../client.js';
 import { vaultPath } from '../paths.js';
+import { parseResponse } from '../response.js';
 
 export interface TidyOptions {
   tidyCertStore?: boolean;

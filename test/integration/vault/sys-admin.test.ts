@@ -19,6 +19,7 @@ import {
   enableFileAudit,
   listAuditDevices,
   listPolicies,
+  readHealth,
   readPolicy,
   readSealStatus,
   restoreRaftSnapshot,
@@ -30,6 +31,7 @@ import {
 } from '../../../vault/sys.js';
 import { failureType } from '../../harness/failures.js';
 import { rootClient, server, tokenWithPolicy, unique } from '../../harness/vault.js';
+import { waitFor } from '../../harness/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vaultops-sys-'));
 const root = rootClient();
@@ -62,11 +64,22 @@ describe(`sys administration on ${server().flavour}`, () => {
     expect(((await sealedCall) as ApplicationFailure).nonRetryable).toBe(false);
     const status = await unseal(raftClient, raft.unsealKey);
     expect(status.sealed).toBe(false);
-    // The node needs a moment to become active again after unsealing.
-    for (let i = 0; i < 50; i++) {
-      if ((await failureType(readSecret(raftClient, 'secret', 'before-seal'))) === 'resolved') break;
-      await new Promise((r) => setTimeout(r, 200));
+    // Unsealed is not yet active: the node must first win its raft election. Until then OpenBao
+    // serves reads from the standby but refuses writes ("local node not active"). A client that
+    // retries (the default) rides that out, as that 503 says nothing was done...
+    const retrying = new VaultClient({ address: raft.nodes[0]?.address as string });
+    retrying.tokens.set(raft.rootToken);
+    try {
+      await writeSecret(retrying, 'secret', 'after-unseal', { v: 2 });
+    } finally {
+      await retrying.close();
     }
+    // ...but raftClient does not retry, so wait for sys/health to say active before the next test.
+    await waitFor(
+      async () => !(await readHealth(raftClient)).standby,
+      30_000,
+      'the unsealed raft node to become active',
+    );
     expect((await readSecret(raftClient, 'secret', 'before-seal')).data).toEqual({ v: 1 });
   });
 

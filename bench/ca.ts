@@ -1,4 +1,4 @@
-// `npm run bench:ca` (issue 8, item 8): leaf certificates, EC P-256 and RSA 2048, with a fixed
+// `npm run bench:ca`: leaf certificates, EC P-256 and RSA 2048, with a fixed
 // number in flight on the embedded stack (OpenBao dev server, Temporal dev server with an
 // in-process worker, payloads encrypted as `vaultops dev` does; no database), three ways in the
 // same run so that each layer's cost shows:
@@ -46,7 +46,7 @@ const TASK_QUEUE = 'vaultops-bench-ca';
 const PKI_MOUNT = 'bench-pki';
 const INVENTORY_MOUNT = 'bench-cert-inventory';
 const DOMAIN = 'bench.test';
-/** Seed 003's bound on one certificate through the workflow, and issue 8's aim for its p95. */
+/** Seed 003's bound on one certificate through the workflow, and the aim for its p95. */
 const SEED_BOUND_MS = 2000;
 const AIM_P95_MS = 200;
 
@@ -348,7 +348,7 @@ try {
     }
 
     process.stdout.write(
-      `\n# Leaf issuance (issue 8): ${inFlight} in flight, a new request as one ends; every certificate checked after.\n` +
+      `\n# Leaf issuance: ${inFlight} in flight, a new request as one ends; every certificate checked after.\n` +
         `# direct: Vault's issue/<role> (Vault makes the key). direct-csr: the workflow's activities in turn\n` +
         `# without Temporal (role read, key made here, CSR signed, key 0600 + certificate + chain written,\n` +
         `# inventory record). workflow: certificateWorkflow once, client start to result, same work.\n` +

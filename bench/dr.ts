@@ -1,4 +1,4 @@
-// `npm run bench:dr` (issue 10, item 7): the DR figures, each against a baseline from the same
+// `npm run bench:dr`: the DR figures, each against a baseline from the same
 // run, on a DR pair of single-node raft clusters started by the project's scripts, a Temporal dev
 // server and an in-process worker (bench/dr-stack.ts):
 //   fill      BENCH_DR_SECRETS (10,000) KV v2 secrets written to the primary through the access

@@ -1,4 +1,4 @@
-// `npm run bench:migrate` (issue 11, item 4): a KV v2 mount of BENCH_MIGRATE_SECRETS secrets
+// `npm run bench:migrate`: a KV v2 mount of BENCH_MIGRATE_SECRETS secrets
 // (default 10,000) with three versions each, in 100 folders, in a namespace of an OpenBao dev
 // server, copied to other namespaces two ways in the same run, one after the other:
 //   plain     a loop over the same access layer, 4 secrets at a time: list the mount, read each
@@ -165,7 +165,7 @@ try {
   const workflow: Row = { name: 'workflow', ms: totalMs, versions: result.kv.versionsWritten, calls };
 
   process.stdout.write(
-    `\n# Namespace migration (issue 11): ${SECRETS} KV v2 secrets x ${VERSIONS} versions, OpenBao dev server, namespace -> namespace.\n` +
+    `\n# Namespace migration: ${SECRETS} KV v2 secrets x ${VERSIONS} versions, OpenBao dev server, namespace -> namespace.\n` +
       `# plain: list, then per secret read metadata, read each version, write it (${CONCURRENCY} secrets at a time).\n` +
       `# workflow: migrateWorkflow start to result (plan, structure, KV batches of 200 with check-and-set and\n` +
       `# per-version digest verification, ${result.runs} runs by continue-as-new, verify, delta, cutover, retire;\n` +

@@ -1,4 +1,4 @@
-// `npm run bench:rotation` (issue 9): N concurrent rotations of distinct KV secrets and M of
+// `npm run bench:rotation`: N concurrent rotations of distinct KV secrets and M of
 // PostgreSQL alternating users on the embedded stack (OpenBao dev server, Temporal dev server with
 // an in-process worker, payloads encrypted as `vaultops dev` does, a real PostgreSQL): time until
 // all complete, rotations per second and Vault calls per rotation, each beside the same protocol
@@ -235,7 +235,7 @@ try {
     if (db) await measure('PostgreSQL', (prefix, n) => seedPostgres(setupVault, db, prefix, n), pgRotations);
 
     process.stdout.write(
-      `\n# Secret rotation (issue 9): all started at once, grace 0; each workflow row beside the same\n` +
+      `\n# Secret rotation: all started at once, grace 0; each workflow row beside the same\n` +
         `# protocol as direct activity calls without Temporal (baseline). Vault client: ${DEV_VAULT_CONNECTIONS} connections.\n` +
         `# PostgreSQL: alternating users. p50/p99: one rotation, start to finish. cpu: this process\n` +
         `# (activities, worker, client); servers: Temporal, OpenBao, PostgreSQL, idle work over the\n` +

@@ -1,4 +1,4 @@
-// CA bootstrap (issue 8, `vaultops ca bootstrap`): an intermediate PKI mount whose key Vault
+// CA bootstrap (`vaultops ca bootstrap`): an intermediate PKI mount whose key Vault
 // generates and keeps, signed by the HSM root. Each activity checks before it creates, so a retry
 // finds what its predecessor made: the mount, the intermediate's key (by name), the imported
 // issuer (by certificate). Certificates and CSRs are public; no key leaves Vault or the token.

@@ -1,4 +1,4 @@
-// The root CA in the HSM (issue 8, `vaultops ca init-root`): make or adopt the root key in the
+// The root CA in the HSM (`vaultops ca init-root`): make or adopt the root key in the
 // PKCS#11 token, then a self-signed root certificate, stored (it is public) in KV so every later
 // step (bootstrap, rotation, trust bundles) finds it. Each activity checks before it creates, so a
 // retry after a crash finds the key or certificate it made. The key never leaves the token; the

@@ -1,4 +1,4 @@
-// CA intermediate rotation (issue 8, `vaultops ca rotate`): the Vault calls the rotation runbook
+// CA intermediate rotation (`vaultops ca rotate`): the Vault calls the rotation runbook
 // makes beyond those it shares with the bootstrap (new key and CSR, the HSM's signature, the
 // import). Each activity checks before it changes, so a retry or a rollback that meets a half-done
 // step brings it to the wanted state. Certificates, serials and fingerprints are public; no key

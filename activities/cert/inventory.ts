@@ -1,4 +1,4 @@
-// The certificate inventory in KV v2 (issue 8): one secret per certificate at
+// The certificate inventory in KV v2: one secret per certificate at
 // <mount>/<prefix>/<serial hex>, holding only public facts and the certificate's history. The
 // certificate workflow records every issue, renewal and revocation; `vaultops cert list` reads it.
 import { ApplicationFailure } from '@temporalio/common';

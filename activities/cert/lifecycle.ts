@@ -1,4 +1,4 @@
-// The certificate lifecycle's side effects (issue 8, item 5): read what a role would grant (for
+// The certificate lifecycle's side effects: read what a role would grant (for
 // the policy, before any request), issue and deploy in one step, revoke, prove the revocation
 // through the CRL and a signature-checked OCSP answer, and remove deployed files.
 //

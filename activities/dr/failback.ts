@@ -1,4 +1,4 @@
-// DR failback (issue 10): what the failback needs beyond the failover's and the protect step's
+// DR failback: what the failback needs beyond the failover's and the protect step's
 // activities: the current-primary record as the last failover wrote it, and the acting primary's
 // raft committed index read just before it is fenced (the gap against the final snapshot's index
 // says whether anything was written after that snapshot). Numbers and cluster names only.

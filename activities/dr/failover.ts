@@ -1,4 +1,4 @@
-// DR failover (issue 10): probes of the old primary's nodes, its fencing and the watch over nodes
+// DR failover: probes of the old primary's nodes, its fencing and the watch over nodes
 // that did not answer, the snapshot to fail over to, the standby's unseal progress, and the switch
 // (current-primary record, KV copy, hook). The restore, the wait for the restored standby and the
 // comparison are the drill's (activities/dr/protect-and-drill.ts). What returns to the workflow is node addresses,

@@ -1,4 +1,4 @@
-// DR protect and drill (issue 10): canaries, raft snapshots streamed from a cluster's leader into a
+// DR protect and drill: canaries, raft snapshots streamed from a cluster's leader into a
 // SnapshotStore, the manifest, retention, and restores into a standby with the comparison that
 // proves them. Snapshot bytes move only here, between Vault and the store; what returns to the
 // workflow is the manifest entry: ids, digests, sizes, counts. Tokens stay in the clients.

@@ -1,4 +1,4 @@
-// DR failover through Vault Enterprise DR replication (issue 10 item 5): the standby's and old
+// DR failover through Vault Enterprise DR replication: the standby's and old
 // primary's DR status, the old primary's demotion and the watch over nodes that did not answer, the
 // standby's promotion with the DR operation batch token, the wait until it serves as primary, and
 // the old primary pointed at the new one. The DR operation token and the secondary activation token

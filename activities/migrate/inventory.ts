@@ -1,4 +1,4 @@
-// The inventory of one namespace for `vaultops migrate plan` (issue 11, item 1): secrets engines
+// The inventory of one namespace for `vaultops migrate plan`: secrets engines
 // and their tuning, auth methods and their roles, policies, identity, KV trees with version
 // counts, transit keys, PKI issuers and roles, database connections and roles. Only metadata and
 // settings endpoints are read (KV: metadata/, never data/); what is kept is names, counts and

@@ -1,4 +1,4 @@
-// The KV v2 copy core of a migration (issue 11, items 2-4): every retained version of each secret,
+// The KV v2 copy core of a migration: every retained version of each secret,
 // in order, with its custom_metadata, max_versions, cas_required and delete_version_after, and its
 // soft-deleted and destroyed versions reproduced, so that version N at the target is version N at
 // the source. Values pass through this activity only; it returns counts and SHA-256 digests.

@@ -1,4 +1,4 @@
-// The certificate inventory (issue 8): one entry per certificate vaultops issued, renewed or
+// The certificate inventory: one entry per certificate vaultops issued, renewed or
 // revoked, keyed by serial, with the history of what happened to it. Only public facts: serials,
 // subjects, SANs, dates, fingerprints, workflow ids. Pure (no I/O, no Node built-ins), so that a
 // workflow may import the types and the merge rule.

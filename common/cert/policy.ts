@@ -1,4 +1,4 @@
-// Certificate policy before issuance (issue 8, item 6): what a certificate may name, which keys
+// Certificate policy before issuance: what a certificate may name, which keys
 // it may have, how long it may live, and which usages it must carry. Declared in YAML or JSON
 // (`vaultops cert issue --policy policy.yaml`, snake_case like vaultops' other files, read by the
 // CLI), checked with zod, evaluated in the certificate workflow before any request reaches Vault.

@@ -1,4 +1,4 @@
-// Failover through Vault Enterprise DR replication (issue 10 item 5): what the DR status says, how
+// Failover through Vault Enterprise DR replication: what the DR status says, how
 // each node of the old primary ended up after its demotion, and the RTO phases of that runbook. No
 // DR operation token or secondary activation token appears in any of these: they are what the
 // workflow's history and status carry.

@@ -1,4 +1,4 @@
-// The migration plan (issue 11, item 1), computed from the inventories of the source and target
+// The migration plan, computed from the inventories of the source and target
 // namespaces. Each item is copied exactly; copied with a caveat that names the action the
 // operator must take; or not migratable, with the reason. Conflicts (the target holds something
 // of the same name with different content: digests differ) and gaps (the target server lacks a

@@ -1,4 +1,4 @@
-// One certificate's life (issue 8, item 5), one workflow per certificate
+// One certificate's life, one workflow per certificate
 // (`cert:<cluster>:<mount>:<commonName>`):
 //   1. policy: the names (and the TTL asked) judged from the input alone; then the role is read and
 //      the key, lifetime and usages it would give judged too, before any request reaches Vault;

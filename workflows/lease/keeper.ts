@@ -1,4 +1,4 @@
-// The lease keeper (issue 9, item 6): keeps one dynamic database credential alive and delivered
+// The lease keeper: keeps one dynamic database credential alive and delivered
 // for as long as it runs. Issue and deliver → sleep until the renewal time (2/3 of the lease, or
 // renewBefore its expiry) → renew → ... When Vault refuses the renewal, or the max TTL leaves less
 // than the renewal window, fresh credentials are issued and delivered and the old lease is revoked

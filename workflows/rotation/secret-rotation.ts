@@ -1,4 +1,4 @@
-// Secret rotation on KV v2 (issue 9, first slice): lock the secret, create a pending credential,
+// Secret rotation on KV v2: lock the secret, create a pending credential,
 // set it on the target, test it, promote it to current, keep the previous one valid for the grace
 // period (a durable timer, during which a `rollback` update puts the previous one back), retire
 // the previous one once no live session uses it, unlock. A failure or cancellation before the

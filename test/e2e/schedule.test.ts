@@ -197,8 +197,9 @@ describe('vaultops schedule: one schedule through its life', () => {
     expect(await exists(id)).toBe(false);
     const again = await vaultops('describe', id);
     expect(again.code).toBe(1);
-    expect(again.stderr).toContain(
-      `no schedule "${id}" in namespace default; \`vaultops schedule list\` shows them`,
+    // The hint names vaultops as this shell runs it: `npx vaultops` unless it is on PATH.
+    expect(again.stderr).toMatch(
+      new RegExp(`no schedule "${id}" in namespace default; \`(npx )?vaultops schedule list\` shows them`),
     );
     expect((await client.workflow.getHandle(started).describe()).status.name).toBe('RUNNING');
   });

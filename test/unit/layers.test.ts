@@ -25,7 +25,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Relative imports, re-exports and dynamic imports of one file, resolved to repository paths. */
-export function importsOf(file: string, text: string): Import[] {
+function importsOf(file: string, text: string): Import[] {
   const found: Import[] = [];
   const statement = /^\s*(import|export)\s+(type\s+)?[^;'"]*?from\s+'(\.[^']+)'/gm;
   const bare = /^\s*import\s+'(\.[^']+)'/gm;
@@ -39,8 +39,7 @@ export function importsOf(file: string, text: string): Import[] {
     // `import { type A, type B } from` is type-only too; one plain name makes it a runtime import.
     const names = /\{([^}]*)\}/.exec(clause)?.[1];
     const allTypes =
-      names !== undefined &&
-      names.split(',').every((n) => n.trim() === '' || n.trim().startsWith('type ')) &&
+      (names?.split(',').every((n) => n.trim() === '' || n.trim().startsWith('type ')) ?? false) &&
       !/^\s*(import|export)\s+\w+\s*,/.test(clause);
     add(m[3] as string, Boolean(m[2]) || allTypes);
   }

@@ -15,7 +15,6 @@ import { createDrReplicationActivities } from './dr/replication-failover.js';
 import type { SnapshotStore } from './dr/snapshot-store.js';
 import type { HsmConfig } from './hsm/pkcs11.js';
 import { createLeaseActivities } from './lease/keeper.js';
-import { createMarkerActivities } from './markers.js';
 import { createMigrateInventoryActivities } from './migrate/inventory.js';
 import { createKvCopyActivities } from './migrate/kv-copy.js';
 import { createMigrateRunActivities } from './migrate/run.js';
@@ -46,7 +45,6 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createPreflightActivities({ vault: deps.vault, clusters }),
     ...createSealActivities({ vault: deps.vault, clusters, notifier }),
-    ...createMarkerActivities({ vault: deps.vault, clusters }),
     ...createBreakGlassActivities({ vault: deps.vault, clusters }),
     ...createRotationActivities({ vault: deps.vault, clusters }),
     ...createCaRootActivities({ vault: deps.vault, clusters, hsm: deps.hsm }),

@@ -4,10 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../common/config/file.js';
 import { logger } from '../common/logger.js';
 import { runWorker } from './run.js';
+import type { WorkerFixtures } from './worker.js';
 
 export async function runWorkerProcess(
   configPath: string | undefined,
-  options: { workflowsPath?: string } = {},
+  options: { fixtures?: WorkerFixtures } = {},
 ): Promise<void> {
   // Validate before connecting anything: a bad file exits here with the field to fix.
   const config = loadConfig(configPath);

@@ -18,7 +18,7 @@ import {
   connectVaultClusters,
 } from './connections.js';
 import { ensureSealGuard } from './seal-guard.js';
-import { createVaultopsWorker } from './worker.js';
+import { createVaultopsWorker, type WorkerFixtures } from './worker.js';
 
 let runtimeInstalled = false;
 
@@ -47,8 +47,8 @@ export async function runWorker(
     onReady?: () => void;
     dataConverter?: DataConverter;
     hsm?: HsmConfig;
-    /** Another bundle entry: only the tests' example worker gives one (never configuration). */
-    workflowsPath?: string;
+    /** Tests only: the example workflows and their activities (never from configuration). */
+    fixtures?: WorkerFixtures;
   } = {},
 ): Promise<void> {
   installRuntime();
@@ -85,7 +85,7 @@ export async function runWorker(
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.task_queue,
-      ...(options.workflowsPath ? { workflowsPath: options.workflowsPath } : {}),
+      ...(options.fixtures ? { fixtures: options.fixtures } : {}),
       deps: { vault, clusters: clusterClients(clients), ...(hsm ? { hsm } : {}) },
     });
     const stop = () => {

@@ -24,6 +24,15 @@ export const bundlerOptions: WorkerOptions['bundlerOptions'] = {
   }),
 };
 
+/**
+ * What a test adds to a worker: a bundle entry holding the example workflows as well, and the
+ * examples' activities. Passed in code by the tests' own entry points, never read from configuration.
+ */
+export interface WorkerFixtures {
+  workflowsPath: string;
+  activities: (deps: ActivityDeps) => object;
+}
+
 export interface CreateWorkerOptions {
   connection: NativeConnection;
   namespace: string;
@@ -34,8 +43,8 @@ export interface CreateWorkerOptions {
   identity?: string;
   /** A bundle built once with bundleVaultopsWorkflows(), so several workers skip webpack. */
   workflowBundle?: WorkflowBundle;
-  /** Another bundle entry than the production one (the tests' entry adds the example workflows). */
-  workflowsPath?: string;
+  /** Tests only: the example workflows and their activities beside the production ones. */
+  fixtures?: WorkerFixtures;
   /**
    * Payload codecs and failure converter (codec/). A prebuilt workflowBundle must have been
    * bundled with the same failureConverterPath, which runs inside the workflow sandbox.
@@ -56,7 +65,9 @@ export async function bundleVaultopsWorkflows(
 }
 
 export async function createVaultopsWorker(options: CreateWorkerOptions): Promise<Worker> {
-  const activities = options.activities ?? (options.deps ? createActivities(options.deps) : undefined);
+  const { deps, fixtures } = options;
+  const activities =
+    options.activities ?? (deps ? { ...createActivities(deps), ...fixtures?.activities(deps) } : undefined);
   if (!activities)
     throw new Error('createVaultopsWorker needs deps (real activities) or activities (stand-ins)');
   return Worker.create({
@@ -65,7 +76,7 @@ export async function createVaultopsWorker(options: CreateWorkerOptions): Promis
     taskQueue: options.taskQueue,
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH, bundlerOptions }),
+      : { workflowsPath: fixtures?.workflowsPath ?? WORKFLOWS_PATH, bundlerOptions }),
     activities,
     // Without a heartbeat timeout the SDK holds heartbeats back up to 30 s, and with them the
     // cancellation they carry back: a cancelled step would run on for that long.

@@ -18,7 +18,7 @@ import { VaultClient } from '../../vault/client.js';
 import { ensureSealGuard } from '../../workers/seal-guard.js';
 import { createVaultopsWorker } from '../../workers/worker.js';
 import { sealGuardId } from '../../workflows/lib/seal-signals.js';
-import { TEST_WORKFLOWS_PATH } from '../fixtures/workflows/index.js';
+import { TEST_FIXTURES } from '../fixtures/workflows/index.js';
 import { rememberSecret } from './history-scan.js';
 
 export interface RaftWorkerOptions {
@@ -95,7 +95,7 @@ export async function startRaftWorker(options: RaftWorkerOptions): Promise<RaftW
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
       taskQueue,
-      workflowsPath: TEST_WORKFLOWS_PATH,
+      fixtures: TEST_FIXTURES,
       deps: {
         vault: workerVault,
         clusters: clusterClients({ ...options.otherClusters, [cluster]: workerVault }),

@@ -7,12 +7,12 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
-import type { MarkerInput } from '../../activities/markers.js';
 import { createSealActivities, type SealWatchInput } from '../../activities/seal/watch.js';
 import { REPO_DIR } from '../../client/stack/tools.js';
 import type { VaultClient } from '../../vault/client.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/lib/approval.js';
 import { sealGuardId } from '../../workflows/lib/seal-signals.js';
+import type { MarkerActivities, MarkerInput } from '../fixtures/activities/markers.js';
 import type { approvedChangeWorkflow } from '../fixtures/workflows/approved-change.js';
 import { orderedWritesWorkflow } from '../fixtures/workflows/ordered-writes.js';
 import {
@@ -203,7 +203,7 @@ describe('vaultops status --follow on a seal-aware workflow', () => {
     const vault = { sealed: true, writes: [] as string[] };
     const real = createSealActivities({ vault: {} as VaultClient, notifier: { notify: async () => {} } });
     // A stand-in Vault, sealed until the test says otherwise (the real seal is the integration suite's).
-    const activities: Partial<Activities> = {
+    const activities: Partial<Activities & MarkerActivities> = {
       enqueueForUnseal: real.enqueueForUnseal,
       async watchSealStatus(input: SealWatchInput) {
         const until = Date.now() + (input.maxWaitMs ?? 60_000);

@@ -7,11 +7,11 @@ import { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
-import type { MarkerInput } from '../../activities/markers.js';
 import type { Alert } from '../../activities/notifier.js';
 import { createSealActivities, type SealWatchInput } from '../../activities/seal/watch.js';
 import type { VaultClient } from '../../vault/client.js';
 import { sealGuardId, sealGuardStateQuery } from '../../workflows/lib/seal-signals.js';
+import type { MarkerActivities, MarkerInput } from '../fixtures/activities/markers.js';
 import { TEST_WORKFLOWS_PATH } from '../fixtures/workflows/index.js';
 import { orderedWritesWorkflow } from '../fixtures/workflows/ordered-writes.js';
 import { useWorkflowBed } from '../harness/workflow-bed.js';
@@ -27,7 +27,7 @@ function standInVault() {
     vault: {} as VaultClient, // only enqueueForUnseal is used, which talks to Temporal
     notifier: { notify: async () => {} },
   });
-  const activities: Partial<Activities> = {
+  const activities: Partial<Activities & MarkerActivities> = {
     enqueueForUnseal: real.enqueueForUnseal,
     async watchSealStatus(input: SealWatchInput) {
       const until = Date.now() + (input.maxWaitMs ?? 60_000);

@@ -17,10 +17,9 @@ import { VAULTOPS } from '../invocation.js';
 import { SPEC_MEMO } from '../schedule/schedule.js';
 import { UsageError } from '../usage-error.js';
 import { reportWhile } from '../watch.js';
+import { CLUSTER, checkClusterPair } from './cluster-args.js';
 
 type Out = (line: string) => void;
-
-const CLUSTER = /^[a-z0-9][a-z0-9-]*$/;
 
 export interface DrProtectOptions extends GlobalOptions {
   every?: string;
@@ -186,14 +185,7 @@ export interface DrDrillOptions extends GlobalOptions {
 }
 
 export function parseDrDrill(opts: DrDrillOptions): DrDrillInput {
-  for (const [flag, value] of [
-    ['--from', opts.from],
-    ['--into', opts.into],
-  ] as const)
-    if (!CLUSTER.test(value ?? ''))
-      throw new UsageError(`${flag} must be a configured cluster name (lowercase letters, digits and "-")`);
-  if (opts.from === opts.into)
-    throw new UsageError('--into must be another cluster than --from: the drill overwrites its data');
+  checkClusterPair(['--from', opts.from], ['--into', opts.into], 'the drill overwrites its data');
   return {
     sourceCluster: opts.from,
     targetCluster: opts.into,

@@ -8,10 +8,9 @@ import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
 import { followOnTerminal } from '../watch.js';
 import { parseDrApproval } from './approval-options.js';
+import { checkClusterPair, checkHook } from './cluster-args.js';
 
 type Out = (line: string) => void;
-
-const CLUSTER = /^[a-z0-9][a-z0-9-]*$/;
 
 export interface DrFailbackOptions extends GlobalOptions {
   from: string;
@@ -26,17 +25,9 @@ export interface DrFailbackOptions extends GlobalOptions {
 
 /** The workflow input from the options; every problem is a UsageError saying what to fix. */
 export function parseDrFailback(opts: DrFailbackOptions, requester: string): DrFailbackInput {
-  for (const [flag, value] of [
-    ['--from', opts.from],
-    ['--to', opts.to],
-  ] as const)
-    if (!CLUSTER.test(value ?? ''))
-      throw new UsageError(`${flag} must be a configured cluster name (lowercase letters, digits and "-")`);
-  if (opts.from === opts.to)
-    throw new UsageError('--to must be another cluster than --from: the repaired old primary');
+  checkClusterPair(['--from', opts.from], ['--to', opts.to], 'the repaired old primary');
   const approval = parseDrApproval(opts, requester, 'failback');
-  if (opts.hook !== undefined && opts.hook.trim() === '')
-    throw new UsageError('--hook must be a command, e.g. --hook "./switch-dns.sh"');
+  checkHook(opts.hook);
   return {
     fromCluster: opts.from,
     toCluster: opts.to,

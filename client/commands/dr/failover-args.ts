@@ -10,8 +10,7 @@ import type { DrFailoverInput } from '../../../workflows/dr/failover.js';
 import type { GlobalOptions } from '../../temporal-client.js';
 import { UsageError } from '../usage-error.js';
 import { parseDrApproval } from './approval-options.js';
-
-export const CLUSTER = /^[a-z0-9][a-z0-9-]*$/;
+import { checkClusterPair, checkHook } from './cluster-args.js';
 
 export interface DrFailoverOptions extends GlobalOptions {
   from: string;
@@ -61,14 +60,7 @@ function parseDetection(opts: DrFailoverOptions): Partial<DetectionPolicy> {
 
 /** The workflow input from the options; every problem is a UsageError saying what to fix. */
 export function parseDrFailover(opts: DrFailoverOptions, requester: string): DrFailoverInput {
-  for (const [flag, value] of [
-    ['--from', opts.from],
-    ['--to', opts.to],
-  ] as const)
-    if (!CLUSTER.test(value ?? ''))
-      throw new UsageError(`${flag} must be a configured cluster name (lowercase letters, digits and "-")`);
-  if (opts.from === opts.to)
-    throw new UsageError('--to must be another cluster than --from: the standby that takes over');
+  checkClusterPair(['--from', opts.from], ['--to', opts.to], 'the standby that takes over');
   const approval = parseDrApproval(opts, requester, 'failover');
   let fenceWatchMs: number | undefined;
   if (opts.fenceWatch !== undefined) {
@@ -81,8 +73,7 @@ export function parseDrFailover(opts: DrFailoverOptions, requester: string): DrF
     throw new UsageError(
       '--force skips detection: drop --detect, --probe-every and --probe-timeout, or --force',
     );
-  if (opts.hook !== undefined && opts.hook.trim() === '')
-    throw new UsageError('--hook must be a command, e.g. --hook "./switch-dns.sh"');
+  checkHook(opts.hook);
   return {
     fromCluster: opts.from,
     toCluster: opts.to,

@@ -19,7 +19,8 @@ import { userVaultClient } from '../../user-vault.js';
 import { VAULTOPS } from '../invocation.js';
 import { UsageError } from '../usage-error.js';
 import { followOnTerminal } from '../watch.js';
-import { CLUSTER, type DrFailoverOptions, parseDrFailover } from './failover-args.js';
+import { CLUSTER } from './cluster-args.js';
+import { type DrFailoverOptions, parseDrFailover } from './failover-args.js';
 
 type Out = (line: string) => void;
 

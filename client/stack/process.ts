@@ -58,7 +58,10 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
     ...(options.uid === undefined ? {} : { uid: options.uid }),
     ...(options.gid === undefined ? {} : { gid: options.gid }),
     stdio: ['ignore', 'pipe', 'pipe'],
-    detached: false,
+    // Its own process group: Ctrl-C in the terminal signals the whole foreground group, and a
+    // server stopped that way goes down before its users (the dev stack's worker still reporting
+    // to Temporal). We stop it, in order, through stop().
+    detached: true,
   });
   // Two sources share one log file: neither may end it; the child's 'close' (all output read) does.
   for (const source of [child.stdout, child.stderr]) {

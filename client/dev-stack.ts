@@ -188,6 +188,15 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       uiUrl: temporal.uiUrl,
       vaultAddress: vault.address,
       vaultFlavour: flavour,
+      // The DR pair's addresses by cluster name: `dr failover` probes the standby at its own.
+      ...(drPair
+        ? {
+            clusters: {
+              'dr-primary': drPair.primary.nodes[0]?.address ?? '',
+              'dr-standby': drPair.standby.nodes[0]?.address ?? '',
+            },
+          }
+        : {}),
     });
     stops.unshift(async () => clearStackState(options.stateDir));
 

@@ -15,6 +15,8 @@ const stackStateSchema = z.object({
   uiUrl: z.string(),
   vaultAddress: z.string(),
   vaultFlavour: z.string(),
+  /** `vaultops dev --dr`: each cluster's API address by name (dr-primary, dr-standby). */
+  clusters: z.record(z.string(), z.string()).optional(),
 });
 export type StackState = z.infer<typeof stackStateSchema>;
 

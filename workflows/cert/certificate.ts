@@ -31,7 +31,7 @@ import { parseDuration } from '../../common/durations.js';
 import { presets, SEAL_AWARE_FEW_TRIES } from '../lib/activity-presets.js';
 import { activityFailure } from '../lib/failures.js';
 import { backoffMs, continueAsNewDue, MIN_WAIT_MS, renewalWindowMs } from '../lib/keeper.js';
-import { sealAware } from '../lib/seal-aware.js';
+import { keeperVaultStep, sealAware } from '../lib/seal-aware.js';
 import { failureDetail, trackSteps } from '../lib/status.js';
 import {
   BAD_INPUT_TYPES,
@@ -150,22 +150,7 @@ export async function certificateWorkflow(input: CertificateInput): Promise<Cert
         : null,
     );
 
-  // A Vault step runs to its end even when the workflow is cancelled meanwhile: a certificate
-  // issued just then is known (and revoked with the rest); while Vault is sealed it queues.
-  const vaultStep = <T>(name: string, run: () => Promise<T>): Promise<T> => {
-    const was = phase();
-    return CancellationScope.nonCancellable(() =>
-      sealAware(name, run, {
-        cluster,
-        onQueued: () => {
-          steps.enter('queued-sealed');
-        },
-        onReleased: () => {
-          steps.enter(was);
-        },
-      }),
-    );
-  };
+  const vaultStep = keeperVaultStep(steps, cluster);
 
   const record = async (event: CertEvent, cert: HeldCertificate) => {
     steps.set('record', 'running');

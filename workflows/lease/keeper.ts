@@ -20,7 +20,7 @@ import type { IssuedLease, LeaseActivities, LeaseDelivery } from '../../activiti
 import { presets } from '../lib/activity-presets.js';
 import { activityFailure, INPUT_FAILURE_TYPES, unsetOrPositive } from '../lib/failures.js';
 import { backoffMs, continueAsNewDue, MIN_WAIT_MS, renewalWindowMs } from '../lib/keeper.js';
-import { sealAware } from '../lib/seal-aware.js';
+import { keeperVaultStep, sealAware } from '../lib/seal-aware.js';
 import { failureDetail, trackSteps } from '../lib/status.js';
 import { type LeaseKeeperPhase, type LeaseKeeperStatus, leaseKeeperStatusQuery } from './messages.js';
 
@@ -166,22 +166,7 @@ export async function leaseKeeperWorkflow(input: LeaseKeeperInput): Promise<void
     s.lastError = { at: iso(Date.now()), message };
   };
 
-  // Each Vault step runs to its end even when the keeper is cancelled meanwhile: a lease issued
-  // just then is then known, and revoked with the rest.
-  const vaultStep = <T>(name: string, run: () => Promise<T>): Promise<T> => {
-    const was = phase();
-    return CancellationScope.nonCancellable(() =>
-      sealAware(name, run, {
-        cluster,
-        onQueued: () => {
-          steps.enter('queued-sealed');
-        },
-        onReleased: () => {
-          steps.enter(was);
-        },
-      }),
-    );
-  };
+  const vaultStep = keeperVaultStep(steps, cluster);
 
   const held = (issued: IssuedLease, askedAtMs: number): HeldLease => ({
     leaseId: issued.leaseId,

@@ -10,6 +10,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   condition,
   getExternalWorkflowHandle,
   proxyActivities,
@@ -130,4 +131,22 @@ export function sealAwareSteps<N extends string>(steps: StepTracker<N>, cluster:
         onReleased: () => steps.set(name, 'running'),
       }),
     );
+}
+
+/**
+ * A keeper's Vault step: it runs to its end even when the keeper is cancelled meanwhile (what it
+ * issued just then is known, and revoked with the rest), and while Vault is sealed it queues, the
+ * keeper's phase reading `queued-sealed` until the unseal puts the phase back.
+ */
+export function keeperVaultStep(steps: StepTracker, cluster: string) {
+  return <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    const was = steps.phase;
+    return CancellationScope.nonCancellable(() =>
+      sealAware(name, run, {
+        cluster,
+        onQueued: () => steps.enter('queued-sealed'),
+        onReleased: () => steps.enter(was),
+      }),
+    );
+  };
 }

@@ -189,6 +189,8 @@ describe('vaultops schedule: one schedule through its life', () => {
     expect(unpaused.code, unpaused.stderr).toBe(0);
     expect(unpaused.stdout).toMatch(/^Unpaused schedule hourly-preflight; next run \d{4}-/);
     expect(await describeJson(id)).toMatchObject({ paused: false });
+    // Without --note, the note says which command did it, as the user would type it.
+    expect((await describeJson(id)).note).toMatch(/^unpaused with `(npx )?vaultops schedule unpause`$/);
   });
 
   it('delete removes it; the runs it started are left alone', async () => {

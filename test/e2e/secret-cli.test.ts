@@ -325,6 +325,9 @@ describe('vaultops secret: a KV secret through rotation, rollback and restore', 
     );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /`(npx )?vaultops schedule list` shows them; `(npx )?vaultops secret history <mount\/path>` shows their runs\./,
+    );
     const ids = [`rotate:default:secret.${secretPath}-a`, `rotate:default:secret.${secretPath}-b`];
     const described = await Promise.all(ids.map((id) => client.schedule.getHandle(id).describe()));
     expect(described.map((d) => d.spec.intervals?.map((i) => [i.every, i.offset ?? 0]))).toEqual([

@@ -174,7 +174,7 @@ export async function secretScheduleCommand(
       );
     }
     out(
-      '`${VAULTOPS} schedule list` shows them; `${VAULTOPS} secret history <mount/path>` shows their runs.',
+      `\`${VAULTOPS} schedule list\` shows them; \`${VAULTOPS} secret history <mount/path>\` shows their runs.`,
     );
   });
 }

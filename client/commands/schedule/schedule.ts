@@ -221,7 +221,7 @@ export async function schedulePauseCommand(
   const target = resolveTemporal(opts);
   await withSchedule(target, scheduleId, async (handle) => {
     // The SDK's default note is its own name; ours says who did it, as the UI shows it.
-    await handle.pause(opts.note ?? 'paused with `${VAULTOPS} schedule pause`');
+    await handle.pause(opts.note ?? `paused with \`${VAULTOPS} schedule pause\``);
     out(`Paused schedule ${scheduleId}; \`${VAULTOPS} schedule unpause ${scheduleId}\` resumes it`);
   });
 }
@@ -233,7 +233,7 @@ export async function scheduleUnpauseCommand(
 ): Promise<void> {
   const target = resolveTemporal(opts);
   await withSchedule(target, scheduleId, async (handle) => {
-    await handle.unpause(opts.note ?? 'unpaused with `${VAULTOPS} schedule unpause`');
+    await handle.unpause(opts.note ?? `unpaused with \`${VAULTOPS} schedule unpause\``);
     const next = (await handle.describe()).info.nextActionTimes[0];
     out(`Unpaused schedule ${scheduleId}; next run ${next?.toISOString() ?? 'none'}`);
   });

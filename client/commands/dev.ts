@@ -44,6 +44,8 @@ export async function devCommand(opts: DevOptions, out: (s: string) => void): Pr
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
+    // A closed terminal: the servers, in their own process group, hear nothing of it.
+    process.once('SIGHUP', () => resolve('SIGHUP'));
   });
   const stateDir = opts.stateDir ?? DEFAULT_STATE_DIR;
   if (opts.reset) {

@@ -44,6 +44,21 @@ export class ServerStartError extends Error {
   override name = 'ServerStartError';
 }
 
+/**
+ * The process groups of servers still running. Being groups of their own, they would outlive us
+ * when we end without stop() (a crash, process.exit, a closed terminal): they are killed then.
+ */
+const runningGroups = new Set<number>();
+process.once('exit', () => {
+  for (const pid of runningGroups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 export async function startProcess(options: StartOptions): Promise<ManagedProcess> {
   const log = createWriteStream(options.logFile, { flags: 'a', mode: 0o600 });
   log.on('error', () => {}); // a log that cannot be written must not crash the caller
@@ -79,8 +94,10 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
   };
   let exit: { code: number | null; signal: string | null } | undefined;
   let spawnError: Error | undefined;
+  if (child.pid !== undefined) runningGroups.add(child.pid);
   child.on('exit', (code, signal) => {
     exit = { code, signal };
+    if (child.pid !== undefined) runningGroups.delete(child.pid);
   });
   child.on('error', (err) => {
     spawnError = err;

@@ -12,13 +12,7 @@
 // manual_chain), the bundle trusts both roots until the grace ends, then the new one only, and the
 // old root's record is marked retired. The history holds ids, serials, fingerprints and public
 // certificates only.
-import {
-  ApplicationFailure,
-  CancellationScope,
-  proxyActivities,
-  sleep,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { CaBootstrapActivities, RootStore } from '../../activities/ca/bootstrap.js';
 import type {
   CaRotationActivities,
@@ -119,11 +113,7 @@ export async function caRotationWorkflow(input: CaRotationInput): Promise<CaRota
   const lock = { ...ref, root: input.root, owner: workflowInfo().workflowId };
 
   // The lock goes when the switch is final (the grace has ended) or undone (after the rollback).
-  saga.hold(() =>
-    CancellationScope.nonCancellable(() =>
-      sealAware('unlock', () => act.caRotationUnlock(lock), { cluster }),
-    ),
-  );
+  saga.hold(() => sealAware('unlock', () => act.caRotationUnlock(lock), { cluster }));
   return saga.run(async () => {
     // 1. One rotation per mount until its grace ends; then where we start: the old default
     //    issuer, the roles, and a leaf the old issuer signs now.

@@ -84,8 +84,11 @@ export function createSaga<N extends string = string>(options: SagaOptions<N> = 
     if (mustThrow) throw mustThrow.err;
   }
 
+  // Not cancellable either, and run even when an undo failed: a lock must not outlive its run.
   async function release(): Promise<void> {
-    for (const r of held.splice(0).reverse()) await r();
+    await CancellationScope.nonCancellable(async () => {
+      for (const r of held.splice(0).reverse()) await r();
+    });
   }
 
   return {
@@ -109,8 +112,11 @@ export function createSaga<N extends string = string>(options: SagaOptions<N> = 
         return await body();
       } catch (err) {
         if (committed || err instanceof ContinueAsNew) throw err;
-        await compensate();
-        await release();
+        try {
+          await compensate();
+        } finally {
+          await release();
+        }
         throw err;
       }
     },

@@ -110,6 +110,12 @@ const EARLIER_RUN = ['temporal.sqlite', 'temporal.sqlite-wal', 'temporal.sqlite-
 
 /** `vaultops dev --reset`: forgets the earlier runs; returns what it removed. */
 export function resetDevHistory(stateDir: string): string[] {
+  // A running stack's history is not an earlier run's: removing it under its server loses it.
+  const running = readRunningStack(stateDir);
+  if (running)
+    throw new Error(
+      `a dev stack is running on ${stateDir} (pid ${running.pid}): stop it first (Ctrl-C in its terminal), then reset`,
+    );
   return EARLIER_RUN.filter((name) => existsSync(join(stateDir, name))).map((name) => {
     rmSync(join(stateDir, name), { recursive: true, force: true });
     return name;

@@ -1,5 +1,5 @@
 // The timing rules of the keepers (a certificate, a database lease): when to renew, how long to
-// back off after a failure, when to continue as new. Pure: each keeper's own loop asks them and
+// back off after a failure, when to continue as new. No commands of their own: each keeper's loop asks them and
 // keeps its own timers and messages, so a running keeper's commands do not depend on this file's
 // shape, only on these numbers.
 import { workflowInfo } from '@temporalio/workflow';

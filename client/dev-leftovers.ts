@@ -2,6 +2,7 @@
 // server keeps its SQLite history, but the OpenBao dev server (and a DR pair) start empty, so
 // those workflows go on against state that is gone. Say which, and how to end them or start clean.
 import type { Client } from '@temporalio/client';
+import { SEAL_GUARD_WORKFLOW } from '../common/workflow-types.js';
 import { VAULTOPS } from './commands/invocation.js';
 
 export interface Leftover {
@@ -14,7 +15,7 @@ export interface Leftover {
  * The worker's own seal guards run for as long as the stack does, across restarts: the new worker
  * takes them over and they watch the new Vault by its cluster name, so they are no leftovers.
  */
-const STACK_OWN_TYPES = new Set(['sealGuardWorkflow']);
+const STACK_OWN_TYPES = new Set<string>([SEAL_GUARD_WORKFLOW]);
 
 /** Running workflows started before `since` (this start of the stack), oldest first. */
 export async function leftoverWorkflows(client: Client, since: Date): Promise<Leftover[]> {

@@ -20,6 +20,9 @@ export const WORKFLOW_TYPES = [
   'migrateWorkflow',
 ] as const;
 
+/** The seal guard's type, named where it is started (the worker, the seal activities) and listed. */
+export const SEAL_GUARD_WORKFLOW: WorkflowType = 'sealGuardWorkflow';
+
 export type WorkflowType = (typeof WORKFLOW_TYPES)[number];
 
 export function isWorkflowType(name: string): name is WorkflowType {

@@ -3,6 +3,7 @@
 // waiting step in the guard's queue (starting the guard if it is not running yet).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
+import { SEAL_GUARD_WORKFLOW } from '../../common/workflow-types.js';
 import type { VaultClient } from '../../vault/client.js';
 import { readHealth } from '../../vault/sys.js';
 import { type ClusterClients, resolveClusters } from '../clusters.js';
@@ -44,8 +45,7 @@ export interface SealDeps {
   notifier: Notifier;
 }
 
-/** The guard's workflow type and signal names, by name: activities never import workflow code. */
-export const SEAL_GUARD_WORKFLOW = 'sealGuardWorkflow';
+/** The guard's signal names, by name: activities never import workflow code. */
 export const ENQUEUE_SIGNAL = 'sealGuard.enqueue';
 
 /** One node's health answer, within a poll. */
